@@ -1,0 +1,256 @@
+"""A believable demo estate, generated as the files a team would import and fed through ingest.
+
+Deterministic: the same estate every time, so `load_demo` twice changes nothing. Every recommendation
+of the catalog appears with every status it can take, with Defender's reasons.
+"""
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+
+from posture.importers.inventory import COLUMNS
+from posture.ingest import ingest_stream
+
+BASE_TIME = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class DemoMachine:
+    resource_id: str
+    name: str
+    kind: str
+    os: str
+    subscription: str
+    resource_group: str
+    parent_id: str = ""
+    tags: str = ""
+    agent: str = "installed"
+
+
+SUBSCRIPTIONS = {
+    "Production": "3f2a9c1e-0000-4000-8000-00000000a001",
+    "Staging": "3f2a9c1e-0000-4000-8000-00000000b002",
+    "Datacenter London": "",
+}
+
+
+def _azure_id(subscription: str, group: str, path: str) -> str:
+    return f"/subscriptions/{SUBSCRIPTIONS[subscription]}/resourceGroups/{group}/providers/{path}"
+
+
+def demo_estate() -> list[DemoMachine]:
+    machines: list[DemoMachine] = []
+    for subscription, count in (("Production", 14), ("Staging", 6)):
+        prefix = "prod" if subscription == "Production" else "stg"
+        for i in range(count):
+            os_name = "windows" if i % 3 == 2 else "linux"
+            role = ("web", "db", "app")[i % 3]
+            group = f"{prefix}-{role}"
+            name = f"{prefix}-{role}-{i:02d}"
+            machines.append(
+                DemoMachine(
+                    _azure_id(subscription, group, f"Microsoft.Compute/virtualMachines/{name}"),
+                    name,
+                    "vm",
+                    os_name,
+                    subscription,
+                    group,
+                    tags=f"owner={role}-team;env={prefix}",
+                    agent="not_installed" if i % 5 == 4 else "installed",
+                )
+            )
+        for set_index, set_name in enumerate((f"{prefix}-api", f"{prefix}-workers")):
+            group = f"{prefix}-compute"
+            set_id = _azure_id(subscription, group, f"Microsoft.Compute/virtualMachineScaleSets/{set_name}")
+            machines.append(
+                DemoMachine(set_id, set_name, "vmss", "linux", subscription, group, tags="owner=platform")
+            )
+            for n in range(3):
+                machines.append(
+                    DemoMachine(
+                        f"{set_id}/virtualMachines/{n}",
+                        f"{set_name}_{n}",
+                        "vmss_instance",
+                        "linux",
+                        subscription,
+                        group,
+                        parent_id=set_id,
+                        agent="not_installed" if (set_index, n) == (1, 2) else "installed",
+                    )
+                )
+        cluster = f"aks-{prefix}"
+        machines.append(
+            DemoMachine(
+                _azure_id(
+                    subscription, f"{prefix}-k8s", f"Microsoft.ContainerService/managedClusters/{cluster}"
+                ),
+                cluster,
+                "k8s_cluster",
+                "",
+                subscription,
+                f"{prefix}-k8s",
+                tags="owner=kubernetes",
+            )
+        )
+    for i in range(8):
+        os_name = "windows" if i % 2 else "linux"
+        name = f"lon-{'win' if i % 2 else 'lnx'}-{i:02d}"
+        machines.append(
+            DemoMachine(
+                f"onprem:{name}",
+                name,
+                "arc_machine",
+                os_name,
+                "Datacenter London",
+                "",
+                tags="site=london",
+                agent="installed" if i % 3 else "not_installed",
+            )
+        )
+    return machines
+
+
+AGENT_PROBLEMS = (
+    "Agent not responsive or missing ID",
+    "Agent cannot connect to workspace",
+    "Agent connected to missing or unknown workspace",
+    "Installation failed - general error",
+    "Power state off",
+    "Pending agent installation",
+)
+
+
+def _assessment(machine: DemoMachine, key: str, index: int) -> tuple[str, str, str] | None:
+    """(status, cause, reason) of one recommendation on one machine, or None where it does not apply."""
+    agent = machine.agent == "installed"
+    if key == "vm-agent-installed" and machine.kind == "vm":
+        return ("Healthy", "", "") if agent else ("Unhealthy", "", "Agent not installed")
+    if key == "agent-health-resolved" and machine.kind in ("vm", "arc_machine"):
+        if not agent:
+            return ("NotApplicable", "", "Agent not installed")
+        if index % 4 == 1:
+            return ("Unhealthy", "", AGENT_PROBLEMS[index % len(AGENT_PROBLEMS)])
+        return ("Healthy", "", "")
+    if key == "machine-config-vulns" and machine.kind in ("vm", "arc_machine"):
+        if not agent or index % 6 == 5:
+            return ("NotApplicable", "", "No scan data available on the machine")
+        failed = (index * 7) % 31
+        if failed == 0 or index % 4 == 0:
+            return ("Healthy", "", "")
+        high = failed // 5
+        return ("Unhealthy", "", f"{failed} failed OS configuration rules ({high} high severity)")
+    if machine.kind == "vmss" and key in ("vmss-agent-installed", "vmss-config-vulns"):
+        if machine.name.endswith("workers"):
+            if key == "vmss-agent-installed":
+                return ("Unhealthy", "", "1 of 3 instances has no monitoring agent")
+            return ("NotApplicable", "", "No scan data available on the machine")
+        if key == "vmss-config-vulns" and machine.name.startswith("prod"):
+            return ("Unhealthy", "", "2 of 3 instances fail OS configuration rules (9 failed rules, 2 high)")
+        return ("Healthy", "", "")
+    if machine.kind == "k8s_cluster" and key == "k8s-policy-addon":
+        if machine.name == "aks-prod":
+            return (
+                "Unhealthy",
+                "",
+                "Gatekeeper controller not found: gatekeeper-system/gatekeeper-controller-manager is missing",
+            )
+        return ("Healthy", "", "")
+    if machine.kind == "k8s_cluster" and key == "k8s-apparmor-restricted":
+        if machine.name == "aks-stg":
+            return (
+                "Unhealthy",
+                "",
+                "2 containers run with AppArmor unconfined (payments/ledger-7f9c: ledger, sidecar)",
+            )
+        return ("Healthy", "", "")
+    if machine.kind == "arc_machine" and key in ("arc-linux-agent-installed", "arc-windows-agent-installed"):
+        if key.split("-")[1] != machine.os:
+            return None
+        if index == 6:
+            return ("NotApplicable", "OffByPolicy", "The recommendation is disabled in policy")
+        return ("Healthy", "", "") if agent else ("Unhealthy", "", "Agent not installed")
+    return None
+
+
+ASSESSMENT_KEYS = {
+    "vm-agent-installed": "d1db3318-01ff-16de-29eb-28b344515626",
+    "agent-health-resolved": "d62cfe2b-3ab0-4d41-980d-76803b58ca65",
+    "machine-config-vulns": "c476dc48-8110-4139-91af-c8d940896b98",
+    "vmss-agent-installed": "45cfe080-ceb1-a91e-9743-71551ed24e94",
+    "vmss-config-vulns": "8941d121-f740-35f6-952c-6561d2b38d36",
+    "k8s-policy-addon": "08e628db-e2ed-4793-bc91-d13e684401c3",
+    "k8s-apparmor-restricted": "86f91051-9d6a-47c3-a07f-bd14cb214b45",
+    "arc-linux-agent-installed": "720a3e77-0b9a-4fa9-98b6-ddf0fd7e32c1",
+    "arc-windows-agent-installed": "27ac71b1-75c5-41c2-adc2-858f5db45b08",
+}
+
+
+def inventory_csv(machines: list[DemoMachine]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for i, m in enumerate(machines):
+        heartbeat = "" if m.agent != "installed" else (BASE_TIME - timedelta(minutes=5 + i)).isoformat()
+        writer.writerow(
+            [
+                m.resource_id,
+                m.name,
+                m.kind,
+                m.os,
+                m.subscription,
+                m.resource_group,
+                m.parent_id,
+                m.tags,
+                "running",
+                m.agent if m.kind != "k8s_cluster" else "",
+                "1.19.0" if m.agent == "installed" else "",
+                "ws-main" if m.agent == "installed" else "",
+                heartbeat if m.kind != "k8s_cluster" else "",
+            ]
+        )
+    return out.getvalue().encode()
+
+
+def defender_export(machines: list[DemoMachine]) -> bytes:
+    records: list[dict[str, Any]] = []
+    for index, machine in enumerate(machines):
+        for key, assessment_key in ASSESSMENT_KEYS.items():
+            outcome = _assessment(machine, key, index)
+            if outcome is None:
+                continue
+            code, cause, reason = outcome
+            records.append(
+                {
+                    "id": f"{machine.resource_id}/providers/Microsoft.Security/assessments/{assessment_key}",
+                    "name": assessment_key,
+                    "type": "microsoft.security/assessments",
+                    "subscriptionId": SUBSCRIPTIONS[machine.subscription] or "datacenter-london",
+                    "resourceGroup": machine.resource_group,
+                    "properties": {
+                        "displayName": key,
+                        "resourceDetails": {"Source": "Azure", "Id": machine.resource_id},
+                        "status": {
+                            "code": code,
+                            "cause": cause,
+                            "description": reason,
+                            "firstEvaluationDate": (BASE_TIME - timedelta(days=20)).isoformat(),
+                            "statusChangeDate": (BASE_TIME - timedelta(days=index % 9)).isoformat(),
+                        },
+                    },
+                }
+            )
+    return json.dumps({"count": len(records), "data": records}).encode()
+
+
+@transaction.atomic
+def load_demo() -> dict[str, dict[str, int]]:
+    machines = demo_estate()
+    return {
+        "inventory": ingest_stream(io.BytesIO(inventory_csv(machines)), file_format="inventory"),
+        "defender": ingest_stream(io.BytesIO(defender_export(machines)), file_format="defender"),
+    }

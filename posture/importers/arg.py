@@ -1,0 +1,107 @@
+"""Defender assessments as Azure Resource Graph returns them.
+
+The JSON of `securityresources | where type == "microsoft.security/assessments"`: either a bare list
+of records or `az graph query`'s object with a `data` list. Resource Graph spells the resource id
+`properties.resourceDetails.Id` (capital I); the REST API spells it `id`; both are read.
+"""
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, BinaryIO
+
+from posture.errors import RejectedFile
+from posture.importers.azure_ids import parse_resource_id
+from posture.importers.records import AssessmentRecord
+from recommendations.models import AssessmentStatus
+
+ASSESSMENT_TYPE = "microsoft.security/assessments"
+STATUS_CODES = {
+    "healthy": AssessmentStatus.HEALTHY,
+    "unhealthy": AssessmentStatus.UNHEALTHY,
+    "notapplicable": AssessmentStatus.NOT_APPLICABLE,
+}
+
+
+def read_assessments(stream: BinaryIO) -> Iterator[AssessmentRecord]:
+    raw = stream.read()
+    if not raw.strip():
+        raise RejectedFile("the file is empty")
+    try:
+        document = json.loads(raw)
+    except UnicodeDecodeError as error:
+        raise RejectedFile(f"the file is not UTF-8 text (byte {error.start})") from None
+    except json.JSONDecodeError as error:
+        raise RejectedFile(
+            f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
+        ) from None
+    records = document.get("data") if isinstance(document, dict) else document
+    if not isinstance(records, list):
+        raise RejectedFile(
+            "not a Defender assessments export: expected a JSON list of assessments "
+            "or an object with a 'data' list (az graph query output)"
+        )
+    for position, item in enumerate(records, start=1):
+        yield _record(position, item)
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _record(position: int, item: Any) -> AssessmentRecord:
+    where = f"record {position}"
+    if not isinstance(item, dict):
+        raise RejectedFile(f"{where}: expected an object, found {type(item).__name__}")
+    record_type = _text(item.get("type"))
+    if record_type and record_type.lower() != ASSESSMENT_TYPE:
+        raise RejectedFile(f"{where}: type {record_type!r} is not {ASSESSMENT_TYPE}")
+    properties = item.get("properties")
+    if not isinstance(properties, dict):
+        raise RejectedFile(f"{where}: 'properties' is missing")
+    details = properties.get("resourceDetails")
+    if not isinstance(details, dict):
+        raise RejectedFile(f"{where}: 'properties.resourceDetails' is missing")
+    resource_id = _text(details.get("Id") or details.get("id") or details.get("ResourceId"))
+    if not resource_id:
+        raise RejectedFile(f"{where}: 'properties.resourceDetails.Id' is missing")
+    status = properties.get("status")
+    if not isinstance(status, dict):
+        raise RejectedFile(f"{where}: 'properties.status' is missing")
+    code = _text(status.get("code"))
+    if code.lower() not in STATUS_CODES:
+        raise RejectedFile(f"{where}: status code {code!r} is not one of Healthy, Unhealthy, NotApplicable")
+    assessment_key = _text(item.get("name"))
+    display_name = _text(properties.get("displayName"))
+    if not assessment_key and not display_name:
+        raise RejectedFile(f"{where}: neither 'name' (assessment key) nor 'properties.displayName' is set")
+    parsed = parse_resource_id(resource_id)
+    subscription_id = _text(item.get("subscriptionId")) or parsed.subscription_id
+    if not subscription_id:
+        raise RejectedFile(f"{where}: no subscriptionId, and the resource id names none")
+    return AssessmentRecord(
+        position=position,
+        assessment_key=assessment_key.lower(),
+        display_name=display_name,
+        resource_id=resource_id,
+        subscription_id=subscription_id,
+        resource_group=_text(item.get("resourceGroup")) or parsed.resource_group,
+        status=STATUS_CODES[code.lower()],
+        cause=_text(status.get("cause")),
+        reason=_text(status.get("description")),
+        first_evaluated=_timestamp(where, "firstEvaluationDate", status.get("firstEvaluationDate")),
+        status_changed=_timestamp(where, "statusChangeDate", status.get("statusChangeDate")),
+    )
+
+
+def _timestamp(where: str, name: str, value: Any) -> datetime | None:
+    text = _text(value)
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise RejectedFile(f"{where}: {name} {text!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise RejectedFile(f"{where}: {name} {text!r} has no UTC offset")
+    return moment

@@ -1,0 +1,21 @@
+"""Recognise an input file's format from its first bytes."""
+
+from posture.errors import RejectedFile
+
+FORMATS = ("inventory", "defender")
+
+
+def detect_format(head: bytes) -> str:
+    """Name the format of a file from (at least) its first few kilobytes."""
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if not text:
+        raise RejectedFile("the file is empty")
+    if text[:1] in (b"{", b"["):
+        return "defender"
+    first_line = text.split(b"\n", 1)[0].lower()
+    if b"resource_id" in first_line and b"," in first_line:
+        return "inventory"
+    raise RejectedFile(
+        "unrecognised format: expected an inventory CSV (header starting with resource_id) "
+        "or a Defender assessments JSON export; use --format to force one"
+    )

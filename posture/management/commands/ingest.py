@@ -1,0 +1,44 @@
+"""`manage.py ingest FILE...`: import inventory and assessment files, one summary line per file."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from posture.importers.detect import FORMATS
+from posture.ingest import IngestResult, ingest_file
+
+
+class Command(BaseCommand):
+    help = "Import files (format detected from content; --format forces one). Each file is all-or-nothing."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("files", nargs="+", type=Path)
+        parser.add_argument("--format", choices=FORMATS, dest="file_format")
+        parser.add_argument("--json", action="store_true", help="one JSON object per file")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        results = [ingest_file(path, file_format=options["file_format"]) for path in options["files"]]
+        for result in results:
+            self.stdout.write(self._render(result, as_json=options["json"]))
+        rejected = [r for r in results if r.status == "rejected"]
+        if rejected:
+            raise CommandError(f"{len(rejected)} of {len(results)} file(s) rejected: {rejected[0].error}")
+
+    @staticmethod
+    def _render(result: IngestResult, *, as_json: bool) -> str:
+        if as_json:
+            return json.dumps(
+                {
+                    "file": result.file,
+                    "format": result.format,
+                    "status": result.status,
+                    "error": result.error,
+                    **result.counts,
+                }
+            )
+        if result.status == "rejected":
+            return f"{result.file}: rejected: {result.error}"
+        details = ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in result.counts.items())
+        return f"{result.file}: imported ({result.format}): {details}"

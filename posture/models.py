@@ -1,0 +1,87 @@
+"""The estate: subscriptions (the unit of scoring) and the resources in them."""
+
+from django.db import models
+
+
+class Subscription(models.Model):
+    """A subscription, account or project: the unit Defender scores."""
+
+    name = models.CharField(max_length=200, unique=True)
+    # The cloud's own id (an Azure subscription GUID, an AWS account number) when one is known.
+    external_id = models.CharField(max_length=200, unique=True, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ResourceKind(models.TextChoices):
+    VM = "vm", "Virtual machine"
+    VMSS = "vmss", "Virtual machine scale set"
+    VMSS_INSTANCE = "vmss_instance", "Scale set instance"
+    ARC_MACHINE = "arc_machine", "Arc machine"
+    K8S_CLUSTER = "k8s_cluster", "Kubernetes cluster"
+
+
+class OperatingSystem(models.TextChoices):
+    LINUX = "linux", "Linux"
+    WINDOWS = "windows", "Windows"
+    UNKNOWN = "", "Unknown"
+
+
+class PowerState(models.TextChoices):
+    RUNNING = "running", "Running"
+    STOPPED = "stopped", "Stopped"
+    DEALLOCATED = "deallocated", "Deallocated"
+
+
+class AgentState(models.TextChoices):
+    INSTALLED = "installed", "Installed"
+    NOT_INSTALLED = "not_installed", "Not installed"
+    PENDING = "pending", "Pending installation"
+    INSTALL_FAILED = "install_failed", "Installation failed"
+
+
+class Resource(models.Model):
+    """A machine, scale set, scale-set instance or cluster."""
+
+    # As the source spelled it; Azure ids are case-insensitive, so matching uses resource_key.
+    resource_id = models.CharField(max_length=1000)
+    resource_key = models.CharField(max_length=1000, unique=True, editable=False)
+    name = models.CharField(max_length=300, db_index=True)
+    kind = models.CharField(max_length=20, choices=ResourceKind.choices)
+    os = models.CharField(max_length=10, choices=OperatingSystem.choices, blank=True, default="")
+    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="resources")
+    resource_group = models.CharField(max_length=200, blank=True, default="")
+    parent = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="instances"
+    )
+    tags = models.JSONField(default=dict, blank=True)
+    power_state = models.CharField(max_length=20, choices=PowerState.choices, default=PowerState.RUNNING)
+    agent_state = models.CharField(
+        max_length=20, choices=AgentState.choices, default=AgentState.NOT_INSTALLED
+    )
+    agent_version = models.CharField(max_length=100, blank=True, default="")
+    workspace_id = models.CharField(max_length=200, blank=True, default="")
+    last_heartbeat = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["subscription", "kind"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.resource_key = resource_key(self.resource_id)
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def resource_key(resource_id: str) -> str:
+    """The matching key of a resource id: Azure resource ids compare case-insensitively."""
+    return resource_id.strip().rstrip("/").lower()

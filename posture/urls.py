@@ -1,0 +1,15 @@
+"""URL map: pages, API and admin. Every route requires a login (LoginRequiredMiddleware)."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+urlpatterns = [
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("posture.api_urls")),
+    path("", include("scoring.urls")),
+    path("", include("recommendations.urls")),
+    path("", include("posture.page_urls")),
+]

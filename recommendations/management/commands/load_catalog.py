@@ -1,0 +1,21 @@
+"""`manage.py load_catalog [FILE]`: load (or reload) the controls and recommendations catalog."""
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from recommendations.catalog.loader import CATALOG_PATH, load_catalog
+
+
+class Command(BaseCommand):
+    help = "Load the versioned catalog of controls and recommendations (idempotent)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", nargs="?", default=str(CATALOG_PATH))
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        result = load_catalog(Path(options["file"]))
+        self.stdout.write(
+            f"catalog {result.version}: {result.controls} controls, {result.recommendations} recommendations"
+        )

@@ -1,0 +1,22 @@
+"""REST endpoints of the score."""
+
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from posture.errors import UserError
+from posture.selectors import scope_for
+from scoring.document import score_document
+from scoring.engine import compute_score
+
+
+class ScoreView(APIView):
+    """The score document of formats/score-json.md; `?subscription=` takes a name or an id."""
+
+    def get(self, request: Request) -> Response:
+        try:
+            scope = scope_for(request.query_params.get("subscription"))
+        except UserError as error:
+            return Response({"detail": error.message}, status=status.HTTP_404_NOT_FOUND)
+        return Response(score_document(compute_score(scope)))
