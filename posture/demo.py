@@ -140,7 +140,7 @@ def _assessment(machine: DemoMachine, key: str, index: int) -> tuple[str, str, s
         if not agent or index % 6 == 5:
             return ("NotApplicable", "", "No scan data available on the machine")
         failed = (index * 7) % 31
-        if failed == 0 or index % 4 == 0:
+        if failed == 0 or index % 4 in (0, 3):
             return ("Healthy", "", "")
         high = failed // 5
         return ("Unhealthy", "", f"{failed} failed OS configuration rules ({high} high severity)")
@@ -171,7 +171,7 @@ def _assessment(machine: DemoMachine, key: str, index: int) -> tuple[str, str, s
     if machine.kind == "arc_machine" and key in ("arc-linux-agent-installed", "arc-windows-agent-installed"):
         if key.split("-")[1] != machine.os:
             return None
-        if index == 6:
+        if machine.name == "lon-lnx-06":
             return ("NotApplicable", "OffByPolicy", "The recommendation is disabled in policy")
         return ("Healthy", "", "") if agent else ("Unhealthy", "", "Agent not installed")
     return None

@@ -110,7 +110,8 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(os.environ.get("POSTURE_STATIC_ROOT", BASE_DIR / "staticfiles"))
+STATIC_ROOT = Path(os.environ.get("POSTURE_STATIC_ROOT", VAR_DIR / "static"))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Chart.js comes from the npm registry into node_modules; only its dist folder is served.
 STATICFILES_DIRS = [
     BASE_DIR / "static",

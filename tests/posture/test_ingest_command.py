@@ -1,0 +1,93 @@
+"""`manage.py ingest`: detection, summaries, JSON output, and the exit status of a rejected file."""
+
+import json
+import os
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from posture.models import Resource
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+INVENTORY = FIXTURES / "inventory" / "estate.csv"
+EXPORT = FIXTURES / "defender" / "arg-assessments.json"
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command("ingest", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_detects_each_format_and_prints_one_line_per_file():
+    lines = run(str(INVENTORY), str(EXPORT)).splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith(f"{INVENTORY}: imported (inventory): resources created 9")
+    assert lines[1].startswith(f"{EXPORT}: imported (defender): assessments created 10")
+
+
+def test_json_output_has_one_object_per_file():
+    objects = [json.loads(line) for line in run("--json", str(INVENTORY), str(EXPORT)).splitlines()]
+    assert [o["format"] for o in objects] == ["inventory", "defender"]
+    assert objects[0] == {
+        "file": str(INVENTORY),
+        "format": "inventory",
+        "status": "imported",
+        "error": None,
+        "resources_created": 9,
+        "resources_changed": 0,
+        "resources_unchanged": 0,
+        "subscriptions_created": 2,
+    }
+    assert objects[1]["assessments_created"] == 10
+
+
+def test_a_rejected_file_fails_the_command_and_the_others_still_import(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("resource_id,name,kind,os,subscription\nvm:1,a,vm,solaris,prod\n")
+    out = StringIO()
+    with pytest.raises(CommandError, match="1 of 2 file"):
+        call_command("ingest", "--json", str(bad), str(INVENTORY), stdout=out)
+    first, second = (json.loads(line) for line in out.getvalue().splitlines())
+    assert first["status"] == "rejected"
+    assert first["error"] == "line 2: os 'solaris' is not one of linux, windows"
+    assert second["status"] == "imported"
+    assert not Resource.objects.filter(resource_id="vm:1").exists()
+
+
+def test_format_can_be_forced():
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("ingest", "--format", "defender", str(INVENTORY), stdout=out)
+    assert "rejected: not valid JSON" in out.getvalue()
+    assert "imported (inventory)" in run("--format", "inventory", str(INVENTORY))
+
+
+def test_unrecognised_content_names_the_formats(tmp_path):
+    odd = tmp_path / "notes.txt"
+    odd.write_text("hello\n")
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("ingest", str(odd), stdout=out)
+    assert "unrecognised format: expected an inventory CSV" in out.getvalue()
+
+
+def test_cli_exits_1_with_a_one_line_reason(tmp_path):
+    """The real command line, on a throw-away SQLite database."""
+    env = {**os.environ, "POSTURE_VAR_DIR": str(tmp_path), "POSTURE_DEBUG": "1"}
+    env.pop("DATABASE_URL", None)
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, capture_output=True)
+    empty = tmp_path / "empty.json"
+    empty.write_bytes(b"")
+    done = subprocess.run([*manage, "ingest", str(empty)], env=env, capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stdout == f"{empty}: rejected: the file is empty\n"
+    assert done.stderr.strip() == "CommandError: 1 of 1 file(s) rejected: the file is empty"
