@@ -2,13 +2,15 @@
 
 from typing import Any
 
+from django.db.models import Model
+
 from posture.models import Resource, Subscription
 from recommendations.models import Assessment, Recommendation
 from scoring.models import Control
 
 
+MODELS: tuple[type[Model], ...] = (Subscription, Resource, Recommendation, Assessment, Control)
+
+
 def database_state() -> dict[str, list[dict[str, Any]]]:
-    return {
-        model.__name__: list(model.objects.order_by("pk").values())
-        for model in (Subscription, Resource, Recommendation, Assessment, Control)
-    }
+    return {model.__name__: list(model._default_manager.order_by("pk").values()) for model in MODELS}

@@ -1,0 +1,31 @@
+# Production image: gunicorn for the web, the same image for Celery worker and beat (docker-compose.yml).
+
+# Node is needed only to fetch Chart.js, so it stays in this stage.
+FROM python:3.11-slim AS assets
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends nodejs npm \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /app
+COPY requirements.txt ./
+RUN pip install -r requirements.txt
+# Kept in the image because STATICFILES_DIRS names it; `manage.py check` warns about a missing one.
+COPY --from=assets /app/node_modules ./node_modules
+COPY . .
+# Settings refuse to load without a secret key; this one exists only for the build step.
+RUN POSTURE_SECRET_KEY=collectstatic-build-only python manage.py collectstatic --noinput -v 0
+# var/ is the one writable folder (celery beat's schedule); the code stays owned by root.
+RUN useradd --system --home-dir /app --shell /usr/sbin/nologin posture \
+    && mkdir -p var \
+    && chown posture var
+USER posture
+EXPOSE 8000
+CMD ["gunicorn", "posture.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]
