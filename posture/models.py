@@ -67,6 +67,8 @@ class Resource(models.Model):
     agent_version = models.CharField(max_length=100, blank=True, default="")
     workspace_id = models.CharField(max_length=200, blank=True, default="")
     last_heartbeat = models.DateTimeField(null=True, blank=True)
+    # Set when evidence (a scan, a heartbeat) named a machine nobody listed: shown, never dropped.
+    discovered_from = models.CharField(max_length=100, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -170,3 +170,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("POSTURE_LOG_LEVEL", "INFO")},
 }
+
+# Imports: an upload larger than this is refused before it reaches a worker; a compressed file may
+# not expand past the second limit (decompression bombs).
+POSTURE_MAX_UPLOAD_BYTES = int(os.environ.get("POSTURE_MAX_UPLOAD_BYTES", str(200 * 2**20)))
+POSTURE_MAX_DECOMPRESSED_BYTES = int(os.environ.get("POSTURE_MAX_DECOMPRESSED_BYTES", str(2 * 2**30)))

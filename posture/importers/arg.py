@@ -8,7 +8,7 @@ of records or `az graph query`'s object with a `data` list. Resource Graph spell
 import json
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from posture.errors import RejectedFile
 from posture.importers.azure_ids import parse_resource_id
@@ -23,7 +23,7 @@ STATUS_CODES = {
 }
 
 
-def read_assessments(stream: BinaryIO) -> Iterator[AssessmentRecord]:
+def read_assessments(stream: IO[bytes]) -> Iterator[AssessmentRecord]:
     raw = stream.read()
     if not raw.strip():
         raise RejectedFile("the file is empty")

@@ -4,7 +4,7 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import datetime
-from typing import BinaryIO
+from typing import IO
 
 from posture.errors import RejectedFile
 from posture.importers.records import ResourceRecord
@@ -31,7 +31,7 @@ MACHINE_KINDS = {ResourceKind.VM, ResourceKind.VMSS_INSTANCE, ResourceKind.ARC_M
 MAX_FIELD = 64 * 1024
 
 
-def read_inventory(stream: BinaryIO) -> Iterator[ResourceRecord]:
+def read_inventory(stream: IO[bytes]) -> Iterator[ResourceRecord]:
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     csv.field_size_limit(MAX_FIELD)
     reader = csv.reader(text, strict=True)

@@ -39,3 +39,67 @@ class AssessmentRecord:
     reason: str
     first_evaluated: datetime | None
     status_changed: datetime | None
+
+
+@dataclass(frozen=True)
+class BenchmarkRecord:
+    benchmark_id: str
+    version: str
+    title: str
+    os: str
+
+
+@dataclass(frozen=True)
+class RuleRecord:
+    """A rule of a benchmark, as the catalog stores it."""
+
+    rule_id: str
+    cce: str
+    title: str
+    description: str = ""
+    rationale: str = ""
+    severity: str = "unknown"
+    rule_type: str = "Other"
+    os: str = ""
+    expected: str = ""
+    references: tuple[tuple[str, str], ...] = ()
+    fix_text: str = ""
+    fix_bash: str = ""
+    fix_ansible: str = ""
+
+
+@dataclass(frozen=True)
+class RuleResultRecord:
+    rule_id: str
+    cce: str
+    result: str
+    severity: str
+    expected: str = ""
+    actual: str = ""
+
+
+@dataclass
+class ScanRecord:
+    """One machine's evaluation against one profile: who, when, what, and every rule result."""
+
+    source_format: str
+    scanned_at: datetime
+    hostname: str = ""
+    fqdn: str = ""
+    addresses: list[str] = field(default_factory=list)
+    os_name: str = ""
+    os: str = ""
+    profile_id: str = ""
+    profile_title: str = ""
+    resource_id: str = ""
+    results: list[RuleResultRecord] = field(default_factory=list)
+
+
+@dataclass
+class ScapDocument:
+    """What an XCCDF / ARF / data-stream file holds: a benchmark with its rules, and scans of machines."""
+
+    benchmark: BenchmarkRecord | None = None
+    rules: list[RuleRecord] = field(default_factory=list)
+    scans: list[ScanRecord] = field(default_factory=list)
+    invalid_cce: int = 0

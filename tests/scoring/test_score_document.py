@@ -36,6 +36,7 @@ def test_fixture_estate_scores_as_defenders_formula_gives_by_hand(estate):
     #   api     scale-set agent Healthy, configuration Unhealthy -> unhealthy
     #   aks-prod  only a preview recommendation                 -> not applicable
     #   dc-lon-07 NotApplicable (OffByPolicy)                   -> not applicable
+    #   lab-01  only in the inventory: no scan data             -> not applicable
     # current = round(4 x 1 / 4, 2) = 1.00, percentage 0.25.
     control = next(c for c in document["controls"] if c["name"] == RSC)
     assert {
@@ -46,7 +47,7 @@ def test_fixture_estate_scores_as_defenders_formula_gives_by_hand(estate):
         "percentage": 0.25,
         "healthy": 1,
         "unhealthy": 3,
-        "not_applicable": 2,
+        "not_applicable": 3,
     }
     recs = {r["key"]: r for r in control["recommendations"]}
     # Each single fix turns exactly one resource healthy: round(4 x 2 / 4) - 1 = 1.

@@ -1,0 +1,449 @@
+"""SCAP XML: XCCDF 1.2 benchmarks and results, ARF reports and SCAP data streams, in one streamed pass.
+
+`oscap xccdf eval --results-arf` writes an ARF `asset-report-collection` holding the data stream (the
+benchmark with every rule, its CCE, fix text and fix scripts), the asset (host name, FQDN, addresses),
+the XCCDF TestResult and the OVAL results. `--results` writes a bare XCCDF Benchmark with the
+TestResult inside. `load_benchmark` reads a data stream the same way. Memory grows with the number of
+rules and results, not with the file: every element is cleared once read.
+"""
+
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from typing import IO
+
+from lxml import etree
+
+from posture.errors import RejectedFile
+from posture.importers.oval import OvalCollector
+from posture.importers.records import (
+    BenchmarkRecord,
+    RuleRecord,
+    RuleResultRecord,
+    ScanRecord,
+    ScapDocument,
+)
+from posture.importers.rule_types import xccdf_rule_type
+from posture.xml import iterparse, local_name, text_of
+
+XCCDF_NS = {"http://checklists.nist.gov/xccdf/1.2", "http://checklists.nist.gov/xccdf/1.1"}
+ARF_NS = "http://scap.nist.gov/schema/asset-reporting-format/1.1"
+AI_NS = "http://scap.nist.gov/schema/asset-identification/1.1"
+ROOTS = {"asset-report-collection", "Benchmark", "TestResult", "data-stream-collection"}
+CCE_PATTERN = re.compile(r"^CCE-\d{4,5}-\d$")
+SEVERITIES = {"high", "medium", "low", "info", "unknown"}
+RESULTS = {
+    "pass",
+    "fail",
+    "error",
+    "unknown",
+    "notapplicable",
+    "notchecked",
+    "notselected",
+    "informational",
+    "fixed",
+}
+FIX_SYSTEMS = {"urn:xccdf:fix:script:sh": "bash", "urn:xccdf:fix:script:ansible": "ansible"}
+REFERENCE_SOURCES = (
+    ("800-53", "NIST SP 800-53"),
+    ("800-171", "NIST SP 800-171"),
+    ("cisecurity", "CIS"),
+    ("cyber.mil", "DISA STIG"),
+    ("stigviewer", "DISA STIG"),
+    ("pcisecuritystandards", "PCI DSS"),
+    ("ssi.gouv.fr", "ANSSI"),
+    ("iso.org", "ISO 27001"),
+    ("hipaa", "HIPAA"),
+    ("ospp", "OSPP"),
+    ("cui", "NIST SP 800-171"),
+)
+MAX_TEXT = 100_000
+
+
+def _severity(value: str | None) -> str:
+    value = (value or "unknown").strip().lower()
+    return value if value in SEVERITIES else "unknown"
+
+
+def _reference_source(href: str) -> str:
+    lowered = href.lower()
+    for needle, name in REFERENCE_SOURCES:
+        if needle in lowered:
+            return name
+    return href[:200]
+
+
+def _os_of(text: str) -> str:
+    lowered = text.lower()
+    return "windows" if "windows" in lowered else ("linux" if lowered else "")
+
+
+def _timestamp(value: str | None, what: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise RejectedFile(f"{what} {value!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise RejectedFile(f"{what} {value!r} has no UTC offset")
+    return moment
+
+
+class _PendingRule:
+    """A rule read from the benchmark; Values (for expected values and fix substitutions) may come later."""
+
+    def __init__(self, element: etree._Element, group_title: str, cce: str) -> None:
+        self.rule_id = element.get("id", "")
+        self.cce = cce
+        self.severity = _severity(element.get("severity"))
+        self.group_title = group_title
+        self.title = ""
+        self.description = ""
+        self.rationale = ""
+        self.fix_text = ""
+        self.fixes: dict[str, list[str | tuple[str]]] = {}
+        self.references: list[tuple[str, str]] = []
+        self.exports: list[str] = []
+        for child in element:
+            if not isinstance(child.tag, str) or etree.QName(child).namespace not in XCCDF_NS:
+                continue
+            name = local_name(child)
+            if name == "title" and not self.title:
+                self.title = text_of(child)
+            elif name == "description":
+                self.description = text_of(child)[:MAX_TEXT]
+            elif name == "rationale":
+                self.rationale = text_of(child)[:MAX_TEXT]
+            elif name == "fixtext":
+                self.fix_text = text_of(child)[:MAX_TEXT]
+            elif name == "reference":
+                ref = text_of(child)
+                if ref:
+                    self.references.append((_reference_source(child.get("href", "")), ref[:200]))
+            elif name == "fix":
+                kind = FIX_SYSTEMS.get(child.get("system", ""))
+                if kind and kind not in self.fixes:
+                    self.fixes[kind] = _fix_parts(child)
+            elif name == "check":
+                self.exports.extend(e.get("value-id", "") for e in child if local_name(e) == "check-export")
+
+
+def _fix_parts(element: etree._Element) -> list[str | tuple[str]]:
+    """Fix script text with its <sub idref=.../> placeholders kept, to fill with the Values' defaults."""
+    parts: list[str | tuple[str]] = [element.text or ""]
+    for child in element:
+        if isinstance(child.tag, str) and local_name(child) == "sub":
+            parts.append((child.get("idref", ""),))
+        parts.append(child.tail or "")
+    return parts
+
+
+class _Value:
+    def __init__(self, element: etree._Element) -> None:
+        self.title = ""
+        self.default = ""
+        selectors: dict[str, str] = {}
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue
+            name = local_name(child)
+            if name == "title":
+                self.title = text_of(child)
+            elif name == "value":
+                selector = child.get("selector")
+                if selector is None:
+                    self.default = (child.text or "").strip()
+                else:
+                    selectors[selector] = (child.text or "").strip()
+        if not self.default and selectors:
+            self.default = next(iter(selectors.values()))
+
+
+class ScapReader:
+    """Reads one SCAP XML file in a single streamed pass."""
+
+    _XCCDF_RECORDS = frozenset({"Rule", "Value", "Profile", "rule-result", "target-facts"})
+
+    def __init__(self) -> None:
+        self.document = ScapDocument()
+        self._rules: list[_PendingRule] = []
+        self._values: dict[str, _Value] = {}
+        self._profiles: dict[str, str] = {}
+        self._group_titles: list[str] = []
+        self._benchmark_id = ""
+        self._benchmark_version = ""
+        self._benchmark_title = ""
+        self._asset: dict[str, str] = {}
+        self._asset_addresses: list[str] = []
+        self._scan: ScanRecord | None = None
+        self._set_values: dict[str, str] = {}
+        self._raw_results: list[tuple[str, str, str, str, list[str], list[str]]] = []
+        self._oval = OvalCollector()
+        self._record_depth = 0
+
+    def read(self, stream: IO[bytes]) -> ScapDocument:
+        root_seen = False
+        for event, element in iterparse(stream, events=("start", "end")):
+            if not root_seen:
+                root_seen = True
+                self._check_root(element)
+            if event == "start":
+                self._start(element)
+            else:
+                self._end(element)
+        self._finish()
+        return self.document
+
+    @staticmethod
+    def _check_root(element: etree._Element) -> None:
+        name = local_name(element)
+        if name not in ROOTS:
+            raise RejectedFile(
+                f"not an OpenSCAP file: the root element is <{name}>; expected an ARF report "
+                "(asset-report-collection), XCCDF results (Benchmark or TestResult) or a SCAP data stream"
+            )
+
+    def _is_record(self, element: etree._Element) -> bool:
+        """Records are read whole when they end, so nothing inside them may be freed before."""
+        qname = etree.QName(element)
+        if qname.namespace in XCCDF_NS:
+            return qname.localname in self._XCCDF_RECORDS
+        if qname.namespace == AI_NS:
+            return qname.localname == "computing-device"
+        return self._oval.is_record(element)
+
+    def _start(self, element: etree._Element) -> None:
+        if self._is_record(element):
+            self._record_depth += 1
+            return
+        if self._record_depth:
+            return
+        qname = etree.QName(element)
+        if qname.namespace not in XCCDF_NS:
+            return
+        name = qname.localname
+        if name == "Group":
+            self._group_titles.append("")
+        elif name == "Benchmark" and not self._benchmark_id:
+            self._benchmark_id = element.get("id", "")
+        elif name == "TestResult":
+            start = _timestamp(element.get("start-time"), "TestResult start-time")
+            end = _timestamp(element.get("end-time"), "TestResult end-time")
+            moment = end or start
+            if moment is None:
+                raise RejectedFile("the TestResult has neither start-time nor end-time")
+            if self._scan is not None:
+                raise RejectedFile("the file holds more than one TestResult; import one scan per file")
+            self._scan = ScanRecord(source_format="xccdf", scanned_at=moment)
+
+    def _end(self, element: etree._Element) -> None:
+        if self._is_record(element):
+            self._record_depth -= 1
+        elif self._record_depth:
+            return  # part of a record still being read
+        qname = etree.QName(element)
+        parent = element.getparent()
+        parent_name = local_name(parent) if parent is not None else ""
+        if qname.namespace in XCCDF_NS:
+            self._end_xccdf(element, qname.localname, parent_name)
+        elif qname.namespace == AI_NS:
+            if qname.localname == "computing-device":
+                self._read_asset(element)
+        else:
+            self._oval.end(element)
+        # Free what is read: the element, and the finished siblings before it.
+        element.clear()
+        if parent is not None and not self._record_depth:
+            while element.getprevious() is not None:
+                del parent[0]
+
+    def _end_xccdf(self, element: etree._Element, name: str, parent_name: str) -> None:
+        if name == "Rule":
+            self._rules.append(_PendingRule(element, self._top_group_title(), self._cce_of(element)))
+        elif name == "Value":
+            self._values[element.get("id", "")] = _Value(element)
+        elif name == "Profile":
+            titles = (text_of(c) for c in element if isinstance(c.tag, str) and local_name(c) == "title")
+            self._profiles[element.get("id", "")] = next(titles, "")
+        elif name == "Group":
+            if self._group_titles:
+                self._group_titles.pop()
+        elif name == "title" and parent_name == "Group" and self._group_titles:
+            self._group_titles[-1] = text_of(element)
+        elif name == "title" and parent_name == "Benchmark" and not self._benchmark_title:
+            self._benchmark_title = text_of(element)
+        elif name == "version" and parent_name == "Benchmark" and not self._benchmark_version:
+            self._benchmark_version = text_of(element)
+        elif self._scan is not None and parent_name == "TestResult":
+            self._end_test_result_child(element, name)
+
+    def _top_group_title(self) -> str:
+        return next((title for title in self._group_titles if title), "")
+
+    def _cce_of(self, element: etree._Element) -> str:
+        """The element's CCE identifier; a malformed one is counted and ignored, not trusted."""
+        for ident in element:
+            if not isinstance(ident.tag, str) or local_name(ident) != "ident":
+                continue
+            if "cce" not in ident.get("system", "").lower():
+                continue
+            value = (ident.text or "").strip()
+            if CCE_PATTERN.match(value):
+                return value
+            if value:
+                self.document.invalid_cce += 1
+        return ""
+
+    def _end_test_result_child(self, element: etree._Element, name: str) -> None:
+        scan = self._scan
+        assert scan is not None
+        if name == "target":
+            scan.hostname = scan.hostname or text_of(element)
+        elif name == "target-address":
+            address = text_of(element)
+            if address and address not in scan.addresses:
+                scan.addresses.append(address)
+        elif name == "profile":
+            scan.profile_id = element.get("idref", "")
+        elif name == "set-value":
+            self._set_values[element.get("idref", "")] = (element.text or "").strip()
+        elif name == "rule-result":
+            self._read_rule_result(element)
+        elif name == "benchmark" and not self._benchmark_id:
+            self._benchmark_id = element.get("id", "")
+        elif name == "target-facts":
+            for fact in element:
+                if not isinstance(fact.tag, str):
+                    continue
+                fact_name = fact.get("name", "")
+                value = (fact.text or "").strip()
+                if fact_name.endswith(":fqdn") and not scan.fqdn:
+                    scan.fqdn = value
+                elif fact_name.endswith(":host_name") and not scan.hostname:
+                    scan.hostname = value
+
+    def _read_rule_result(self, element: etree._Element) -> None:
+        rule_id = element.get("idref", "")
+        result = ""
+        exports: list[str] = []
+        definitions: list[str] = []
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue
+            name = local_name(child)
+            if name == "result":
+                result = (child.text or "").strip().lower()
+            elif name == "check":
+                for part in child:
+                    if not isinstance(part.tag, str):
+                        continue
+                    if local_name(part) == "check-export":
+                        exports.append(part.get("value-id", ""))
+                    elif local_name(part) == "check-content-ref" and part.get("name"):
+                        definitions.append(part.get("name", ""))
+        if not rule_id:
+            raise RejectedFile("a rule-result has no idref")
+        if result not in RESULTS:
+            raise RejectedFile(f"rule-result {rule_id}: result {result!r} is not an XCCDF result value")
+        if result == "fail":
+            self._oval.want(definitions)
+        severity = _severity(element.get("severity"))
+        self._raw_results.append((rule_id, self._cce_of(element), result, severity, exports, definitions))
+
+    def _read_asset(self, device: etree._Element) -> None:
+        for element in device.iter():
+            if not isinstance(element.tag, str) or etree.QName(element).namespace != AI_NS:
+                continue
+            name = local_name(element)
+            if name in ("fqdn", "hostname"):
+                self._asset.setdefault(name, text_of(element))
+            elif name == "ip-address":
+                value = text_of(element)
+                if value and value not in self._asset_addresses:
+                    self._asset_addresses.append(value)
+
+    def _value_text(self, value_id: str, chosen: str | None = None) -> str:
+        value = self._values.get(value_id)
+        title = value.title if value and value.title else value_id.rpartition("_value_")[2] or value_id
+        shown = chosen if chosen is not None else (value.default if value else "")
+        return f"{title}: {shown}"
+
+    def _finish(self) -> None:
+        os_name = _os_of(self._benchmark_title or self._benchmark_id)
+        if self._benchmark_id or self._rules:
+            self.document.benchmark = BenchmarkRecord(
+                benchmark_id=self._benchmark_id,
+                version=self._benchmark_version,
+                title=self._benchmark_title,
+                os=os_name,
+            )
+        for pending in self._rules:
+            self.document.rules.append(
+                RuleRecord(
+                    rule_id=pending.rule_id,
+                    cce=pending.cce,
+                    title=pending.title or pending.rule_id,
+                    description=pending.description,
+                    rationale=pending.rationale,
+                    severity=pending.severity,
+                    rule_type=xccdf_rule_type(pending.rule_id, pending.group_title),
+                    os=os_name,
+                    expected="; ".join(self._value_text(v) for v in pending.exports if v),
+                    references=tuple(pending.references),
+                    fix_text=pending.fix_text,
+                    fix_bash=self._render_fix(pending.fixes.get("bash")),
+                    fix_ansible=self._render_fix(pending.fixes.get("ansible")),
+                )
+            )
+        if self._scan is not None:
+            self._complete_scan(self._scan, os_name)
+            self.document.scans.append(self._scan)
+
+    def _render_fix(self, parts: list[str | tuple[str]] | None) -> str:
+        if not parts:
+            return ""
+        rendered = "".join(
+            part
+            if isinstance(part, str)
+            else (self._values[part[0]].default if part[0] in self._values else "")
+            for part in parts
+        )
+        return rendered.strip("\n")[:MAX_TEXT]
+
+    def _complete_scan(self, scan: ScanRecord, os_name: str) -> None:
+        if self._asset or self._asset_addresses:
+            scan.source_format = "arf"
+            scan.fqdn = self._asset.get("fqdn") or scan.fqdn
+            scan.hostname = self._asset.get("hostname") or scan.hostname
+            for address in self._asset_addresses:
+                if address not in scan.addresses:
+                    scan.addresses.append(address)
+        scan.os = os_name
+        scan.os_name = self._benchmark_title
+        scan.profile_title = self._profiles.get(scan.profile_id, "")
+        for rule_id, cce, result, severity, exports, definitions in self._raw_results:
+            expected = "; ".join(self._value_text(v, self._set_values.get(v)) for v in exports if v)
+            actual = ""
+            if result == "fail":
+                oval_expected, actual = self._oval.evidence(definitions)
+                expected = expected or oval_expected
+            scan.results.append(
+                RuleResultRecord(
+                    rule_id=rule_id,
+                    cce=cce,
+                    result=result,
+                    severity=severity,
+                    expected=expected,
+                    actual=actual,
+                )
+            )
+
+
+def read_scap(stream: IO[bytes]) -> ScapDocument:
+    return ScapReader().read(stream)
+
+
+def iter_results(document: ScapDocument) -> Iterator[RuleResultRecord]:
+    for scan in document.scans:
+        yield from scan.results

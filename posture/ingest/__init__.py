@@ -1,0 +1,94 @@
+"""The one service that persists importer records: one file, one transaction, set-based writes.
+
+A file either imports whole or changes nothing: records are read inside the transaction, so a bad
+record anywhere rolls back what the records before it wrote.
+"""
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from django.db import transaction
+
+from posture.errors import RejectedFile
+from posture.importers.arg import read_assessments
+from posture.importers.compression import open_input
+from posture.importers.detect import FORMATS, detect_format
+from posture.importers.inventory import read_inventory
+from posture.importers.securitybaseline import read_security_baseline
+from posture.importers.xccdf import read_scap
+from posture.ingest.assessments import persist_assessments
+from posture.ingest.inventory import persist_inventory
+from posture.ingest.scans import persist_scans
+
+
+@dataclass
+class IngestResult:
+    file: str
+    format: str | None
+    status: str
+    error: str | None = None
+    counts: dict[str, Any] = field(default_factory=dict)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def ingest_file(path: Path, *, file_format: str | None = None, resource: str | None = None) -> IngestResult:
+    """Import one file; a rejected file comes back with its reason and leaves the database as it was."""
+    detected = file_format
+    try:
+        digest = file_sha256(path)
+        with path.open("rb") as raw, open_input(raw) as stream:
+            detected = file_format or detect_format(stream.read(8192))
+        with path.open("rb") as raw, open_input(raw) as stream:
+            counts = ingest_stream(stream, file_format=detected, file_sha256=digest, resource_hint=resource)
+    except RejectedFile as error:
+        return IngestResult(file=str(path), format=detected, status="rejected", error=error.message)
+    except OSError as error:
+        return IngestResult(
+            file=str(path),
+            format=detected,
+            status="rejected",
+            error=f"cannot read the file: {error.strerror}",
+        )
+    return IngestResult(
+        file=str(path), format=counts.pop("format", detected), status="imported", counts=counts
+    )
+
+
+@transaction.atomic
+def ingest_stream(
+    stream: IO[bytes],
+    *,
+    file_format: str,
+    file_sha256: str = "",
+    resource_hint: str | None = None,
+) -> dict[str, Any]:
+    if not file_sha256 and stream.seekable():
+        file_sha256 = hashlib.sha256(stream.read()).hexdigest()
+        stream.seek(0)
+    if resource_hint and file_format in ("inventory", "defender"):
+        raise RejectedFile(f"--resource applies to scan results, not to a {file_format} file")
+    if file_format == "inventory":
+        return dict(persist_inventory(read_inventory(stream)))
+    if file_format == "defender":
+        return dict(persist_assessments(read_assessments(stream)))
+    if file_format == "scap":
+        return persist_scans(
+            read_scap(stream), file_sha256=file_sha256, resource_hint=resource_hint, source="OpenSCAP scan"
+        )
+    if file_format == "securitybaseline":
+        return persist_scans(
+            read_security_baseline(stream),
+            file_sha256=file_sha256,
+            resource_hint=resource_hint,
+            source="SecurityBaseline export",
+        )
+    raise RejectedFile(f"unknown format {file_format!r}; one of: {', '.join(FORMATS)}")

@@ -1,0 +1,139 @@
+"""Persists Defender assessment records: matched to the catalog, attached to (or creating) resources."""
+
+from collections import Counter
+from collections.abc import Iterable
+
+from django.utils import timezone
+
+from posture.errors import RejectedFile
+from posture.importers.azure_ids import parse_resource_id
+from posture.importers.records import AssessmentRecord
+from posture.ingest.common import chunks, find_or_create_subscriptions
+from posture.ingest.inventory import link_parents
+from posture.models import Resource, resource_key
+from recommendations.models import Assessment, Recommendation
+
+
+def _recommendation_index() -> tuple[dict[str, Recommendation], dict[str, Recommendation]]:
+    by_key: dict[str, Recommendation] = {}
+    by_name: dict[str, Recommendation] = {}
+    for rec in Recommendation.objects.all():
+        if rec.assessment_key:
+            by_key[rec.assessment_key.lower()] = rec
+        for name in [rec.display_name, *rec.other_names]:
+            by_name[name.strip().lower()] = rec
+    return by_key, by_name
+
+
+ASSESSMENT_FIELDS = ("status", "cause", "reason", "first_evaluated", "status_changed", "source")
+
+
+def persist_assessments(records: Iterable[AssessmentRecord]) -> Counter[str]:
+    counts: Counter[str] = Counter(
+        assessments_created=0,
+        assessments_changed=0,
+        assessments_unchanged=0,
+        resources_created=0,
+        subscriptions_created=0,
+        skipped_unknown_recommendation=0,
+        skipped_unsupported_resource=0,
+    )
+    by_key, by_name = _recommendation_index()
+    now = timezone.now()
+    seen: set[tuple[str, int]] = set()
+    parent_links: dict[str, tuple[str, int]] = {}
+    for chunk in chunks(records):
+        matched: list[tuple[AssessmentRecord, Recommendation, str]] = []
+        for record in chunk:
+            rec = by_key.get(record.assessment_key) or by_name.get(record.display_name.lower())
+            if rec is None:
+                counts["skipped_unknown_recommendation"] += 1
+                continue
+            key = resource_key(record.resource_id)
+            if (key, rec.pk) in seen:
+                raise RejectedFile(
+                    f"record {record.position}: a second assessment of {rec.display_name!r} "
+                    f"for {record.resource_id}"
+                )
+            seen.add((key, rec.pk))
+            matched.append((record, rec, key))
+        resources = _ensure_resources(matched, counts, parent_links)
+        existing = {
+            (a.resource_id, a.recommendation_id): a
+            for a in Assessment.objects.filter(resource__in=list(resources.values()))
+        }
+        to_create: list[Assessment] = []
+        to_update: list[Assessment] = []
+        for record, rec, key in matched:
+            resource = resources.get(key)
+            if resource is None:
+                counts["skipped_unsupported_resource"] += 1
+                continue
+            current = existing.get((resource.pk, rec.pk))
+            status_changed = record.status_changed or (
+                current.status_changed if current and current.status == record.status else now
+            )
+            values = {
+                "status": record.status,
+                "cause": record.cause,
+                "reason": record.reason,
+                "first_evaluated": record.first_evaluated or (current.first_evaluated if current else now),
+                "status_changed": status_changed,
+                "source": "defender_export",
+            }
+            if current is None:
+                to_create.append(Assessment(resource=resource, recommendation=rec, **values))
+            elif any(getattr(current, name) != value for name, value in values.items()):
+                for name, value in values.items():
+                    setattr(current, name, value)
+                current.updated_at = now
+                to_update.append(current)
+            else:
+                counts["assessments_unchanged"] += 1
+        Assessment.objects.bulk_create(to_create)
+        Assessment.objects.bulk_update(to_update, [*ASSESSMENT_FIELDS, "updated_at"])
+        counts["assessments_created"] += len(to_create)
+        counts["assessments_changed"] += len(to_update)
+    link_parents(parent_links, strict=False)
+    return counts
+
+
+def _ensure_resources(
+    matched: list[tuple[AssessmentRecord, Recommendation, str]],
+    counts: Counter[str],
+    parent_links: dict[str, tuple[str, int]],
+) -> dict[str, Resource]:
+    """The resources the records name; unknown ones are created from what their ids say.
+
+    An unknown resource of a type Posture does not score (a storage account) is left out.
+    """
+    keys = {key for _, _, key in matched}
+    resources = {r.resource_key: r for r in Resource.objects.filter(resource_key__in=keys)}
+    missing = {
+        key: record
+        for record, _, key in matched
+        if key not in resources and parse_resource_id(record.resource_id).kind is not None
+    }
+    if not missing:
+        return resources
+    subs = find_or_create_subscriptions({r.subscription_id for r in missing.values()}, counts, external=True)
+    to_create = []
+    for key, record in missing.items():
+        parsed = parse_resource_id(record.resource_id)
+        assert parsed.kind is not None  # filtered above
+        to_create.append(
+            Resource(
+                resource_id=record.resource_id,
+                resource_key=key,
+                name=parsed.name,
+                kind=parsed.kind,
+                subscription=subs[record.subscription_id],
+                resource_group=record.resource_group,
+            )
+        )
+        if parsed.parent_id:
+            parent_links[key] = (resource_key(parsed.parent_id), record.position)
+    Resource.objects.bulk_create(to_create)
+    counts["resources_created"] += len(to_create)
+    # bulk_create sets primary keys on PostgreSQL and SQLite 3.35+, but re-read to be certain.
+    return {r.resource_key: r for r in Resource.objects.filter(resource_key__in=keys)}

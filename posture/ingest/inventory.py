@@ -1,0 +1,120 @@
+"""Persists inventory records: resources upserted by resource id, scale-set instances linked to their set."""
+
+from collections import Counter
+from collections.abc import Iterable
+
+from django.utils import timezone
+
+from posture.errors import RejectedFile
+from posture.importers.records import ResourceRecord
+from posture.ingest.common import chunks, find_or_create_subscriptions
+from posture.models import Resource, resource_key
+from recommendations.evaluators.os_config import evaluate_os_configuration
+
+INVENTORY_FIELDS = (
+    "name",
+    "kind",
+    "os",
+    "subscription_id",
+    "resource_group",
+    "tags",
+    "power_state",
+    "agent_state",
+    "agent_version",
+    "workspace_id",
+    "last_heartbeat",
+)
+
+
+def persist_inventory(records: Iterable[ResourceRecord]) -> Counter[str]:
+    counts: Counter[str] = Counter(
+        resources_created=0, resources_changed=0, resources_unchanged=0, subscriptions_created=0
+    )
+    now = timezone.now()
+    total = 0
+    created_keys: set[str] = set()
+    seen_keys: list[str] = []
+    changed_keys: set[str] = set()
+    parent_links: dict[str, tuple[str, int]] = {}
+    for chunk in chunks(records):
+        subs = find_or_create_subscriptions({r.subscription for r in chunk}, counts, external=False)
+        keys = [resource_key(r.resource_id) for r in chunk]
+        seen_keys.extend(keys)
+        existing = {r.resource_key: r for r in Resource.objects.filter(resource_key__in=keys)}
+        to_create: list[Resource] = []
+        to_update: list[Resource] = []
+        for record, key in zip(chunk, keys, strict=True):
+            values = {
+                "name": record.name,
+                "kind": record.kind,
+                "os": record.os,
+                "subscription_id": subs[record.subscription].pk,
+                "resource_group": record.resource_group,
+                "tags": record.tags,
+                "power_state": record.power_state,
+                "agent_state": record.agent_state,
+                "agent_version": record.agent_version,
+                "workspace_id": record.workspace_id,
+                "last_heartbeat": record.last_heartbeat,
+            }
+            if record.parent_id:
+                parent_links[key] = (resource_key(record.parent_id), record.line)
+            resource = existing.get(key)
+            if resource is None:
+                to_create.append(Resource(resource_id=record.resource_id, resource_key=key, **values))
+            elif any(getattr(resource, name) != value for name, value in values.items()):
+                for name, value in values.items():
+                    setattr(resource, name, value)
+                resource.updated_at = now
+                to_update.append(resource)
+                changed_keys.add(key)
+        Resource.objects.bulk_create(to_create)
+        Resource.objects.bulk_update(to_update, [*INVENTORY_FIELDS, "updated_at"])
+        created_keys.update(r.resource_key for r in to_create)
+        total += len(chunk)
+    _evaluate_new_evidence(seen_keys)
+    # An instance created in this file and linked to its parent afterwards is new, not changed.
+    changed_keys |= link_parents(parent_links, strict=True) - created_keys
+    counts["resources_created"] = len(created_keys)
+    counts["resources_changed"] = len(changed_keys)
+    counts["resources_unchanged"] = total - counts["resources_created"] - len(changed_keys)
+    return counts
+
+
+def link_parents(links: dict[str, tuple[str, int]], *, strict: bool) -> set[str]:
+    """Point scale-set instances at their scale set; returns the keys of the instances that changed."""
+    changed: set[str] = set()
+    for chunk in chunks(list(links.items())):
+        child_keys = [child for child, _ in chunk]
+        parent_keys = {parent for _, (parent, _) in chunk}
+        parents = {
+            r.resource_key: r
+            for r in Resource.objects.filter(resource_key__in=parent_keys).only("id", "resource_key", "kind")
+        }
+        children = {r.resource_key: r for r in Resource.objects.filter(resource_key__in=child_keys)}
+        to_update = []
+        for child_key, (parent_key, line) in chunk:
+            parent = parents.get(parent_key)
+            if parent is None or parent.kind != "vmss":
+                if strict:
+                    problem = (
+                        "is not a known resource" if parent is None else f"is a {parent.kind}, not a vmss"
+                    )
+                    raise RejectedFile(f"line {line}: parent_id {parent_key!r} {problem}")
+                continue
+            child = children[child_key]
+            if child.parent_id != parent.pk:
+                child.parent_id = parent.pk
+                child.updated_at = timezone.now()
+                to_update.append(child)
+                changed.add(child_key)
+        Resource.objects.bulk_update(to_update, ["parent", "updated_at"])
+    return changed
+
+
+def _evaluate_new_evidence(keys: list[str]) -> None:
+    """Machines the inventory lists get their OS-configuration status (Not applicable until scanned)."""
+    for chunk in chunks(keys):
+        evaluate_os_configuration(
+            Resource.objects.filter(resource_key__in=chunk).values_list("id", flat=True)
+        )

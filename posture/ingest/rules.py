@@ -1,0 +1,92 @@
+"""Persists benchmarks and their rules into the catalog (from data streams and from scan files)."""
+
+from collections import Counter
+from collections.abc import Iterable
+
+from django.utils import timezone
+
+from posture.importers.records import BenchmarkRecord, RuleRecord
+from posture.ingest.common import chunks
+from recommendations.models import Benchmark, Rule
+
+RULE_FIELDS = (
+    "cce",
+    "rule_id",
+    "benchmark_id",
+    "title",
+    "description",
+    "rationale",
+    "severity",
+    "rule_type",
+    "os",
+    "expected",
+    "references",
+    "fix_text",
+    "fix_bash",
+    "fix_ansible",
+)
+
+
+def rule_key(rule_id: str, cce: str) -> str:
+    """One rule per CCE ID where there is one, else per benchmark rule id."""
+    return cce or rule_id
+
+
+def upsert_benchmark(record: BenchmarkRecord | None) -> Benchmark | None:
+    if record is None or not record.benchmark_id:
+        return None
+    benchmark, _ = Benchmark.objects.update_or_create(
+        benchmark_id=record.benchmark_id,
+        version=record.version,
+        defaults={"title": record.title, "os": record.os},
+    )
+    return benchmark
+
+
+def upsert_rules(
+    records: Iterable[RuleRecord], benchmark: Benchmark | None
+) -> tuple[dict[str, int], Counter[str]]:
+    """Create or refresh rules; returns rule ids by key and counts of created / updated rules."""
+    counts: Counter[str] = Counter(rules_created=0, rules_updated=0)
+    ids: dict[str, int] = {}
+    now = timezone.now()
+    for chunk in chunks(records):
+        wanted: dict[str, RuleRecord] = {}
+        for record in chunk:
+            # Two XCCDF rules with one CCE (rare) describe one setting: the first one read names it.
+            wanted.setdefault(rule_key(record.rule_id, record.cce), record)
+        existing = {r.key: r for r in Rule.objects.filter(key__in=wanted)}
+        to_create: list[Rule] = []
+        to_update: list[Rule] = []
+        for key, record in wanted.items():
+            values = {
+                "cce": record.cce,
+                "rule_id": record.rule_id,
+                "benchmark_id": benchmark.pk if benchmark else None,
+                "title": record.title,
+                "description": record.description,
+                "rationale": record.rationale,
+                "severity": record.severity,
+                "rule_type": record.rule_type,
+                "os": record.os,
+                "expected": record.expected,
+                "references": [{"source": s, "ref": r} for s, r in record.references],
+                "fix_text": record.fix_text,
+                "fix_bash": record.fix_bash,
+                "fix_ansible": record.fix_ansible,
+            }
+            rule = existing.get(key)
+            if rule is None:
+                to_create.append(Rule(key=key, **values))
+            elif any(getattr(rule, name) != value for name, value in values.items()):
+                for name, value in values.items():
+                    setattr(rule, name, value)
+                rule.updated_at = now
+                to_update.append(rule)
+        Rule.objects.bulk_create(to_create)
+        Rule.objects.bulk_update(to_update, [*RULE_FIELDS, "updated_at"])
+        counts["rules_created"] += len(to_create)
+        counts["rules_updated"] += len(to_update)
+        for rule in Rule.objects.filter(key__in=wanted).only("id", "key"):
+            ids[rule.key] = rule.pk
+    return ids, counts

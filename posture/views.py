@@ -1,0 +1,146 @@
+"""Pages of the estate (the resource list and one resource), and the subscription scope every page shares.
+
+Every page reads `?subscription=` (a name or a cloud id; empty means all subscriptions), keeps it in
+its links through `scope_query`, and answers an unknown subscription with a message and a 404.
+"""
+
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_safe
+
+from posture.errors import UserError
+from posture.models import Resource, ResourceKind, Subscription
+from posture.selectors import scope_for
+from recommendations.selectors import (
+    RESOURCE_COLUMNS,
+    ResourceFilter,
+    ResourceState,
+    filtered_resources,
+    os_choices,
+    resource_assessments,
+    valid_sort,
+)
+from scoring.engine import ESTATE, Scope
+from scoring.models import Control
+
+PAGE_SIZE = 50
+
+
+class BadFilter(UserError):
+    pass
+
+
+def scope_of(request: HttpRequest) -> Scope:
+    """The scope `?subscription=` selects; raises UnknownSubscription (a UserError)."""
+    return scope_for(request.GET.get("subscription", ""))
+
+
+def scope_query(scope: Scope) -> QueryDict:
+    """The query that keeps a scope in links: `{% querystring scope_query other=value %}`."""
+    query = QueryDict(mutable=True)
+    if scope.label:
+        query["subscription"] = scope.label
+    return query
+
+
+def render_page(
+    request: HttpRequest, template: str, context: dict[str, Any], scope: Scope, status: int = 200
+) -> HttpResponse:
+    """Render a page with what the header's scope selector and the page's links need."""
+    # The selector keeps the page's other parameters (tab, sort, filters) but starts again at page one.
+    keep = [
+        (name, value)
+        for name, values in request.GET.lists()
+        if name not in ("subscription", "page")
+        for value in values
+    ]
+    shared = {
+        "scope": scope,
+        "scope_query": scope_query(scope),
+        "scope_choices": list(Subscription.objects.order_by("name").values_list("name", flat=True)),
+        "scope_keep": keep,
+    }
+    return render(request, template, {**shared, **context}, status=status)
+
+
+def render_user_error(request: HttpRequest, error: UserError, status: int) -> HttpResponse:
+    return render_page(request, "posture/user_error.html", {"message": error.message}, ESTATE, status)
+
+
+def paginate(request: HttpRequest, queryset: Any) -> Any:
+    """The requested page; a page number out of range gives the last page, a non-number the first."""
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _resource_filter(request: HttpRequest, scope: Scope) -> tuple[ResourceFilter, Control | None]:
+    control = None
+    raw_control = request.GET.get("control", "")
+    if raw_control:
+        if not raw_control.isdigit():
+            raise BadFilter(f"control must be a number, not {raw_control!r}")
+        control = Control.objects.filter(pk=int(raw_control)).first()
+        if control is None:
+            raise BadFilter(f"there is no control {raw_control}")
+    state = request.GET.get("state", "") or None
+    if state is not None and state not in dict(ResourceState.CHOICES):
+        raise BadFilter(f"unknown state {state!r}: use one of {', '.join(dict(ResourceState.CHOICES))}")
+    kind = request.GET.get("kind", "")
+    if kind and kind not in ResourceKind.values:
+        raise BadFilter(f"unknown kind {kind!r}: use one of {', '.join(ResourceKind.values)}")
+    os = request.GET.get("os", "")
+    if os and os not in dict(os_choices()):
+        raise BadFilter(f"unknown OS {os!r}: use one of {', '.join(dict(os_choices()))}")
+    query = request.GET.get("q", "").strip()
+    filters = ResourceFilter(
+        scope=scope, control_id=control.pk if control else None, state=state, kind=kind, os=os, query=query
+    )
+    return filters, control
+
+
+@require_safe
+def resource_list(request: HttpRequest) -> HttpResponse:
+    try:
+        scope = scope_of(request)
+    except UserError as error:
+        return render_user_error(request, error, 404)
+    try:
+        filters, control = _resource_filter(request, scope)
+    except BadFilter as error:
+        return render_user_error(request, error, 400)
+    sort = valid_sort(request.GET.get("sort"), RESOURCE_COLUMNS)
+    context = {
+        "nav": "resources",
+        "filters": filters,
+        "control": control,
+        "state_label": dict(ResourceState.CHOICES).get(filters.state or ""),
+        "page_obj": paginate(request, filtered_resources(filters, sort)),
+        "columns": RESOURCE_COLUMNS,
+        "sort": sort,
+        "controls": Control.objects.order_by("position", "name"),
+        "states": ResourceState.CHOICES,
+        "kinds": ResourceKind.choices,
+        "oses": os_choices(),
+    }
+    return render_page(request, "posture/resource_list.html", context, scope)
+
+
+@require_safe
+def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        scope = scope_of(request)
+    except UserError as error:
+        return render_user_error(request, error, 404)
+    resource = get_object_or_404(Resource.objects.select_related("subscription", "parent"), pk=pk)
+    tags = sorted(resource.tags.items()) if isinstance(resource.tags, dict) else []
+    context = {
+        "nav": "resources",
+        "resource": resource,
+        "in_scope": scope.is_estate or resource.subscription_id in (scope.subscription_ids or ()),
+        "tags": tags,
+        "instances": resource.instances.order_by("name"),
+        "assessments": resource_assessments(resource),
+    }
+    return render_page(request, "posture/resource_detail.html", context, scope)

@@ -1,0 +1,79 @@
+"""The one hardened XML parsing entry point: streamed, no DTD, no entities, no network, no file access.
+
+Every XML input goes through `iterparse`. A document that declares a DTD (internal or external) is
+refused before anything in it is used: entity expansion ("billion laughs") and external entities
+(local files, URLs) are then impossible, and libxml2 is told not to resolve or fetch anything anyway.
+"""
+
+from collections.abc import Iterator
+from typing import IO
+
+from lxml import etree
+
+from posture.errors import RejectedFile
+
+
+def iterparse(
+    source: IO[bytes], *, events: tuple[str, ...] = ("end",), tag: str | None = None
+) -> Iterator[tuple[str, etree._Element]]:
+    """Yield (event, element) pairs like lxml's iterparse, refusing DTDs and turning errors into RejectedFile.
+
+    Callers must clear elements they are done with so memory stays flat.
+    """
+    wanted = set(events)
+    context = etree.iterparse(
+        source,
+        events=tuple(wanted | {"start"}),
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+    checked = False
+    try:
+        for event, element in context:
+            if not checked:
+                _refuse_dtd(element)
+                checked = True
+            if event not in wanted:
+                continue
+            if tag is not None and element.tag != tag:
+                continue
+            yield event, element
+    except etree.XMLSyntaxError as error:
+        raise RejectedFile(_syntax_message(error)) from None
+    if not checked:
+        raise RejectedFile("the file is empty or not XML")
+
+
+def _refuse_dtd(root: etree._Element) -> None:
+    info = root.getroottree().docinfo
+    if getattr(info, "doctype", "") or info.internalDTD is not None or info.system_url:
+        raise RejectedFile(
+            "the XML declares a DTD (<!DOCTYPE ...>); scan results never need one and Posture refuses "
+            "DTDs, entities and external references"
+        )
+
+
+def _syntax_message(error: etree.XMLSyntaxError) -> str:
+    message = str(error.msg or error).split(" (", 1)[0].strip()
+    if "no element found" in message or "Document is empty" in message:
+        return "the file is empty or not XML"
+    if "Start tag expected" in message:
+        return "not XML: the file does not start with an XML element"
+    line = error.lineno or (error.position[0] if error.position else 0)
+    return f"malformed or truncated XML at line {line}: {message}"
+
+
+def local_name(element: etree._Element) -> str:
+    return etree.QName(element).localname
+
+
+def text_of(element: etree._Element | None) -> str:
+    """All text inside an element (XHTML descriptions included), with whitespace folded."""
+    if element is None:
+        return ""
+    return " ".join("".join(str(t) for t in element.itertext()).split())

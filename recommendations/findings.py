@@ -1,0 +1,112 @@
+"""Findings derived from scan results: one per machine x rule, from every scan of the machine in time order.
+
+Deriving them from the stored results (instead of patching the previous state) makes the outcome
+independent of the order in which scan files arrive: an older scan imported late changes nothing a
+newer one decided.
+"""
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils import timezone
+
+from recommendations.models import Finding, FindingState, ResultValue, ScanResult
+
+PASSING = {ResultValue.PASS, ResultValue.FIXED}
+NOT_EVALUATED = {ResultValue.ERROR, ResultValue.UNKNOWN}
+
+
+@dataclass(frozen=True)
+class _Row:
+    scan_id: int
+    scanned_at: datetime
+    result: str
+    severity: str
+    expected: str
+    actual: str
+
+
+def _derive(rows: list[_Row]) -> dict[str, object]:
+    """The finding's fields from one rule's results on one machine, oldest first."""
+    latest = rows[-1]
+    fails = [row for row in rows if row.result == ResultValue.FAIL]
+    first_seen = fails[0].scanned_at if fails else None
+    resolved_at = None
+    if latest.result == ResultValue.FAIL:
+        state = FindingState.OPEN
+    elif fails and latest.result not in NOT_EVALUATED:
+        # Failed once, now passes (or no longer applies): resolved by the first scan after the last fail.
+        state = FindingState.RESOLVED
+        last_fail_index = max(i for i, row in enumerate(rows) if row.result == ResultValue.FAIL)
+        resolved_at = rows[last_fail_index + 1].scanned_at
+    elif latest.result in PASSING:
+        state = FindingState.PASSED
+    elif latest.result in NOT_EVALUATED:
+        state = FindingState.NOT_EVALUATED
+    else:
+        state = FindingState.NOT_APPLICABLE
+    return {
+        "state": state,
+        "result": latest.result,
+        "severity": latest.severity,
+        "expected": latest.expected,
+        "actual": latest.actual,
+        "first_seen": first_seen,
+        "last_seen": latest.scanned_at,
+        "resolved_at": resolved_at,
+        "scan_id": latest.scan_id,
+    }
+
+
+def refresh_findings(*, resource_id: int, rule_ids: Iterable[int]) -> Counter[str]:
+    """Re-derive the machine's findings for these rules; count what opened, resolved and reopened."""
+    rule_ids = list(rule_ids)
+    history: dict[int, list[_Row]] = defaultdict(list)
+    rows = (
+        ScanResult.objects.filter(scan__resource_id=resource_id, rule_id__in=rule_ids)
+        .order_by("rule_id", "scan__scanned_at", "scan_id")
+        .values_list("rule_id", "scan_id", "scan__scanned_at", "result", "severity", "expected", "actual")
+        .iterator(chunk_size=5000)
+    )
+    for rule_id, scan_id, scanned_at, result, severity, expected, actual in rows:
+        history[rule_id].append(_Row(scan_id, scanned_at, result, severity, expected, actual))
+    existing = {f.rule_id: f for f in Finding.objects.filter(resource_id=resource_id, rule_id__in=rule_ids)}
+    counts: Counter[str] = Counter(findings_opened=0, findings_resolved=0, findings_reopened=0)
+    now = timezone.now()
+    to_create: list[Finding] = []
+    to_update: list[Finding] = []
+    for rule_id, rule_rows in history.items():
+        values = _derive(rule_rows)
+        finding = existing.get(rule_id)
+        before = finding.state if finding else None
+        after = values["state"]
+        if after == FindingState.OPEN and before == FindingState.RESOLVED:
+            counts["findings_reopened"] += 1
+        elif after == FindingState.OPEN and before != FindingState.OPEN:
+            counts["findings_opened"] += 1
+        elif after == FindingState.RESOLVED and before == FindingState.OPEN:
+            counts["findings_resolved"] += 1
+        if finding is None:
+            to_create.append(Finding(resource_id=resource_id, rule_id=rule_id, **values))
+        elif any(getattr(finding, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(finding, name, value)
+            finding.updated_at = now
+            to_update.append(finding)
+    Finding.objects.bulk_create(to_create, batch_size=2000)
+    Finding.objects.bulk_update(to_update, [*FINDING_FIELDS, "scan", "updated_at"], batch_size=2000)
+    return counts
+
+
+FINDING_FIELDS = (
+    "state",
+    "result",
+    "severity",
+    "expected",
+    "actual",
+    "first_seen",
+    "last_seen",
+    "resolved_at",
+)

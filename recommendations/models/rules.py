@@ -1,0 +1,75 @@
+"""The OS security-configuration rule catalog: one rule per CCE ID, else per benchmark rule id."""
+
+from django.db import models
+
+from posture.models import OperatingSystem
+
+
+class Benchmark(models.Model):
+    """A baseline a rule comes from: an XCCDF benchmark (SCAP Security Guide, CIS...) or Defender's."""
+
+    benchmark_id = models.CharField(max_length=300)
+    version = models.CharField(max_length=100, blank=True, default="")
+    title = models.CharField(max_length=500, blank=True, default="")
+    os = models.CharField(max_length=10, choices=OperatingSystem.choices, blank=True, default="")
+    loaded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["benchmark_id", "version"], name="one_benchmark_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title or self.benchmark_id} {self.version}".strip()
+
+
+class RuleSeverity(models.TextChoices):
+    """One scale for all sources: XCCDF high/medium/low/info/unknown; Defender Critical, Warning (medium),
+    Informational (info)."""
+
+    CRITICAL = "critical", "Critical"
+    HIGH = "high", "High"
+    MEDIUM = "medium", "Medium"
+    LOW = "low", "Low"
+    INFO = "info", "Informational"
+    UNKNOWN = "unknown", "Unknown"
+
+
+SEVERITY_RANK = {
+    RuleSeverity.CRITICAL: 5,
+    RuleSeverity.HIGH: 4,
+    RuleSeverity.MEDIUM: 3,
+    RuleSeverity.LOW: 2,
+    RuleSeverity.INFO: 1,
+    RuleSeverity.UNKNOWN: 0,
+}
+
+
+class Rule(models.Model):
+    # The CCE ID where the rule has one, else its benchmark rule id (the XCCDF idref).
+    key = models.CharField(max_length=300, unique=True)
+    cce = models.CharField(max_length=40, blank=True, default="", db_index=True)
+    rule_id = models.CharField(max_length=300, db_index=True)
+    benchmark = models.ForeignKey(
+        Benchmark, on_delete=models.SET_NULL, null=True, blank=True, related_name="rules"
+    )
+    title = models.TextField()
+    description = models.TextField(blank=True, default="")
+    rationale = models.TextField(blank=True, default="")
+    severity = models.CharField(max_length=10, choices=RuleSeverity.choices, default=RuleSeverity.UNKNOWN)
+    rule_type = models.CharField(max_length=60, db_index=True)
+    os = models.CharField(max_length=10, choices=OperatingSystem.choices, blank=True, default="")
+    expected = models.TextField(blank=True, default="")
+    # [{"source": "NIST SP 800-53", "ref": "CM-6(a)"}, ...]
+    references = models.JSONField(default=list, blank=True)
+    fix_text = models.TextField(blank=True, default="")
+    fix_bash = models.TextField(blank=True, default="")
+    fix_ansible = models.TextField(blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.title}"

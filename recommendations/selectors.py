@@ -1,0 +1,203 @@
+"""Reads behind the pages: resources by their state in a control, assessments, and whitelisted sorting.
+
+A resource's state in a control is decided exactly as scoring.engine counts it, but as a queryset
+(EXISTS subqueries) so that a list can be filtered, sorted and paginated in the database:
+- unhealthy: a counted recommendation of the control is Unhealthy on it;
+- healthy: counted recommendations of the control are Healthy on it and none is Unhealthy;
+- not applicable: it has assessments in the control but none of them counts;
+- counted: healthy or unhealthy, what the engine weighs a subscription by.
+Counted means Healthy or Unhealthy on a non-preview recommendation (any, with POSTURE_COUNT_PREVIEW).
+Without a control, the states apply across all controls: unhealthy in any, healthy in all it counts in.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models.expressions import OrderBy
+
+from posture.models import OperatingSystem, Resource
+from recommendations.models import Assessment, AssessmentStatus, Recommendation
+from scoring.engine import Scope
+
+
+class ResourceState:
+    HEALTHY = "healthy"
+    UNHEALTHY = "unhealthy"
+    NOT_APPLICABLE = "not_applicable"
+    COUNTED = "counted"
+
+    CHOICES: tuple[tuple[str, str], ...] = (
+        (UNHEALTHY, "Unhealthy"),
+        (HEALTHY, "Healthy"),
+        (NOT_APPLICABLE, "Not applicable"),
+        (COUNTED, "Counted (healthy or unhealthy)"),
+    )
+
+
+# The `?os=` value for resources whose operating system is not known (stored as "").
+UNKNOWN_OS = "unknown"
+
+
+@dataclass(frozen=True)
+class SortColumn:
+    """A sortable table column: `?sort=key` ascending, `?sort=-key` descending."""
+
+    key: str
+    label: str
+    fields: tuple[str, ...]
+
+    @property
+    def descending(self) -> str:
+        return f"-{self.key}"
+
+
+RESOURCE_COLUMNS = (
+    SortColumn("name", "Name", ("name",)),
+    SortColumn("subscription", "Subscription", ("subscription__name", "name")),
+    SortColumn("resource_group", "Resource group", ("resource_group", "name")),
+    SortColumn("kind", "Kind", ("kind", "name")),
+    SortColumn("os", "OS", ("os", "name")),
+    SortColumn("agent", "Agent", ("agent_state", "name")),
+    SortColumn("heartbeat", "Last heartbeat", ("last_heartbeat", "name")),
+)
+
+ASSESSMENT_COLUMNS = (
+    SortColumn("name", "Name", ("resource__name",)),
+    SortColumn("subscription", "Subscription", ("resource__subscription__name", "resource__name")),
+    SortColumn("resource_group", "Resource group", ("resource__resource_group", "resource__name")),
+    SortColumn("kind", "Kind", ("resource__kind", "resource__name")),
+    SortColumn("os", "OS", ("resource__os", "resource__name")),
+    SortColumn("reason", "Reason", ("shown_reason", "resource__name")),
+    SortColumn("status_changed", "Status changed", ("status_changed", "resource__name")),
+)
+
+
+def valid_sort(sort: str | None, columns: Iterable[SortColumn], default: str = "name") -> str:
+    """The requested sort if it names a column (optionally with a leading "-"), else the default."""
+    keys = {column.key for column in columns}
+    if sort and sort.removeprefix("-") in keys:
+        return sort
+    return default
+
+
+def _ordering(sort: str, columns: Iterable[SortColumn]) -> list[OrderBy]:
+    descending = sort.startswith("-")
+    column = next(c for c in columns if c.key == sort.removeprefix("-"))
+    # Nulls last both ways and the primary key last, so that every database pages the same rows.
+    fields = [*column.fields, "pk"]
+    if descending:
+        return [F(name).desc(nulls_last=True) for name in fields]
+    return [F(name).asc(nulls_last=True) for name in fields]
+
+
+def _counted() -> Q:
+    if settings.POSTURE_COUNT_PREVIEW:
+        return Q()
+    return Q(recommendation__preview=False)
+
+
+def _in_scope(scope: Scope, field: str) -> Q:
+    if scope.subscription_ids is None:
+        return Q()
+    return Q(**{f"{field}__in": scope.subscription_ids})
+
+
+def state_condition(state: str | None, control_id: int | None) -> Q:
+    """The condition on Resource rows for a state in a control (any control when control_id is None)."""
+    touched = Assessment.objects.filter(resource=OuterRef("pk"))
+    if control_id is None:
+        touched = touched.filter(recommendation__controls__isnull=False)
+    else:
+        touched = touched.filter(recommendation__controls=control_id)
+    counted = touched.filter(_counted())
+    unhealthy = Exists(counted.filter(status=AssessmentStatus.UNHEALTHY))
+    scored = Exists(counted.filter(status__in=(AssessmentStatus.HEALTHY, AssessmentStatus.UNHEALTHY)))
+    if state == ResourceState.UNHEALTHY:
+        return Q(unhealthy)
+    if state == ResourceState.HEALTHY:
+        return Q(scored) & ~Q(unhealthy)
+    if state == ResourceState.NOT_APPLICABLE:
+        return Q(Exists(touched)) & ~Q(scored)
+    if state == ResourceState.COUNTED:
+        return Q(scored)
+    if control_id is not None:
+        return Q(Exists(touched))
+    return Q()
+
+
+@dataclass(frozen=True)
+class ResourceFilter:
+    scope: Scope
+    control_id: int | None = None
+    state: str | None = None
+    kind: str = ""
+    os: str = ""
+    query: str = ""
+
+
+def filtered_resources(filters: ResourceFilter, sort: str = "name") -> QuerySet[Resource]:
+    """Resources matching the list page's filters, with their subscription, in the given valid sort."""
+    queryset = Resource.objects.filter(
+        _in_scope(filters.scope, "subscription_id"), state_condition(filters.state, filters.control_id)
+    )
+    if filters.kind:
+        queryset = queryset.filter(kind=filters.kind)
+    if filters.os:
+        queryset = queryset.filter(os="" if filters.os == UNKNOWN_OS else filters.os)
+    if filters.query:
+        queryset = queryset.filter(name__icontains=filters.query)
+    return queryset.select_related("subscription").order_by(*_ordering(sort, RESOURCE_COLUMNS))
+
+
+def os_choices() -> list[tuple[str, str]]:
+    return [(value or UNKNOWN_OS, label) for value, label in OperatingSystem.choices]
+
+
+def status_counts(recommendation: Recommendation, scope: Scope) -> dict[str, int]:
+    """How many resources in scope the recommendation finds healthy, unhealthy, not applicable."""
+    rows = (
+        Assessment.objects.filter(
+            _in_scope(scope, "resource__subscription_id"), recommendation=recommendation
+        )
+        .values("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts = dict.fromkeys(AssessmentStatus.values, 0)
+    counts.update({row["status"]: row["n"] for row in rows})
+    return counts
+
+
+def recommendation_assessments(
+    recommendation: Recommendation, *, scope: Scope, status: str, sort: str = "name"
+) -> QuerySet[Assessment]:
+    """One tab of a recommendation: its assessments of a status, each with `shown_reason` and resource."""
+    return (
+        Assessment.objects.filter(
+            _in_scope(scope, "resource__subscription_id"), recommendation=recommendation, status=status
+        )
+        .select_related("resource__subscription")
+        .annotate(shown_reason=Case(When(reason="", then=F("cause")), default=F("reason")))
+        .order_by(*_ordering(sort, ASSESSMENT_COLUMNS))
+    )
+
+
+def resource_assessments(resource: Resource) -> QuerySet[Assessment]:
+    """All assessments of a resource, unhealthy first, with their recommendation."""
+    status_order = Case(
+        When(status=AssessmentStatus.UNHEALTHY, then=Value(0)),
+        When(status=AssessmentStatus.HEALTHY, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    return (
+        Assessment.objects.filter(resource=resource)
+        .select_related("recommendation")
+        .order_by(status_order, "recommendation__display_name")
+    )
+
+
+def recommendations_by_id(ids: Iterable[int]) -> dict[int, Recommendation]:
+    return Recommendation.objects.in_bulk(list(ids))

@@ -1,0 +1,40 @@
+"""The recommendation page: what it checks, how to fix it, and its Unhealthy / Healthy / Not applicable tabs."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.views.decorators.http import require_safe
+
+from posture.errors import UserError
+from posture.views import paginate, render_page, render_user_error, scope_of
+from recommendations.models import AssessmentStatus, Recommendation
+from recommendations.selectors import ASSESSMENT_COLUMNS, recommendation_assessments, status_counts, valid_sort
+
+# Defender's order of the tabs; an unknown `?tab=` shows the first.
+TABS = (AssessmentStatus.UNHEALTHY, AssessmentStatus.HEALTHY, AssessmentStatus.NOT_APPLICABLE)
+
+
+@require_safe
+def recommendation_detail(request: HttpRequest, key: str) -> HttpResponse:
+    try:
+        scope = scope_of(request)
+    except UserError as error:
+        return render_user_error(request, error, 404)
+    recommendation = get_object_or_404(Recommendation, key=key)
+    tab = request.GET.get("tab", "")
+    if tab not in TABS:
+        tab = AssessmentStatus.UNHEALTHY
+    sort = valid_sort(request.GET.get("sort"), ASSESSMENT_COLUMNS)
+    counts = status_counts(recommendation, scope)
+    assessments = recommendation_assessments(recommendation, scope=scope, status=tab, sort=sort)
+    context = {
+        "nav": "dashboard",
+        "recommendation": recommendation,
+        "controls": recommendation.controls.order_by("position", "name"),
+        "tabs": [(status.value, status.label, counts[status]) for status in TABS],
+        "tab": tab,
+        "tab_label": AssessmentStatus(tab).label,
+        "page_obj": paginate(request, assessments),
+        "columns": ASSESSMENT_COLUMNS,
+        "sort": sort,
+    }
+    return render_page(request, "recommendations/recommendation_detail.html", context, scope)
