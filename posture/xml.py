@@ -20,10 +20,11 @@ def iterparse(
 
     Callers must clear elements they are done with so memory stays flat.
     """
-    wanted = set(events)
+    # "start" is needed to see the root (and its DTD) before anything else is read.
     context = etree.iterparse(
         source,
-        events=tuple(wanted | {"start"}),
+        events=tuple(dict.fromkeys(("start", *events))),
+        tag=tag,
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -32,21 +33,20 @@ def iterparse(
         remove_comments=True,
         remove_pis=True,
     )
-    checked = False
+    iterator = iter(context)
     try:
-        for event, element in context:
-            if not checked:
-                _refuse_dtd(element)
-                checked = True
-            if event not in wanted:
-                continue
-            if tag is not None and element.tag != tag:
-                continue
+        try:
+            event, element = next(iterator)
+        except StopIteration:
+            raise RejectedFile("the file is empty or not XML") from None
+        _refuse_dtd(element)
+        if "start" in events:
             yield event, element
+            yield from iterator
+        else:
+            yield from ((e, el) for e, el in iterator if e != "start")
     except etree.XMLSyntaxError as error:
         raise RejectedFile(_syntax_message(error)) from None
-    if not checked:
-        raise RejectedFile("the file is empty or not XML")
 
 
 def _refuse_dtd(root: etree._Element) -> None:

@@ -5,11 +5,21 @@ from typing import Any
 from django.db.models import Model
 
 from posture.models import Resource, Subscription
-from recommendations.models import Assessment, Recommendation
+from recommendations.models import Assessment, Benchmark, Finding, Recommendation, Rule, Scan, ScanResult
 from scoring.models import Control
 
-
-MODELS: tuple[type[Model], ...] = (Subscription, Resource, Recommendation, Assessment, Control)
+MODELS: tuple[type[Model], ...] = (
+    Subscription,
+    Resource,
+    Recommendation,
+    Assessment,
+    Control,
+    Benchmark,
+    Rule,
+    Scan,
+    ScanResult,
+    Finding,
+)
 
 
 def database_state() -> dict[str, list[dict[str, Any]]]:

@@ -13,6 +13,11 @@ from posture.xml import local_name
 RESULTS_NS = "http://oval.mitre.org/XMLSchema/oval-results-5"
 DEFINITIONS_NS = "http://oval.mitre.org/XMLSchema/oval-definitions-5"
 SYSTEM_NS = "http://oval.mitre.org/XMLSchema/oval-system-characteristics-5"
+DEFINITION_TAG = f"{{{RESULTS_NS}}}definition"
+TEST_TAG = f"{{{RESULTS_NS}}}test"
+OVAL_RECORD_TAGS = frozenset({DEFINITION_TAG, TEST_TAG})
+SYSTEM_DATA_TAG = f"{{{SYSTEM_NS}}}system_data"
+OVAL_TESTS_TAG = f"{{{DEFINITIONS_NS}}}tests"
 MAX_EVIDENCE = 2000
 MAX_ITEMS = 5
 
@@ -31,42 +36,19 @@ class OvalCollector:
     def want(self, definition_ids: list[str]) -> None:
         self._wanted.update(definition_ids)
 
-    def is_record(self, element: etree._Element) -> bool:
-        if not isinstance(element.tag, str):
-            return False
-        qname = etree.QName(element)
-        if qname.namespace == RESULTS_NS:
-            return qname.localname in ("definition", "test")
-        if qname.namespace == SYSTEM_NS:
-            return False
-        parent = element.getparent()
-        # Collected items are the children of system_data, in platform namespaces (#unix, #linux...).
-        return (
-            parent is not None
-            and isinstance(parent.tag, str)
-            and etree.QName(parent).namespace == SYSTEM_NS
-            and etree.QName(parent).localname == "system_data"
-        )
-
-    def end(self, element: etree._Element) -> None:
-        if not isinstance(element.tag, str):
-            return
-        qname = etree.QName(element)
-        parent = element.getparent()
-        if qname.namespace == RESULTS_NS and qname.localname == "definition":
-            self._read_definition(element)
-        elif qname.namespace == RESULTS_NS and qname.localname == "test":
-            self._read_test(element)
-        elif (
-            parent is not None
-            and isinstance(parent.tag, str)
-            and etree.QName(parent).namespace == DEFINITIONS_NS
-            and etree.QName(parent).localname == "tests"
-            and element.get("comment")
-        ):
-            self._test_comments[element.get("id", "")] = element.get("comment", "")
-        elif self.is_record(element):
+    def end_record(self, element: etree._Element, *, item: bool) -> None:
+        if item:
             self._read_item(element)
+        elif element.tag == DEFINITION_TAG:
+            self._read_definition(element)
+        elif element.tag == TEST_TAG:
+            self._read_test(element)
+
+    def test_comment(self, element: etree._Element) -> None:
+        """A test of the OVAL definitions part: only its comment is kept, to explain 'nothing found'."""
+        comment = element.get("comment")
+        if comment:
+            self._test_comments[element.get("id", "")] = comment
 
     def _read_definition(self, element: etree._Element) -> None:
         definition_id = element.get("definition_id", "")

@@ -15,7 +15,7 @@ from typing import IO
 from lxml import etree
 
 from posture.errors import RejectedFile
-from posture.importers.oval import OvalCollector
+from posture.importers.oval import OVAL_RECORD_TAGS, OVAL_TESTS_TAG, SYSTEM_DATA_TAG, OvalCollector
 from posture.importers.records import (
     BenchmarkRecord,
     RuleRecord,
@@ -58,6 +58,17 @@ REFERENCE_SOURCES = (
     ("cui", "NIST SP 800-171"),
 )
 MAX_TEXT = 100_000
+XCCDF_NAMES = (
+    "Benchmark", "Group", "Rule", "Value", "Profile", "TestResult", "title", "version", "target",
+    "target-address", "target-facts", "profile", "set-value", "rule-result", "benchmark",
+)  # fmt: skip
+XCCDF_TAGS = {f"{{{ns}}}{name}": name for ns in XCCDF_NS for name in XCCDF_NAMES}
+XCCDF_RECORDS = ("Rule", "Value", "Profile", "rule-result", "target-facts")
+ASSET_TAG = f"{{{AI_NS}}}computing-device"
+# Elements read whole when they end, so nothing inside them may be freed before.
+RECORD_TAGS = frozenset(
+    {f"{{{ns}}}{name}" for ns in XCCDF_NS for name in XCCDF_RECORDS} | {ASSET_TAG} | OVAL_RECORD_TAGS
+)
 
 
 def _severity(value: str | None) -> str:
@@ -163,8 +174,6 @@ class _Value:
 class ScapReader:
     """Reads one SCAP XML file in a single streamed pass."""
 
-    _XCCDF_RECORDS = frozenset({"Rule", "Value", "Profile", "rule-result", "target-facts"})
-
     def __init__(self) -> None:
         self.document = ScapDocument()
         self._rules: list[_PendingRule] = []
@@ -180,18 +189,65 @@ class ScapReader:
         self._set_values: dict[str, str] = {}
         self._raw_results: list[tuple[str, str, str, str, list[str], list[str]]] = []
         self._oval = OvalCollector()
-        self._record_depth = 0
 
     def read(self, stream: IO[bytes]) -> ScapDocument:
+        # The hot loop: one pass over every element of files of tens of MB, so it compares tags as
+        # plain strings and leaves everything it does not need to C (clear and drop).
+        records = RECORD_TAGS
+        xccdf_tags = XCCDF_TAGS
+        depth = 0
+        record_depth = 0
+        items_depth = -1
+        tests_depth = -1
         root_seen = False
         for event, element in iterparse(stream, events=("start", "end")):
-            if not root_seen:
-                root_seen = True
-                self._check_root(element)
+            tag = element.tag
             if event == "start":
-                self._start(element)
-            else:
-                self._end(element)
+                depth += 1
+                if not root_seen:
+                    root_seen = True
+                    self._check_root(element)
+                if tag in records or depth == items_depth:
+                    record_depth += 1
+                elif not record_depth:
+                    if tag == SYSTEM_DATA_TAG:
+                        items_depth = depth + 1
+                    elif tag == OVAL_TESTS_TAG:
+                        tests_depth = depth + 1
+                    elif tag in xccdf_tags:
+                        self._start(element, tag)
+                continue
+            is_record = tag in records or depth == items_depth
+            if is_record:
+                record_depth -= 1
+                if tag in xccdf_tags:
+                    self._end_xccdf(element, xccdf_tags[tag], "")
+                elif tag == ASSET_TAG:
+                    self._read_asset(element)
+                else:
+                    self._oval.end_record(element, item=depth == items_depth)
+            elif record_depth:
+                depth -= 1
+                continue  # part of a record still being read
+            elif tag in xccdf_tags:
+                parent = element.getparent()
+                parent_tag = parent.tag if parent is not None else ""
+                self._end_xccdf(element, xccdf_tags[tag], xccdf_tags.get(parent_tag, ""))
+            elif depth == tests_depth:
+                self._oval.test_comment(element)
+            elif tag == SYSTEM_DATA_TAG:
+                items_depth = -1
+            elif tag == OVAL_TESTS_TAG:
+                tests_depth = -1
+            depth -= 1
+            # Free what is read: the element, and the finished siblings before it.
+            element.clear()
+            if not record_depth:
+                previous = element.getprevious()
+                parent = element.getparent()
+                if previous is not None and parent is not None:
+                    while element.getprevious() is not None:
+                        del parent[0]
         self._finish()
         return self.document
 
@@ -204,25 +260,8 @@ class ScapReader:
                 "(asset-report-collection), XCCDF results (Benchmark or TestResult) or a SCAP data stream"
             )
 
-    def _is_record(self, element: etree._Element) -> bool:
-        """Records are read whole when they end, so nothing inside them may be freed before."""
-        qname = etree.QName(element)
-        if qname.namespace in XCCDF_NS:
-            return qname.localname in self._XCCDF_RECORDS
-        if qname.namespace == AI_NS:
-            return qname.localname == "computing-device"
-        return self._oval.is_record(element)
-
-    def _start(self, element: etree._Element) -> None:
-        if self._is_record(element):
-            self._record_depth += 1
-            return
-        if self._record_depth:
-            return
-        qname = etree.QName(element)
-        if qname.namespace not in XCCDF_NS:
-            return
-        name = qname.localname
+    def _start(self, element: etree._Element, tag: str) -> None:
+        name = XCCDF_TAGS[tag]
         if name == "Group":
             self._group_titles.append("")
         elif name == "Benchmark" and not self._benchmark_id:
@@ -236,27 +275,6 @@ class ScapReader:
             if self._scan is not None:
                 raise RejectedFile("the file holds more than one TestResult; import one scan per file")
             self._scan = ScanRecord(source_format="xccdf", scanned_at=moment)
-
-    def _end(self, element: etree._Element) -> None:
-        if self._is_record(element):
-            self._record_depth -= 1
-        elif self._record_depth:
-            return  # part of a record still being read
-        qname = etree.QName(element)
-        parent = element.getparent()
-        parent_name = local_name(parent) if parent is not None else ""
-        if qname.namespace in XCCDF_NS:
-            self._end_xccdf(element, qname.localname, parent_name)
-        elif qname.namespace == AI_NS:
-            if qname.localname == "computing-device":
-                self._read_asset(element)
-        else:
-            self._oval.end(element)
-        # Free what is read: the element, and the finished siblings before it.
-        element.clear()
-        if parent is not None and not self._record_depth:
-            while element.getprevious() is not None:
-                del parent[0]
 
     def _end_xccdf(self, element: etree._Element, name: str, parent_name: str) -> None:
         if name == "Rule":
@@ -275,7 +293,9 @@ class ScapReader:
             self._benchmark_title = text_of(element)
         elif name == "version" and parent_name == "Benchmark" and not self._benchmark_version:
             self._benchmark_version = text_of(element)
-        elif self._scan is not None and parent_name == "TestResult":
+        elif self._scan is not None and (
+            parent_name == "TestResult" or name in ("rule-result", "target-facts")
+        ):
             self._end_test_result_child(element, name)
 
     def _top_group_title(self) -> str:

@@ -20,6 +20,7 @@ from posture.importers.securitybaseline import read_security_baseline
 from posture.importers.xccdf import read_scap
 from posture.ingest.assessments import persist_assessments
 from posture.ingest.inventory import persist_inventory
+from posture.ingest.rules import upsert_benchmark, upsert_rules
 from posture.ingest.scans import persist_scans
 
 
@@ -92,3 +93,23 @@ def ingest_stream(
             source="SecurityBaseline export",
         )
     raise RejectedFile(f"unknown format {file_format!r}; one of: {', '.join(FORMATS)}")
+
+
+@transaction.atomic
+def load_benchmark_file(path: Path) -> dict[str, Any]:
+    """Load every rule of a SCAP data stream or XCCDF benchmark into the catalog, scans or not."""
+    try:
+        with path.open("rb") as raw, open_input(raw) as stream:
+            document = read_scap(stream)
+    except OSError as error:
+        raise RejectedFile(f"cannot read the file: {error.strerror}") from None
+    if not document.rules:
+        raise RejectedFile("the file holds no XCCDF rules: expected a SCAP data stream or XCCDF benchmark")
+    benchmark = upsert_benchmark(document.benchmark)
+    _, counts = upsert_rules(document.rules, benchmark)
+    return {
+        "benchmark": str(benchmark) if benchmark else "unnamed benchmark",
+        "rules": len(document.rules),
+        "rules_with_cce": sum(1 for rule in document.rules if rule.cce),
+        **counts,
+    }

@@ -35,11 +35,14 @@ def rule_key(rule_id: str, cce: str) -> str:
 def upsert_benchmark(record: BenchmarkRecord | None) -> Benchmark | None:
     if record is None or not record.benchmark_id:
         return None
-    benchmark, _ = Benchmark.objects.update_or_create(
+    benchmark, created = Benchmark.objects.get_or_create(
         benchmark_id=record.benchmark_id,
         version=record.version,
         defaults={"title": record.title, "os": record.os},
     )
+    if not created and (benchmark.title, benchmark.os) != (record.title, record.os):
+        benchmark.title, benchmark.os = record.title, record.os
+        benchmark.save()
     return benchmark
 
 
