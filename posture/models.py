@@ -87,3 +87,45 @@ class Resource(models.Model):
 def resource_key(resource_id: str) -> str:
     """The matching key of a resource id: Azure resource ids compare case-insensitively."""
     return resource_id.strip().rstrip("/").lower()
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ImportJob(models.Model):
+    """An uploaded file and what became of it; the file itself lives outside the web root."""
+
+    original_name = models.CharField(max_length=300)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    # What the uploader asked for: a forced format and a resource to attach a scan to.
+    requested_format = models.CharField(max_length=30, blank=True, default="")
+    resource_hint = models.CharField(max_length=1000, blank=True, default="")
+    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    detected_format = models.CharField(max_length=30, blank=True, default="")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, default="")
+    score_before = models.JSONField(null=True, blank=True)
+    score_after = models.JSONField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        "auth.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="import_jobs"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sha256", "requested_format", "resource_hint"], name="one_job_per_file_and_options"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} {self.original_name} ({self.status})"

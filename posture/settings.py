@@ -175,3 +175,15 @@ LOGGING = {
 # not expand past the second limit (decompression bombs).
 POSTURE_MAX_UPLOAD_BYTES = int(os.environ.get("POSTURE_MAX_UPLOAD_BYTES", str(200 * 2**20)))
 POSTURE_MAX_DECOMPRESSED_BYTES = int(os.environ.get("POSTURE_MAX_DECOMPRESSED_BYTES", str(2 * 2**30)))
+POSTURE_UPLOAD_DIR = os.environ.get("POSTURE_UPLOAD_DIR", str(VAR_DIR / "uploads"))
+# Django reads no more than this into memory; larger uploads spool to a temporary file.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 2**20
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 2**20
+
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}

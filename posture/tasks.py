@@ -3,8 +3,10 @@
 from typing import Any
 
 from celery import Task, shared_task
+from django.db import InterfaceError, OperationalError
 
 from posture.health import check_database
+from posture.imports import run_import_job
 
 
 @shared_task(bind=True)
@@ -16,3 +18,13 @@ def ping(self: Task[Any, Any]) -> dict[str, str]:
         "database_vendor": database.vendor,
         "database": database.name,
     }
+
+
+@shared_task(
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=5,
+    max_retries=3,
+)
+def run_import(job_id: int) -> str:
+    """Import one uploaded file (retried when the database connection drops)."""
+    return run_import_job(job_id)

@@ -1,0 +1,81 @@
+"""REST endpoints of imports: upload a file, follow its job."""
+
+from typing import Any
+
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from posture.errors import UserError
+from posture.imports import job_progress, submit_upload
+from posture.models import ImportJob
+from posture.tasks import run_import
+
+
+def job_document(job: ImportJob) -> dict[str, Any]:
+    return {
+        "id": job.pk,
+        "file": job.original_name,
+        "size": job.size,
+        "sha256": job.sha256,
+        "format": job.detected_format or job.requested_format or None,
+        "resource": job.resource_hint or None,
+        "status": job.status,
+        "progress": job_progress(job),
+        "attempts": job.attempts,
+        "counts": job.counts,
+        "error": job.error or None,
+        "score_before": job.score_before,
+        "score_after": job.score_after,
+        "created_at": job.created_at.isoformat(),
+        "started_at": job.started_at.isoformat() if job.started_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+    }
+
+
+def upload_too_large(request: Request) -> bool:
+    """Refuse by the declared length, before Django reads the body (multipart adds a little)."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return declared > int(settings.POSTURE_MAX_UPLOAD_BYTES) + 64 * 1024
+
+
+class ImportListView(APIView):
+    def get(self, request: Request) -> Response:
+        jobs = ImportJob.objects.order_by("-created_at")[:100]
+        return Response({"results": [job_document(job) for job in jobs]})
+
+    def post(self, request: Request) -> Response:
+        limit_mb = int(settings.POSTURE_MAX_UPLOAD_BYTES) // 2**20
+        if upload_too_large(request):
+            return Response(
+                {"detail": f"the file is larger than the upload limit of {limit_mb} MB"},
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
+        upload = request.FILES.get("file")
+        if upload is None:
+            return Response({"file": ["a file is required (multipart field 'file')"]}, status=400)
+        try:
+            submission = submit_upload(
+                chunks=upload.chunks(),
+                name=upload.name or "upload",
+                user=request.user if request.user.is_authenticated else None,
+                file_format=str(request.POST.get("format", "") or ""),
+                resource=str(request.POST.get("resource", "") or ""),
+                enqueue=run_import.delay,
+            )
+        except UserError as error:
+            return Response({"detail": error.message}, status=status.HTTP_400_BAD_REQUEST)
+        code = status.HTTP_201_CREATED if submission.created else status.HTTP_200_OK
+        submission.job.refresh_from_db()
+        return Response(job_document(submission.job), status=code)
+
+
+class ImportDetailView(APIView):
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(job_document(get_object_or_404(ImportJob, pk=pk)))

@@ -1,0 +1,178 @@
+"""Import jobs: an upload is stored, queued, run once by a worker, and reports progress and what changed.
+
+A job runs at most MAX_ATTEMPTS times: a file that kills the worker (redelivered by acks_late) ends as
+failed instead of taking workers down forever. The import itself is one transaction, so a killed
+worker leaves nothing half-imported and the next attempt starts clean.
+"""
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from posture.errors import UserError
+from posture.importers.detect import FORMATS
+from posture.ingest import ingest_file
+from posture.models import ImportJob, ImportStatus
+from scoring.document import score_document
+from scoring.engine import compute_score
+
+MAX_ATTEMPTS = 3
+PROGRESS_TTL = 3600
+
+
+class UploadTooLarge(UserError):
+    pass
+
+
+def upload_dir() -> Path:
+    path = Path(settings.POSTURE_UPLOAD_DIR)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def stored_path(job: ImportJob) -> Path:
+    return upload_dir() / job.sha256
+
+
+@dataclass(frozen=True)
+class Submission:
+    job: ImportJob
+    created: bool
+
+
+def submit_upload(
+    *,
+    chunks: Iterable[bytes],
+    name: str,
+    user: User | None,
+    file_format: str = "",
+    resource: str = "",
+    enqueue: Callable[[int], Any] | None = None,
+) -> Submission:
+    """Store an uploaded file (hashing it on the way) and queue its import; the same file returns its job."""
+    if file_format and file_format not in FORMATS:
+        raise UserError(f"unknown format {file_format!r}; one of: {', '.join(FORMATS)}")
+    limit = int(settings.POSTURE_MAX_UPLOAD_BYTES)
+    digest = hashlib.sha256()
+    size = 0
+    handle, temporary = tempfile.mkstemp(dir=upload_dir(), prefix=".upload-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise UploadTooLarge(f"the file is larger than the upload limit of {limit // 2**20} MB")
+                digest.update(chunk)
+                out.write(chunk)
+        sha256 = digest.hexdigest()
+        existing = ImportJob.objects.filter(
+            sha256=sha256, requested_format=file_format, resource_hint=resource
+        ).first()
+        if existing is not None:
+            return Submission(existing, created=False)
+        target = upload_dir() / sha256
+        if not target.exists():
+            shutil.move(temporary, target)
+        try:
+            with transaction.atomic():
+                job = ImportJob.objects.create(
+                    original_name=Path(name).name[:300] or "upload",
+                    size=size,
+                    sha256=sha256,
+                    requested_format=file_format,
+                    resource_hint=resource,
+                    created_by=user,
+                )
+        except IntegrityError:  # the same file uploaded twice at the same moment
+            return Submission(
+                ImportJob.objects.get(sha256=sha256, requested_format=file_format, resource_hint=resource),
+                created=False,
+            )
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    if enqueue is not None:
+        transaction.on_commit(lambda: enqueue(job.pk))
+    return Submission(job, created=True)
+
+
+def _score_summary() -> dict[str, Any]:
+    return dict(score_document(compute_score())["secure_score"])
+
+
+def progress_key(job_id: int) -> str:
+    return f"posture:import-progress:{job_id}"
+
+
+def report_progress(job_id: int, percent: int, phase: str) -> None:
+    cache.set(progress_key(job_id), {"percent": percent, "phase": phase}, PROGRESS_TTL)
+
+
+def job_progress(job: ImportJob) -> dict[str, Any]:
+    if job.status == ImportStatus.DONE:
+        return {"percent": 100, "phase": "done"}
+    if job.status == ImportStatus.FAILED:
+        return {"percent": 100, "phase": "failed"}
+    found = cache.get(progress_key(job.pk))
+    return found if isinstance(found, dict) else {"percent": 0, "phase": job.status}
+
+
+def _claim(job_id: int) -> ImportJob | None:
+    """Mark the job running and count the attempt; None when it is finished or out of attempts."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        if job.status in (ImportStatus.DONE, ImportStatus.FAILED):
+            return None
+        job.attempts += 1
+        if job.attempts > MAX_ATTEMPTS:
+            job.status = ImportStatus.FAILED
+            job.error = (
+                f"the import stopped the worker {MAX_ATTEMPTS} times without finishing; "
+                "the file is set aside as failed"
+            )
+            job.finished_at = timezone.now()
+            job.save()
+            return None
+        job.status = ImportStatus.RUNNING
+        job.started_at = job.started_at or timezone.now()
+        job.save()
+        return job
+
+
+def run_import_job(job_id: int) -> str:
+    """Run one queued import; returns the job's final status."""
+    job = _claim(job_id)
+    if job is None:
+        return ImportJob.objects.get(pk=job_id).status
+    report_progress(job.pk, 5, "reading")
+    before = _score_summary()
+    result = ingest_file(
+        stored_path(job),
+        file_format=job.requested_format or None,
+        resource=job.resource_hint or None,
+        progress=lambda percent, phase: report_progress(job.pk, percent, phase),
+    )
+    job.detected_format = result.format or ""
+    job.finished_at = timezone.now()
+    if result.status == "imported":
+        job.status = ImportStatus.DONE
+        job.counts = result.counts
+        job.score_before = before
+        job.score_after = _score_summary()
+    else:
+        job.status = ImportStatus.FAILED
+        job.error = result.error or "rejected"
+    job.save()
+    report_progress(job.pk, 100, job.status)
+    return job.status
