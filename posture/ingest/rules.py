@@ -1,7 +1,9 @@
 """Persists benchmarks and their rules into the catalog (from data streams and from scan files)."""
 
+import hashlib
 from collections import Counter
 from collections.abc import Iterable
+from typing import Any
 
 from django.utils import timezone
 
@@ -27,6 +29,25 @@ RULE_FIELDS = (
 )
 
 
+def _values(record: RuleRecord, benchmark: Benchmark | None) -> dict[str, Any]:
+    return {
+        "cce": record.cce,
+        "rule_id": record.rule_id,
+        "benchmark_id": benchmark.pk if benchmark else None,
+        "title": record.title,
+        "description": record.description,
+        "rationale": record.rationale,
+        "severity": record.severity,
+        "rule_type": record.rule_type,
+        "os": record.os,
+        "expected": record.expected,
+        "references": [{"source": s, "ref": r} for s, r in record.references],
+        "fix_text": record.fix_text,
+        "fix_bash": record.fix_bash,
+        "fix_ansible": record.fix_ansible,
+    }
+
+
 def rule_key(rule_id: str, cce: str) -> str:
     """One rule per CCE ID where there is one, else per benchmark rule id."""
     return cce or rule_id
@@ -46,11 +67,31 @@ def upsert_benchmark(record: BenchmarkRecord | None) -> Benchmark | None:
     return benchmark
 
 
+def rule_ids_by_key(keys: Iterable[str]) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    for chunk in chunks(keys):
+        ids.update(Rule.objects.filter(key__in=chunk).values_list("key", "id"))
+    return ids
+
+
+def _digest(records: list[RuleRecord]) -> str:
+    digest = hashlib.sha256()
+    for record in records:
+        digest.update(repr(record).encode())
+    return digest.hexdigest()
+
+
 def upsert_rules(
-    records: Iterable[RuleRecord], benchmark: Benchmark | None
+    records: list[RuleRecord], benchmark: Benchmark | None
 ) -> tuple[dict[str, int], Counter[str]]:
     """Create or refresh rules; returns rule ids by key and counts of created / updated rules."""
     counts: Counter[str] = Counter(rules_created=0, rules_updated=0)
+    digest = _digest(records) if benchmark is not None else ""
+    if benchmark is not None and records and benchmark.rules_digest == digest:
+        keys = [rule_key(r.rule_id, r.cce) for r in records]
+        known = rule_ids_by_key(keys)
+        if len(known) == len(set(keys)):
+            return known, counts
     ids: dict[str, int] = {}
     now = timezone.now()
     for chunk in chunks(records):
@@ -62,22 +103,7 @@ def upsert_rules(
         to_create: list[Rule] = []
         to_update: list[Rule] = []
         for key, record in wanted.items():
-            values = {
-                "cce": record.cce,
-                "rule_id": record.rule_id,
-                "benchmark_id": benchmark.pk if benchmark else None,
-                "title": record.title,
-                "description": record.description,
-                "rationale": record.rationale,
-                "severity": record.severity,
-                "rule_type": record.rule_type,
-                "os": record.os,
-                "expected": record.expected,
-                "references": [{"source": s, "ref": r} for s, r in record.references],
-                "fix_text": record.fix_text,
-                "fix_bash": record.fix_bash,
-                "fix_ansible": record.fix_ansible,
-            }
+            values = _values(record, benchmark)
             rule = existing.get(key)
             if rule is None:
                 to_create.append(Rule(key=key, **values))
@@ -90,6 +116,18 @@ def upsert_rules(
         Rule.objects.bulk_update(to_update, [*RULE_FIELDS, "updated_at"])
         counts["rules_created"] += len(to_create)
         counts["rules_updated"] += len(to_update)
-        for rule in Rule.objects.filter(key__in=wanted).only("id", "key"):
-            ids[rule.key] = rule.pk
+        ids.update(rule_ids_by_key(wanted))
+    if benchmark is not None and records and benchmark.rules_digest != digest:
+        benchmark.rules_digest = digest
+        benchmark.save(update_fields=["rules_digest"])
     return ids, counts
+
+
+def ensure_rules(records: Iterable[RuleRecord]) -> tuple[dict[str, int], int]:
+    """Rules results refer to without describing them: catalog entries are kept, missing ones created."""
+    wanted = {rule_key(r.rule_id, r.cce): r for r in records}
+    ids = rule_ids_by_key(wanted)
+    missing = [Rule(key=key, **_values(record, None)) for key, record in wanted.items() if key not in ids]
+    Rule.objects.bulk_create(missing)
+    ids.update(rule_ids_by_key(r.key for r in missing))
+    return ids, len(missing)

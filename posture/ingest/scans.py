@@ -8,7 +8,7 @@ from django.db.models import Q
 from posture.errors import RejectedFile
 from posture.importers.records import RuleRecord, RuleResultRecord, ScanRecord, ScapDocument
 from posture.importers.rule_types import short_rule_name, xccdf_rule_type
-from posture.ingest.rules import rule_key, upsert_benchmark, upsert_rules
+from posture.ingest.rules import ensure_rules, rule_key, upsert_benchmark, upsert_rules
 from posture.models import Resource, ResourceKind, Subscription, resource_key
 from recommendations.evaluators.os_config import evaluate_os_configuration
 from recommendations.findings import refresh_findings
@@ -112,7 +112,10 @@ def persist_scans(
         for result in scan.results
         if result.rule_id not in known and result.result != ResultValue.NOT_SELECTED
     }
-    rule_ids, counts = upsert_rules([*document.rules, *extra.values()], benchmark)
+    rule_ids, counts = upsert_rules(document.rules, benchmark)
+    extra_ids, created = ensure_rules(extra.values())
+    rule_ids.update(extra_ids)
+    counts["rules_created"] += created
     summary: dict[str, Any] = dict(counts)
     summary["invalid_cce"] = document.invalid_cce
     per_scan = [

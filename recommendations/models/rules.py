@@ -12,6 +12,8 @@ class Benchmark(models.Model):
     version = models.CharField(max_length=100, blank=True, default="")
     title = models.CharField(max_length=500, blank=True, default="")
     os = models.CharField(max_length=10, choices=OperatingSystem.choices, blank=True, default="")
+    # Digest of the rules last loaded from it: a fleet scanned with the same content skips the catalog work.
+    rules_digest = models.CharField(max_length=64, blank=True, default="")
     loaded_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from django.core.management import call_command
 from lxml import etree
 
 from posture.errors import RejectedFile
@@ -241,3 +242,24 @@ def test_a_benchmark_without_results_is_pointed_to_load_benchmark(tmp_path):
     result = ingest_file(path)
     assert result.status == "rejected"
     assert "load_benchmark" in (result.error or "")
+
+
+def test_bare_test_result_keeps_the_catalog_rules_it_refers_to():
+    call_command("load_benchmark", str(OSCAP / "rhel9-stig.arf.xml.xz"), stdout=io.StringIO())
+    document = xccdf_result(
+        host="rhel-01",
+        results={"configure_crypto_policy": "fail", "brand_new_rule": "fail"},
+        when=T1,
+        cces={"configure_crypto_policy": "CCE-83450-7"},
+        bare=True,
+        rule_prefix="xccdf_org.ssgproject.content_rule_",
+    )
+    counts = ingest(document)
+    assert counts["format"] == "xccdf"
+    assert counts["rules_created"] == 1
+    crypto = Rule.objects.get(key="CCE-83450-7")
+    assert crypto.title == "Configure System Cryptography Policy"
+    assert crypto.fix_bash
+    new = Rule.objects.get(key="xccdf_org.ssgproject.content_rule_brand_new_rule")
+    assert (new.title, new.rule_type) == ("brand new rule", "Other")
+    assert Finding.objects.filter(state="open").count() == 2
