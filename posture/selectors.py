@@ -10,6 +10,9 @@ from scoring.engine import ESTATE, Scope
 def find_subscription(name_or_id: str) -> Subscription:
     """A subscription by its name or its cloud id (case-insensitive on the id)."""
     value = name_or_id.strip()
+    if "\x00" in value:
+        # No name holds a NUL, and PostgreSQL refuses to compare text with one.
+        raise UnknownSubscription(f"no subscription named or with id {value!r}")
     found = Subscription.objects.filter(Q(name=value) | Q(external_id__iexact=value)).first()
     if found is None:
         raise UnknownSubscription(f"no subscription named or with id {value!r}")

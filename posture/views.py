@@ -4,14 +4,15 @@ Every page reads `?subscription=` (a name or a cloud id; empty means all subscri
 its links through `scope_query`, and answers an unknown subscription with a message and a 404.
 """
 
-from typing import Any
+from typing import Any, TypeVar
 
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
-from posture.errors import UserError
+from posture.errors import UnknownSubscription, UserError
 from posture.models import Resource, ResourceKind, Subscription
 from posture.selectors import scope_for
 from recommendations.selectors import (
@@ -27,6 +28,8 @@ from scoring.engine import ESTATE, Scope
 from scoring.models import Control
 
 PAGE_SIZE = 50
+
+Row = TypeVar("Row", bound=Model)
 
 
 class BadFilter(UserError):
@@ -67,10 +70,13 @@ def render_page(
 
 
 def render_user_error(request: HttpRequest, error: UserError, status: int) -> HttpResponse:
-    return render_page(request, "posture/user_error.html", {"message": error.message}, ESTATE, status)
+    """The page's place taken by the user's mistake, said plainly; the scope falls back to all."""
+    title = "Unknown subscription" if isinstance(error, UnknownSubscription) else "Invalid filter"
+    context = {"title": title, "message": error.message}
+    return render_page(request, "posture/user_error.html", context, ESTATE, status)
 
 
-def paginate(request: HttpRequest, queryset: Any) -> Any:
+def paginate(request: HttpRequest, queryset: QuerySet[Row]) -> Page[Row]:
     """The requested page; a page number out of range gives the last page, a non-number the first."""
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
@@ -79,9 +85,11 @@ def _resource_filter(request: HttpRequest, scope: Scope) -> tuple[ResourceFilter
     control = None
     raw_control = request.GET.get("control", "")
     if raw_control:
-        if not raw_control.isdigit():
-            raise BadFilter(f"control must be a number, not {raw_control!r}")
-        control = Control.objects.filter(pk=int(raw_control)).first()
+        try:
+            control_id = int(raw_control)
+        except ValueError:
+            raise BadFilter(f"control must be a number, not {raw_control!r}") from None
+        control = Control.objects.filter(pk=control_id).first()
         if control is None:
             raise BadFilter(f"there is no control {raw_control}")
     state = request.GET.get("state", "") or None
@@ -94,6 +102,8 @@ def _resource_filter(request: HttpRequest, scope: Scope) -> tuple[ResourceFilter
     if os and os not in dict(os_choices()):
         raise BadFilter(f"unknown OS {os!r}: use one of {', '.join(dict(os_choices()))}")
     query = request.GET.get("q", "").strip()
+    if "\x00" in query:
+        raise BadFilter("a name cannot contain a NUL character")
     filters = ResourceFilter(
         scope=scope, control_id=control.pk if control else None, state=state, kind=kind, os=os, query=query
     )

@@ -14,7 +14,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+)
 from django.db.models.expressions import OrderBy
 
 from posture.models import OperatingSystem, Resource
@@ -179,7 +191,9 @@ def recommendation_assessments(
             _in_scope(scope, "resource__subscription_id"), recommendation=recommendation, status=status
         )
         .select_related("resource__subscription")
-        .annotate(shown_reason=Case(When(reason="", then=F("cause")), default=F("reason")))
+        .annotate(
+            shown_reason=Case(When(reason="", then=F("cause")), default=F("reason"), output_field=TextField())
+        )
         .order_by(*_ordering(sort, ASSESSMENT_COLUMNS))
     )
 

@@ -1,4 +1,4 @@
-"""The recommendation page: what it checks, how to fix it, and its Unhealthy / Healthy / Not applicable tabs."""
+"""The recommendation page: what it checks, how to fix it, and its Unhealthy / Healthy / N/A tabs."""
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -7,7 +7,12 @@ from django.views.decorators.http import require_safe
 from posture.errors import UserError
 from posture.views import paginate, render_page, render_user_error, scope_of
 from recommendations.models import AssessmentStatus, Recommendation
-from recommendations.selectors import ASSESSMENT_COLUMNS, recommendation_assessments, status_counts, valid_sort
+from recommendations.selectors import (
+    ASSESSMENT_COLUMNS,
+    recommendation_assessments,
+    status_counts,
+    valid_sort,
+)
 
 # Defender's order of the tabs; an unknown `?tab=` shows the first.
 TABS = (AssessmentStatus.UNHEALTHY, AssessmentStatus.HEALTHY, AssessmentStatus.NOT_APPLICABLE)

@@ -1,7 +1,9 @@
 """Small factories for test data; the catalog itself is loaded by the post_migrate hook."""
 
+from datetime import datetime
 from itertools import count
 
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from posture.models import Resource, Subscription, resource_key
@@ -9,6 +11,17 @@ from recommendations.models import Assessment, Recommendation
 from scoring.models import Control
 
 _sequence = count(1)
+
+
+def make_user(username: str = "analyst", *, password: str | None = None, staff: bool = False) -> User:
+    """A user; without a password it can only log in through client.force_login (no slow hashing)."""
+    user = User(username=username, is_staff=staff)
+    if password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(password)
+    user.save()
+    return user
 
 
 def make_subscription(name: str | None = None, external_id: str | None = None) -> Subscription:
@@ -62,6 +75,7 @@ def make_assessment(
     *,
     reason: str = "",
     cause: str = "",
+    status_changed: datetime | None = None,
 ) -> Assessment:
     if isinstance(recommendation, str):
         recommendation = Recommendation.objects.get(key=recommendation)
@@ -73,6 +87,6 @@ def make_assessment(
         reason=reason,
         cause=cause,
         first_evaluated=now,
-        status_changed=now,
+        status_changed=status_changed or now,
         source="test",
     )

@@ -114,3 +114,10 @@ def test_api_requires_a_login(client, estate):
     response = client.get("/api/v1/score/")
     assert response.status_code in (401, 403, 302)
     assert b"secure_score" not in response.content
+
+
+def test_a_nul_in_the_subscription_is_an_unknown_subscription_not_a_crash(admin_client):
+    response = admin_client.get("/api/v1/score/", {"subscription": "prod\x00"})
+    assert response.status_code == 404
+    with pytest.raises(CommandError, match="no subscription named or with id"):
+        score_json("--subscription", "a\x00b")

@@ -1,0 +1,8 @@
+// The scope selector applies as soon as a subscription is chosen; without JavaScript its button does.
+"use strict";
+
+document.documentElement.classList.add("js");
+
+for (const select of document.querySelectorAll("select[data-autosubmit]")) {
+  select.addEventListener("change", () => select.form.requestSubmit());
+}
