@@ -103,3 +103,7 @@ class ScapDocument:
     rules: list[RuleRecord] = field(default_factory=list)
     scans: list[ScanRecord] = field(default_factory=list)
     invalid_cce: int = 0
+    # True when the benchmark (id and version) was already in the catalog, so its rules were not
+    # read again: `rules` is empty and `rule_cces` maps each rule id to its CCE.
+    rules_skipped: bool = False
+    rule_cces: dict[str, str] = field(default_factory=dict)

@@ -174,8 +174,9 @@ class _Value:
 class ScapReader:
     """Reads one SCAP XML file in a single streamed pass."""
 
-    def __init__(self) -> None:
+    def __init__(self, known_benchmarks: frozenset[tuple[str, str]] = frozenset()) -> None:
         self.document = ScapDocument()
+        self._known_benchmarks = known_benchmarks
         self._rules: list[_PendingRule] = []
         self._values: dict[str, _Value] = {}
         self._profiles: dict[str, str] = {}
@@ -278,7 +279,12 @@ class ScapReader:
 
     def _end_xccdf(self, element: etree._Element, name: str, parent_name: str) -> None:
         if name == "Rule":
-            self._rules.append(_PendingRule(element, self._top_group_title(), self._cce_of(element)))
+            if (self._benchmark_id, self._benchmark_version) in self._known_benchmarks:
+                # A benchmark version is fixed content, already in the catalog: only the CCE is needed.
+                self.document.rules_skipped = True
+                self.document.rule_cces[element.get("id", "")] = self._cce_of(element)
+            else:
+                self._rules.append(_PendingRule(element, self._top_group_title(), self._cce_of(element)))
         elif name == "Value":
             self._values[element.get("id", "")] = _Value(element)
         elif name == "Profile":
@@ -460,8 +466,9 @@ class ScapReader:
             )
 
 
-def read_scap(stream: IO[bytes]) -> ScapDocument:
-    return ScapReader().read(stream)
+def read_scap(stream: IO[bytes], known_benchmarks: frozenset[tuple[str, str]] = frozenset()) -> ScapDocument:
+    """Read a SCAP file; rules of the benchmarks in known_benchmarks (id, version) are not read again."""
+    return ScapReader(known_benchmarks).read(stream)
 
 
 def iter_results(document: ScapDocument) -> Iterator[RuleResultRecord]:

@@ -24,6 +24,7 @@ from posture.ingest.assessments import persist_assessments
 from posture.ingest.inventory import persist_inventory
 from posture.ingest.rules import upsert_benchmark, upsert_rules
 from posture.ingest.scans import persist_scans
+from recommendations.models import Benchmark
 
 
 @dataclass
@@ -131,7 +132,10 @@ def ingest_stream(
         return dict(persist_assessments(read_assessments(stream)))
     if file_format == "scap":
         return persist_scans(
-            read_scap(stream), file_sha256=file_sha256, resource_hint=resource_hint, source="OpenSCAP scan"
+            read_scap(stream, known_benchmarks()),
+            file_sha256=file_sha256,
+            resource_hint=resource_hint,
+            source="OpenSCAP scan",
         )
     if file_format == "securitybaseline":
         return persist_scans(
@@ -141,6 +145,13 @@ def ingest_stream(
             source="SecurityBaseline export",
         )
     raise RejectedFile(f"unknown format {file_format!r}; one of: {', '.join(FORMATS)}")
+
+
+def known_benchmarks() -> frozenset[tuple[str, str]]:
+    """Benchmark versions whose rules are in the catalog (loaded whole at least once)."""
+    return frozenset(
+        Benchmark.objects.exclude(rules_digest="").exclude(version="").values_list("benchmark_id", "version")
+    )
 
 
 @transaction.atomic

@@ -96,8 +96,8 @@ def persist_scans(
     if resource_hint and len(document.scans) > 1:
         raise RejectedFile("--resource names one machine, but the file holds scans of several")
     benchmark = upsert_benchmark(document.benchmark)
-    cce_of_rule = {r.rule_id: r.cce for r in document.rules}
-    known = {r.rule_id for r in document.rules}
+    cce_of_rule = {r.rule_id: r.cce for r in document.rules} | document.rule_cces
+    known = {r.rule_id for r in document.rules} | set(document.rule_cces)
     # Results whose rule the file does not describe (a bare TestResult) still get a catalog entry.
     extra = {
         result.rule_id: RuleRecord(
@@ -112,7 +112,16 @@ def persist_scans(
         for result in scan.results
         if result.rule_id not in known and result.result != ResultValue.NOT_SELECTED
     }
-    rule_ids, counts = upsert_rules(document.rules, benchmark)
+    if document.rules_skipped:
+        # Rules of a benchmark already in the catalog: look them up, create what is missing.
+        described = (
+            RuleRecord(rule_id=rule_id, cce=cce, title=short_rule_name(rule_id).replace("_", " "))
+            for rule_id, cce in document.rule_cces.items()
+        )
+        rule_ids, _ = ensure_rules(described)
+        counts: Counter[str] = Counter(rules_created=0, rules_updated=0)
+    else:
+        rule_ids, counts = upsert_rules(document.rules, benchmark)
     extra_ids, created = ensure_rules(extra.values())
     rule_ids.update(extra_ids)
     counts["rules_created"] += created

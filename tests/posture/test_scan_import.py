@@ -263,3 +263,23 @@ def test_bare_test_result_keeps_the_catalog_rules_it_refers_to():
     new = Rule.objects.get(key="xccdf_org.ssgproject.content_rule_brand_new_rule")
     assert (new.title, new.rule_type) == ("brand new rule", "Other")
     assert Finding.objects.filter(state="open").count() == 2
+
+
+def test_a_second_machine_scanned_with_known_content_reuses_the_catalog():
+    first = ingest(
+        xccdf_result(host="a-01", results={"a": "fail", "b": "pass"}, when=T1, cces={"a": "CCE-80001-1"})
+    )
+    assert first["rules_created"] == 2
+    rules_before = list(Rule.objects.order_by("key").values())
+    second = ingest(
+        xccdf_result(host="a-02", results={"a": "pass", "b": "fail"}, when=T1, cces={"a": "CCE-80001-1"})
+    )
+    assert (second["rules_created"], second["rules_updated"]) == (0, 0)
+    assert list(Rule.objects.order_by("key").values()) == rules_before
+    states = set(Finding.objects.values_list("resource__name", "rule__key", "state"))
+    assert states == {
+        ("a-01", "CCE-80001-1", "open"),
+        ("a-01", rule_key("b"), "passed"),
+        ("a-02", "CCE-80001-1", "passed"),
+        ("a-02", rule_key("b"), "open"),
+    }
