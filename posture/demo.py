@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import transaction
 
+from posture import demo_scans
 from posture.importers.inventory import COLUMNS
 from posture.ingest import ingest_stream
 
@@ -247,10 +248,50 @@ def defender_export(machines: list[DemoMachine]) -> bytes:
     return json.dumps({"count": len(records), "data": records}).encode()
 
 
+def _scan_machines(machines: list[DemoMachine]) -> dict[str, int]:
+    """OS-configuration scans of the machines that have an agent; some machines scanned twice."""
+    totals = {"scans": 0, "findings_opened": 0, "findings_resolved": 0}
+    for index, machine in enumerate(machines):
+        if machine.agent != "installed" or machine.kind not in ("vm", "vmss_instance", "arc_machine"):
+            continue
+        share = (0.0, 0.0, 0.1, 0.25)[index % 4]
+        if machine.kind == "vmss_instance":
+            share = 0.2 if machine.name in ("prod-api_0", "stg-workers_1") else 0.0
+        scans: list[tuple[bytes, str]] = []
+        if machine.os == "linux":
+            if index % 3 == 0:
+                # An older, worse scan first: the newer one resolves what was fixed since.
+                older = demo_scans.machine_results(machine.name, min(share + 0.3, 0.9))
+                scans.append(
+                    (
+                        demo_scans.benchmark_document(BASE_TIME - timedelta(days=7), machine.name, older),
+                        "scap",
+                    )
+                )
+            results = demo_scans.machine_results(machine.name, share)
+            scans.append((demo_scans.benchmark_document(BASE_TIME, machine.name, results), "scap"))
+        else:
+            scans.append(
+                (
+                    demo_scans.security_baseline_csv(machine.name, machine.resource_id, BASE_TIME, share),
+                    "securitybaseline",
+                )
+            )
+        for document, file_format in scans:
+            counts = ingest_stream(
+                io.BytesIO(document), file_format=file_format, resource_hint=machine.resource_id
+            )
+            totals["scans"] += 0 if counts["already_imported"] else 1
+            totals["findings_opened"] += counts["findings_opened"]
+            totals["findings_resolved"] += counts["findings_resolved"]
+    return totals
+
+
 @transaction.atomic
 def load_demo() -> dict[str, dict[str, int]]:
     machines = demo_estate()
     return {
         "inventory": ingest_stream(io.BytesIO(inventory_csv(machines)), file_format="inventory"),
         "defender": ingest_stream(io.BytesIO(defender_export(machines)), file_format="defender"),
+        "os configuration": _scan_machines(machines),
     }

@@ -25,6 +25,7 @@ def _recommendation_index() -> tuple[dict[str, Recommendation], dict[str, Recomm
     return by_key, by_name
 
 
+EVIDENCE_SOURCES = {"os_config_scan"}
 ASSESSMENT_FIELDS = ("status", "cause", "reason", "first_evaluated", "status_changed", "source")
 
 
@@ -37,6 +38,7 @@ def persist_assessments(records: Iterable[AssessmentRecord]) -> Counter[str]:
         subscriptions_created=0,
         skipped_unknown_recommendation=0,
         skipped_unsupported_resource=0,
+        kept_own_evidence=0,
     )
     by_key, by_name = _recommendation_index()
     now = timezone.now()
@@ -83,6 +85,9 @@ def persist_assessments(records: Iterable[AssessmentRecord]) -> Counter[str]:
             }
             if current is None:
                 to_create.append(Assessment(resource=resource, recommendation=rec, **values))
+            elif current.source in EVIDENCE_SOURCES:
+                # Posture evaluated this from its own evidence (a scan): that wins over an export.
+                counts["kept_own_evidence"] += 1
             elif any(getattr(current, name) != value for name, value in values.items()):
                 for name, value in values.items():
                     setattr(current, name, value)

@@ -20,6 +20,8 @@ MACHINE_KEY = "machine-config-vulns"
 SCALE_SET_KEY = "vmss-config-vulns"
 NO_SCAN = "No scan data available on the machine"
 SOURCE = "os_config_scan"
+# An assessment made without evidence ("No scan data") must not outrank an imported one.
+NO_EVIDENCE_SOURCE = "os_config_no_scan"
 IMPORTED_SOURCES = {"defender_export"}
 HIGH = ("high", "critical")
 
@@ -130,17 +132,18 @@ def _store(verdicts: dict[tuple[int, str], _Verdict]) -> None:
                     reason=verdict.reason,
                     first_evaluated=now,
                     status_changed=now,
-                    source=SOURCE,
+                    source=SOURCE if verdict.evidence else NO_EVIDENCE_SOURCE,
                 )
             )
             continue
         if not verdict.evidence and current.source in IMPORTED_SOURCES:
             continue  # no scan of ours: what Defender said stands
+        source = SOURCE if verdict.evidence else NO_EVIDENCE_SOURCE
         if (current.status, current.reason, current.cause, current.source) == (
             verdict.status,
             verdict.reason,
             "",
-            SOURCE,
+            source,
         ):
             continue
         if current.status != verdict.status:
@@ -149,7 +152,7 @@ def _store(verdicts: dict[tuple[int, str], _Verdict]) -> None:
             verdict.status,
             verdict.reason,
             "",
-            SOURCE,
+            source,
         )
         current.updated_at = now
         to_update.append(current)
