@@ -22,10 +22,10 @@ COPY --from=assets /app/node_modules ./node_modules
 COPY . .
 # Settings refuse to load without a secret key; this one exists only for the build step.
 RUN POSTURE_SECRET_KEY=collectstatic-build-only python manage.py collectstatic --noinput -v 0
-# var/ is the one writable folder (celery beat's schedule); the code stays owned by root.
+# var/ is the one writable folder (celery beat's schedule, uploads); the code stays owned by root.
 RUN useradd --system --home-dir /app --shell /usr/sbin/nologin posture \
-    && mkdir -p var \
-    && chown posture var
+    && mkdir -p var/uploads \
+    && chown posture var var/uploads
 USER posture
 EXPOSE 8000
 CMD ["gunicorn", "posture.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]
