@@ -72,12 +72,25 @@ def test_the_same_file_again_returns_the_existing_job(admin_client, upload):
     assert Scan.objects.count() == 1
 
 
-def test_a_hostile_file_ends_as_a_failed_job_with_nothing_stored(admin_client, upload):
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("empty.xml", "the file is empty"),
+        ("entity-expansion.xccdf.xml", "declares a DTD"),
+        ("external-dtd.xccdf.xml", "declares a DTD"),
+        ("external-entity.xccdf.xml", "declares a DTD"),
+        ("not-xml.arf.xml", "unrecognised format"),
+        ("truncated.arf.xml.xz", "malformed or truncated XML"),
+        ("wrong-root.xml", "not an OpenSCAP file"),
+    ],
+)
+def test_hostile_and_broken_files_end_as_failed_jobs_with_nothing_stored(admin_client, upload, name, message):
     before = database_state()
-    job = upload(admin_client, OSCAP / "bad" / "external-entity.xccdf.xml").json()
+    job = upload(admin_client, OSCAP / "bad" / name).json()
     detail = admin_client.get(f"/api/v1/imports/{job['id']}/").json()
     assert detail["status"] == "failed"
-    assert "declares a DTD" in detail["error"]
+    assert message in detail["error"]
+    assert "\n" not in detail["error"]
     assert database_state() == before
 
 
