@@ -67,6 +67,7 @@ class Resource(models.Model):
     agent_version = models.CharField(max_length=100, blank=True, default="")
     workspace_id = models.CharField(max_length=200, blank=True, default="")
     last_heartbeat = models.DateTimeField(null=True, blank=True)
+    agent_error = models.CharField(max_length=40, blank=True, default="")
     # Set when evidence (a scan, a heartbeat) named a machine nobody listed: shown, never dropped.
     discovered_from = models.CharField(max_length=100, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -129,3 +130,52 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"import {self.pk} {self.original_name} ({self.status})"
+
+
+class Workspace(models.Model):
+    """A collector agents report to; it tells them which SCAP profile to run."""
+
+    name = models.CharField(max_length=200, unique=True)
+    # The id agents and inventories name the workspace by (inventory column `workspace_id`).
+    workspace_id = models.SlugField(max_length=100, unique=True)
+    scan_datastream = models.CharField(
+        max_length=500, blank=True, default="", help_text="SCAP data stream path on the machines"
+    )
+    scan_profile = models.CharField(max_length=300, blank=True, default="", help_text="XCCDF profile id")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EnrollmentToken(models.Model):
+    """An agent's credential for a workspace: shown once, stored as a SHA-256 digest, revocable."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="tokens")
+    digest = models.CharField(max_length=64, unique=True)
+    # The first characters, to tell tokens apart in lists and logs without revealing them.
+    prefix = models.CharField(max_length=12)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey("auth.User", on_delete=models.SET_NULL, null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.workspace} {self.prefix}…"
+
+
+class AgentError(models.TextChoices):
+    """Errors an agent reports about itself in its heartbeat."""
+
+    NONE = "", "None"
+    CANNOT_CONNECT = "cannot_connect", "Agent cannot connect to workspace"
+    INSTALL_FAILED = "install_failed", "Installation failed - general error"
+    ALREADY_INSTALLED = "local_agent_already_installed", "Installation failed - local agent already installed"
+    MISSING_VM_AGENT = "missing_vm_agent", "Missing or invalid Azure VM agent"
+    NOT_READY = "vm_not_ready", "VM state not ready for installation"

@@ -187,3 +187,7 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+
+# Agents: heartbeats per enrollment token, and when a silent agent counts as not responsive.
+POSTURE_HEARTBEAT_RATE = os.environ.get("POSTURE_HEARTBEAT_RATE", "120/min")
+POSTURE_AGENT_STALE_HOURS = int(os.environ.get("POSTURE_AGENT_STALE_HOURS", "24"))

@@ -3,19 +3,16 @@
 from collections import Counter
 from typing import Any
 
-from django.db.models import Q
-
 from posture.errors import RejectedFile
 from posture.importers.records import RuleRecord, RuleResultRecord, ScanRecord, ScapDocument
 from posture.importers.rule_types import short_rule_name, xccdf_rule_type
 from posture.ingest.rules import ensure_rules, rule_key, upsert_benchmark, upsert_rules
-from posture.models import Resource, ResourceKind, Subscription, resource_key
+from posture.matching import find_or_discover_machine
+from posture.models import Resource, resource_key
 from recommendations.evaluators.os_config import evaluate_os_configuration
 from recommendations.findings import refresh_findings
 from recommendations.models import Benchmark, ResultValue, Scan, ScanResult
 
-DISCOVERED = "Discovered"
-MACHINE_KINDS = (ResourceKind.VM, ResourceKind.ARC_MACHINE, ResourceKind.VMSS_INSTANCE)
 # When one scan holds two results for one rule (two XCCDF rules sharing a CCE), the worst one stands.
 RESULT_WEIGHT = {
     ResultValue.FAIL: 8,
@@ -37,39 +34,15 @@ def match_resource(scan: ScanRecord, hint: str | None, *, discovered_from: str) 
         if found is None:
             raise RejectedFile(f"--resource {hint!r} is not a known resource")
         return found, False
-    if scan.resource_id:
-        found = Resource.objects.filter(resource_key=resource_key(scan.resource_id)).first()
-        if found is not None:
-            return found, False
-    names = [n for n in (scan.fqdn, scan.hostname, scan.fqdn.split(".")[0]) if n]
-    if not names:
+    if not (scan.resource_id or scan.fqdn or scan.hostname):
         raise RejectedFile("the scan names no host (no target, host name or FQDN); use --resource")
-    query = Q()
-    for name in names:
-        query |= Q(name__iexact=name)
-    candidates = list(Resource.objects.filter(query, kind__in=MACHINE_KINDS))
-    if len(candidates) > 1:
-        exact = [c for c in candidates if c.name.lower() == names[0].lower()]
-        candidates = exact if len(exact) == 1 else candidates
-    if len(candidates) > 1:
-        listed = ", ".join(sorted(c.resource_id for c in candidates)[:5])
-        raise RejectedFile(
-            f"host {names[0]!r} matches {len(candidates)} resources ({listed}); use --resource"
-        )
-    if candidates:
-        return candidates[0], False
-    subscription, _ = Subscription.objects.get_or_create(name=DISCOVERED)
-    name = names[0]
-    resource = Resource(
-        resource_id=f"discovered:{name.lower()}",
-        name=name,
-        kind=ResourceKind.ARC_MACHINE,
+    return find_or_discover_machine(
+        resource_id=scan.resource_id,
+        fqdn=scan.fqdn,
+        hostname=scan.hostname,
         os=scan.os,
-        subscription=subscription,
         discovered_from=discovered_from,
     )
-    resource.save()
-    return resource, True
 
 
 def _dedupe(results: list[RuleResultRecord], cce_of_rule: dict[str, str]) -> dict[str, RuleResultRecord]:

@@ -1,0 +1,90 @@
+"""Workspaces, agent enrollment tokens and heartbeats: the evidence agents send about themselves."""
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from posture.matching import find_or_discover_machine
+from posture.models import AgentError, AgentState, EnrollmentToken, Resource, Workspace
+
+log = logging.getLogger("posture.agents")
+TOKEN_PREFIX = "pst_"  # noqa: S105 - a public marker that makes leaked tokens easy to find, not a secret
+
+
+def _digest(token: str) -> str:
+    # Tokens are 256 random bits: a fast digest is safe, and lets a lookup use an index.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    record: EnrollmentToken
+
+
+def issue_token(*, workspace: Workspace, user: User | None = None) -> IssuedToken:
+    """A new enrollment token; its value exists only in the return value, never in the database."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    record = EnrollmentToken.objects.create(
+        workspace=workspace, digest=_digest(token), prefix=token[:12], created_by=user
+    )
+    return IssuedToken(token, record)
+
+
+def revoke_token(record: EnrollmentToken) -> None:
+    if record.revoked_at is None:
+        record.revoked_at = timezone.now()
+        record.save(update_fields=["revoked_at"])
+
+
+def authenticate_token(token: str) -> EnrollmentToken | None:
+    """The live token record for a presented token, or None (unknown or revoked)."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    record = EnrollmentToken.objects.select_related("workspace").filter(digest=_digest(token)).first()
+    if record is None or record.revoked_at is not None:
+        return None
+    return record
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    agent_version: str
+    workspace_id: str
+    os: str
+    resource_id: str = ""
+    hostname: str = ""
+    fqdn: str = ""
+    error: str = ""
+
+
+@transaction.atomic
+def record_heartbeat(*, token: EnrollmentToken, heartbeat: Heartbeat) -> tuple[Resource, bool]:
+    """Update (or discover) the machine the heartbeat is from; returns (resource, created)."""
+    resource, created = find_or_discover_machine(
+        resource_id=heartbeat.resource_id,
+        fqdn=heartbeat.fqdn,
+        hostname=heartbeat.hostname,
+        os=heartbeat.os,
+        discovered_from="agent heartbeat",
+    )
+    now = timezone.now()
+    resource.agent_state = (
+        AgentState.INSTALL_FAILED
+        if heartbeat.error in (AgentError.INSTALL_FAILED, AgentError.ALREADY_INSTALLED)
+        else AgentState.INSTALLED
+    )
+    resource.agent_version = heartbeat.agent_version
+    resource.workspace_id = heartbeat.workspace_id
+    resource.agent_error = heartbeat.error
+    resource.last_heartbeat = now
+    if not resource.os and heartbeat.os:
+        resource.os = heartbeat.os
+    resource.save()
+    EnrollmentToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return resource, created
