@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from rest_framework import status
 from rest_framework.request import Request
@@ -36,7 +37,7 @@ def job_document(job: ImportJob) -> dict[str, Any]:
     }
 
 
-def upload_too_large(request: Request) -> bool:
+def upload_too_large(request: HttpRequest) -> bool:
     """Refuse by the declared length, before Django reads the body (multipart adds a little)."""
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)

@@ -1,4 +1,5 @@
-"""Pages of the estate (the resource list and one resource), and the subscription scope every page shares.
+"""Pages of the estate (the resource list and one resource, with its OS-configuration findings and scans),
+and the subscription scope every page shares.
 
 Every page reads `?subscription=` (a name or a cloud id; empty means all subscriptions), keeps it in
 its links through `scope_query`, and answers an unknown subscription with a message and a 404.
@@ -13,8 +14,11 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
 from posture.errors import UnknownSubscription, UserError
+from posture.matching import MACHINE_KINDS
 from posture.models import Resource, ResourceKind, Subscription
 from posture.selectors import scope_for
+from recommendations.models import FindingState
+from recommendations.rule_selectors import machine_findings, machine_scans, machine_state_counts
 from recommendations.selectors import (
     RESOURCE_COLUMNS,
     ResourceFilter,
@@ -34,6 +38,23 @@ Row = TypeVar("Row", bound=Model)
 
 class BadFilter(UserError):
     pass
+
+
+# A machine's findings by state, in the order of its tabs on the resource page.
+FINDING_TABS = (
+    FindingState.OPEN,
+    FindingState.RESOLVED,
+    FindingState.NOT_EVALUATED,
+    FindingState.PASSED,
+    FindingState.NOT_APPLICABLE,
+)
+FINDING_TAB_LABELS: dict[str, str] = {
+    FindingState.OPEN: "Failed",
+    FindingState.RESOLVED: "Resolved",
+    FindingState.NOT_EVALUATED: "Not evaluated",
+    FindingState.PASSED: "Passed",
+    FindingState.NOT_APPLICABLE: "Not applicable",
+}
 
 
 def scope_of(request: HttpRequest) -> Scope:
@@ -145,6 +166,12 @@ def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return render_user_error(request, error, 404)
     resource = get_object_or_404(Resource.objects.select_related("subscription", "parent"), pk=pk)
     tags = sorted(resource.tags.items()) if isinstance(resource.tags, dict) else []
+    # The OS-configuration tabs: failed rules first; resolved and not evaluated are never shown as failed.
+    state = request.GET.get("state", "")
+    if state not in FindingState.values:
+        state = FindingState.OPEN
+    counts = machine_state_counts(resource)
+    scans, scans_total = machine_scans(resource)
     context = {
         "nav": "resources",
         "resource": resource,
@@ -152,5 +179,12 @@ def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "tags": tags,
         "instances": resource.instances.order_by("name"),
         "assessments": resource_assessments(resource),
+        "shows_os_config": resource.kind in MACHINE_KINDS or scans_total > 0 or any(counts.values()),
+        "finding_tabs": [(value, FINDING_TAB_LABELS[value], counts[value]) for value in FINDING_TABS],
+        "finding_state": state,
+        "finding_state_label": FINDING_TAB_LABELS[state],
+        "findings": paginate(request, machine_findings(resource, state)),
+        "scans": scans,
+        "scans_total": scans_total,
     }
     return render_page(request, "posture/resource_detail.html", context, scope)

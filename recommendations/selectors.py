@@ -94,7 +94,7 @@ def valid_sort(sort: str | None, columns: Iterable[SortColumn], default: str = "
     return default
 
 
-def _ordering(sort: str, columns: Iterable[SortColumn]) -> list[OrderBy]:
+def ordering(sort: str, columns: Iterable[SortColumn]) -> list[OrderBy]:
     descending = sort.startswith("-")
     column = next(c for c in columns if c.key == sort.removeprefix("-"))
     # Nulls last both ways and the primary key last, so that every database pages the same rows.
@@ -110,7 +110,7 @@ def _counted() -> Q:
     return Q(recommendation__preview=False)
 
 
-def _in_scope(scope: Scope, field: str) -> Q:
+def in_scope(scope: Scope, field: str) -> Q:
     if scope.subscription_ids is None:
         return Q()
     return Q(**{f"{field}__in": scope.subscription_ids})
@@ -152,7 +152,7 @@ class ResourceFilter:
 def filtered_resources(filters: ResourceFilter, sort: str = "name") -> QuerySet[Resource]:
     """Resources matching the list page's filters, with their subscription, in the given valid sort."""
     queryset = Resource.objects.filter(
-        _in_scope(filters.scope, "subscription_id"), state_condition(filters.state, filters.control_id)
+        in_scope(filters.scope, "subscription_id"), state_condition(filters.state, filters.control_id)
     )
     if filters.kind:
         queryset = queryset.filter(kind=filters.kind)
@@ -160,7 +160,7 @@ def filtered_resources(filters: ResourceFilter, sort: str = "name") -> QuerySet[
         queryset = queryset.filter(os="" if filters.os == UNKNOWN_OS else filters.os)
     if filters.query:
         queryset = queryset.filter(name__icontains=filters.query)
-    return queryset.select_related("subscription").order_by(*_ordering(sort, RESOURCE_COLUMNS))
+    return queryset.select_related("subscription").order_by(*ordering(sort, RESOURCE_COLUMNS))
 
 
 def os_choices() -> list[tuple[str, str]]:
@@ -170,9 +170,7 @@ def os_choices() -> list[tuple[str, str]]:
 def status_counts(recommendation: Recommendation, scope: Scope) -> dict[str, int]:
     """How many resources in scope the recommendation finds healthy, unhealthy, not applicable."""
     rows = (
-        Assessment.objects.filter(
-            _in_scope(scope, "resource__subscription_id"), recommendation=recommendation
-        )
+        Assessment.objects.filter(in_scope(scope, "resource__subscription_id"), recommendation=recommendation)
         .values("status")
         .annotate(n=Count("id"))
         .order_by()
@@ -188,13 +186,13 @@ def recommendation_assessments(
     """One tab of a recommendation: its assessments of a status, each with `shown_reason` and resource."""
     return (
         Assessment.objects.filter(
-            _in_scope(scope, "resource__subscription_id"), recommendation=recommendation, status=status
+            in_scope(scope, "resource__subscription_id"), recommendation=recommendation, status=status
         )
         .select_related("resource__subscription")
         .annotate(
             shown_reason=Case(When(reason="", then=F("cause")), default=F("reason"), output_field=TextField())
         )
-        .order_by(*_ordering(sort, ASSESSMENT_COLUMNS))
+        .order_by(*ordering(sort, ASSESSMENT_COLUMNS))
     )
 
 
