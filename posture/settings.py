@@ -191,3 +191,18 @@ CACHES = {
 # Agents: heartbeats per enrollment token, and when a silent agent counts as not responsive.
 POSTURE_HEARTBEAT_RATE = os.environ.get("POSTURE_HEARTBEAT_RATE", "120/min")
 POSTURE_AGENT_STALE_HOURS = int(os.environ.get("POSTURE_AGENT_STALE_HOURS", "24"))
+
+# Kubernetes dumps: the namespaces the AppArmor recommendation leaves out (system add-ons), and the
+# AppArmor profiles it allows, in the annotation's syntax ("localhost/*": any profile loaded on the node).
+POSTURE_K8S_EXCLUDED_NAMESPACES = [
+    n.strip()
+    for n in os.environ.get(
+        "POSTURE_K8S_EXCLUDED_NAMESPACES", "kube-system,gatekeeper-system,azure-arc"
+    ).split(",")
+    if n.strip()
+]
+POSTURE_K8S_ALLOWED_APPARMOR = [
+    p.strip()
+    for p in os.environ.get("POSTURE_K8S_ALLOWED_APPARMOR", "runtime/default,localhost/*").split(",")
+    if p.strip()
+]

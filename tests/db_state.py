@@ -5,7 +5,17 @@ from typing import Any
 from django.db.models import Model
 
 from posture.models import Resource, Subscription
-from recommendations.models import Assessment, Benchmark, Finding, Recommendation, Rule, Scan, ScanResult
+from recommendations.models import (
+    AppArmorViolation,
+    Assessment,
+    Benchmark,
+    ClusterSnapshot,
+    Finding,
+    Recommendation,
+    Rule,
+    Scan,
+    ScanResult,
+)
 from scoring.models import Control
 
 MODELS: tuple[type[Model], ...] = (
@@ -19,6 +29,8 @@ MODELS: tuple[type[Model], ...] = (
     Scan,
     ScanResult,
     Finding,
+    ClusterSnapshot,
+    AppArmorViolation,
 )
 
 

@@ -1,8 +1,17 @@
 """Recognise an input file's format from its first bytes."""
 
+import re
+
 from posture.errors import RejectedFile
 
-FORMATS = ("inventory", "defender", "scap", "securitybaseline")
+FORMATS = ("inventory", "defender", "scap", "securitybaseline", "kubernetes")
+# kubectl prints keys sorted, so a big List's "kind": "List" comes after all its items: its opening
+# ("apiVersion" first) or its first item tells it apart from a Defender export, which has neither.
+KUBECTL_LIST = (
+    re.compile(rb'^\{\s*"apiVersion"\s*:'),
+    re.compile(rb'"kind"\s*:\s*"List"'),
+    re.compile(rb'"items"\s*:\s*\[\s*\{\s*"apiVersion"\s*:'),
+)
 
 
 def detect_format(head: bytes) -> str:
@@ -12,15 +21,19 @@ def detect_format(head: bytes) -> str:
         raise RejectedFile("the file is empty")
     if text[:1] == b"<":
         return "scap"
+    if text[:1] == b"{" and any(marker.search(text) for marker in KUBECTL_LIST):
+        return "kubernetes"
     if text[:1] in (b"{", b"["):
         return "securitybaseline" if b'"CceId"' in text else "defender"
     first_line = text.split(b"\n", 1)[0].lower()
+    if first_line.startswith((b"apiversion:", b"kind:")):
+        raise RejectedFile("a Kubernetes dump in YAML: export it as JSON (kubectl get ... -o json)")
     if b"cceid" in first_line and b"analyzeresult" in first_line:
         return "securitybaseline"
     if b"resource_id" in first_line and b"," in first_line:
         return "inventory"
     raise RejectedFile(
         "unrecognised format: expected an inventory CSV (header with resource_id), a Defender "
-        "assessments JSON export, an OpenSCAP ARF / XCCDF result (XML) or a SecurityBaseline export "
-        "(CSV or JSON with CceId); use --format to force one"
+        "assessments JSON export, an OpenSCAP ARF / XCCDF result (XML), a SecurityBaseline export "
+        "(CSV or JSON with CceId) or a kubectl List (JSON); use --format to force one"
     )

@@ -18,10 +18,12 @@ from posture.importers.arg import read_assessments
 from posture.importers.compression import open_input
 from posture.importers.detect import FORMATS, detect_format
 from posture.importers.inventory import read_inventory
+from posture.importers.kubernetes import read_kubernetes
 from posture.importers.securitybaseline import read_security_baseline
 from posture.importers.xccdf import read_scap
 from posture.ingest.assessments import persist_assessments
 from posture.ingest.inventory import persist_inventory
+from posture.ingest.kubernetes import persist_kubernetes
 from posture.ingest.rules import upsert_benchmark, upsert_rules
 from posture.ingest.scans import persist_scans
 from recommendations.models import Benchmark
@@ -125,7 +127,9 @@ def ingest_stream(
         file_sha256 = hashlib.sha256(stream.read()).hexdigest()
         stream.seek(0)
     if resource_hint and file_format in ("inventory", "defender"):
-        raise RejectedFile(f"--resource applies to scan results, not to a {file_format} file")
+        raise RejectedFile(
+            f"--resource applies to scan results and kubectl dumps, not to a {file_format} file"
+        )
     if file_format == "inventory":
         return dict(persist_inventory(read_inventory(stream)))
     if file_format == "defender":
@@ -143,6 +147,10 @@ def ingest_stream(
             file_sha256=file_sha256,
             resource_hint=resource_hint,
             source="SecurityBaseline export",
+        )
+    if file_format == "kubernetes":
+        return persist_kubernetes(
+            read_kubernetes(stream), file_sha256=file_sha256, resource_hint=resource_hint
         )
     raise RejectedFile(f"unknown format {file_format!r}; one of: {', '.join(FORMATS)}")
 

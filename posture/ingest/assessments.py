@@ -25,7 +25,7 @@ def _recommendation_index() -> tuple[dict[str, Recommendation], dict[str, Recomm
     return by_key, by_name
 
 
-EVIDENCE_SOURCES = {"os_config_scan"}
+EVIDENCE_SOURCES = {"os_config_scan", "kubernetes_dump"}
 ASSESSMENT_FIELDS = ("status", "cause", "reason", "first_evaluated", "status_changed", "source")
 
 
@@ -86,7 +86,7 @@ def persist_assessments(records: Iterable[AssessmentRecord]) -> Counter[str]:
             if current is None:
                 to_create.append(Assessment(resource=resource, recommendation=rec, **values))
             elif current.source in EVIDENCE_SOURCES:
-                # Posture evaluated this from its own evidence (a scan): that wins over an export.
+                # Posture evaluated this from its own evidence (a scan, a kubectl dump): that wins.
                 counts["kept_own_evidence"] += 1
             elif any(getattr(current, name) != value for name, value in values.items()):
                 for name, value in values.items():

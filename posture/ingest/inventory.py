@@ -9,6 +9,7 @@ from posture.errors import RejectedFile
 from posture.importers.records import ResourceRecord
 from posture.ingest.common import chunks, find_or_create_subscriptions
 from posture.models import Resource, resource_key
+from recommendations.evaluators.kubernetes import evaluate_kubernetes
 from recommendations.evaluators.os_config import evaluate_os_configuration
 
 INVENTORY_FIELDS = (
@@ -113,8 +114,8 @@ def link_parents(links: dict[str, tuple[str, int]], *, strict: bool) -> set[str]
 
 
 def _evaluate_new_evidence(keys: list[str]) -> None:
-    """Machines the inventory lists get their OS-configuration status (Not applicable until scanned)."""
+    """Machines and clusters the inventory lists get their statuses (Not applicable until evidence)."""
     for chunk in chunks(keys):
-        evaluate_os_configuration(
-            Resource.objects.filter(resource_key__in=chunk).values_list("id", flat=True)
-        )
+        ids = list(Resource.objects.filter(resource_key__in=chunk).values_list("id", flat=True))
+        evaluate_os_configuration(ids)
+        evaluate_kubernetes(ids)

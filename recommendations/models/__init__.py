@@ -3,14 +3,25 @@
 from recommendations.models.assessments import Assessment, AssessmentStatus
 from recommendations.models.catalog import Recommendation, Severity
 from recommendations.models.findings import Finding, FindingState, ResultValue, Scan, ScanResult
+from recommendations.models.kubernetes import (
+    AppArmorViolation,
+    ClusterSnapshot,
+    ContainerType,
+    ProfileSource,
+    WorkloadKind,
+)
 from recommendations.models.rules import Benchmark, Rule, RuleSeverity
 
 __all__ = [
+    "AppArmorViolation",
     "Assessment",
     "AssessmentStatus",
     "Benchmark",
+    "ClusterSnapshot",
+    "ContainerType",
     "Finding",
     "FindingState",
+    "ProfileSource",
     "Recommendation",
     "ResultValue",
     "Rule",
@@ -18,4 +29,5 @@ __all__ = [
     "Scan",
     "ScanResult",
     "Severity",
+    "WorkloadKind",
 ]

@@ -30,8 +30,9 @@ def test_detects_each_format_and_prints_one_line_per_file():
     lines = run(str(INVENTORY), str(EXPORT)).splitlines()
     assert len(lines) == 2
     assert lines[0].startswith(f"{INVENTORY}: imported (inventory): resources created 9")
-    # The inventory gave its machines "No scan data" statuses; the export updates four of them.
-    assert lines[1].startswith(f"{EXPORT}: imported (defender): assessments created 6, assessments changed 4")
+    # The inventory gave its machines "No scan data" statuses and its cluster "No cluster data" ones; the
+    # export updates five of them (four machines, and the cluster's policy add-on).
+    assert lines[1].startswith(f"{EXPORT}: imported (defender): assessments created 5, assessments changed 5")
 
 
 def test_json_output_has_one_object_per_file():
@@ -47,7 +48,7 @@ def test_json_output_has_one_object_per_file():
         "resources_unchanged": 0,
         "subscriptions_created": 2,
     }
-    assert (objects[1]["assessments_created"], objects[1]["assessments_changed"]) == (6, 4)
+    assert (objects[1]["assessments_created"], objects[1]["assessments_changed"]) == (5, 5)
 
 
 def test_a_rejected_file_fails_the_command_and_the_others_still_import(tmp_path):

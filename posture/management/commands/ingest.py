@@ -17,9 +17,15 @@ class Command(BaseCommand):
         parser.add_argument("files", nargs="+", type=Path)
         parser.add_argument("--format", choices=FORMATS, dest="file_format")
         parser.add_argument("--json", action="store_true", help="one JSON object per file")
+        parser.add_argument(
+            "--resource", help="resource id of the machine or cluster a scan result or kubectl dump describes"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        results = [ingest_file(path, file_format=options["file_format"]) for path in options["files"]]
+        results = [
+            ingest_file(path, file_format=options["file_format"], resource=options["resource"])
+            for path in options["files"]
+        ]
         for result in results:
             self.stdout.write(self._render(result, as_json=options["json"]))
         rejected = [r for r in results if r.status == "rejected"]
