@@ -102,6 +102,8 @@ def submit_upload(
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+    # A database may hand out an id again after a delete: no stale progress for the new job.
+    cache.delete(progress_key(job.pk))
     if enqueue is not None:
         transaction.on_commit(lambda: enqueue(job.pk))
     return Submission(job, created=True)

@@ -11,6 +11,7 @@ from posture.importers.records import AssessmentRecord
 from posture.ingest.common import chunks, find_or_create_subscriptions
 from posture.ingest.inventory import link_parents
 from posture.models import Resource, resource_key
+from recommendations.evaluators.verdicts import EVIDENCE_SOURCES
 from recommendations.models import Assessment, Recommendation
 
 
@@ -25,7 +26,6 @@ def _recommendation_index() -> tuple[dict[str, Recommendation], dict[str, Recomm
     return by_key, by_name
 
 
-EVIDENCE_SOURCES = {"os_config_scan", "kubernetes_dump"}
 ASSESSMENT_FIELDS = ("status", "cause", "reason", "first_evaluated", "status_changed", "source")
 
 

@@ -87,8 +87,18 @@ def persist_scans(
     }
     if document.rules_skipped:
         # Rules of a benchmark already in the catalog: look them up, create what is missing.
+        # A rule new to the catalog though its benchmark version is known gets what the file says.
+        severity = {result.rule_id: result.severity for scan in document.scans for result in scan.results}
+        os_name = document.benchmark.os if document.benchmark else ""
         described = (
-            RuleRecord(rule_id=rule_id, cce=cce, title=short_rule_name(rule_id).replace("_", " "))
+            RuleRecord(
+                rule_id=rule_id,
+                cce=cce,
+                title=short_rule_name(rule_id).replace("_", " "),
+                severity=severity.get(rule_id, "unknown"),
+                rule_type=xccdf_rule_type(rule_id),
+                os=os_name,
+            )
             for rule_id, cce in document.rule_cces.items()
         )
         rule_ids, _ = ensure_rules(described)

@@ -12,30 +12,24 @@ Dump evidence wins over a status imported from Defender; without it an imported 
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, F, Window
 from django.db.models.functions import RowNumber
-from django.utils import timezone
 
 from posture.models import Resource, ResourceKind
+from recommendations.evaluators.verdicts import KUBERNETES, Verdict, store_verdicts
 from recommendations.models import (
     AppArmorViolation,
-    Assessment,
     AssessmentStatus,
     ClusterSnapshot,
-    Recommendation,
 )
 
 POLICY_KEY = "k8s-policy-addon"
 APPARMOR_KEY = "k8s-apparmor-restricted"
 NO_DUMP = "No cluster data available"
-SOURCE = "kubernetes_dump"
-# An assessment made without a dump must not outrank an imported one.
-NO_EVIDENCE_SOURCE = "kubernetes_no_dump"
-IMPORTED_SOURCES = {"defender_export"}
+SOURCES = KUBERNETES
 # (namespace, Deployment): OPA Gatekeeper's controller, which the AKS add-on and the Arc extension deploy
 # too (some add-on versions name it gatekeeper-controller), and the add-on's own Deployments, in
 # kube-system on AKS and in azure-arc on Arc-enabled clusters.
@@ -53,13 +47,6 @@ POLICY_DEPLOYMENTS = frozenset(GATEKEEPER_CONTROLLERS + ADDON_DEPLOYMENTS)
 UNCONFINED = "unconfined"
 # How many offending containers an Unhealthy reason names.
 NAMED_IN_REASON = 3
-
-
-@dataclass(frozen=True)
-class Verdict:
-    status: str
-    reason: str
-    evidence: bool
 
 
 def is_excluded_namespace(namespace: str) -> bool:
@@ -161,7 +148,7 @@ def evaluate_kubernetes(resource_ids: Iterable[int]) -> None:
             continue
         verdicts[(cluster, POLICY_KEY)] = policy_verdict(snapshots[cluster])
         verdicts[(cluster, APPARMOR_KEY)] = apparmor_verdict(counts.get(cluster, 0), first.get(cluster, []))
-    _store(verdicts)
+    store_verdicts(verdicts, SOURCES)
 
 
 def _first_violations(clusters: list[int]) -> dict[int, list[AppArmorViolation]]:
@@ -179,56 +166,3 @@ def _first_violations(clusters: list[int]) -> dict[int, list[AppArmorViolation]]
     for violation in ranked:
         first.setdefault(violation.cluster_id, []).append(violation)
     return first
-
-
-def _store(verdicts: dict[tuple[int, str], Verdict]) -> None:
-    recommendations = {r.key: r for r in Recommendation.objects.filter(key__in=[POLICY_KEY, APPARMOR_KEY])}
-    existing = {
-        (a.resource_id, a.recommendation.key): a
-        for a in Assessment.objects.filter(
-            resource_id__in={resource for resource, _ in verdicts},
-            recommendation__in=recommendations.values(),
-        ).select_related("recommendation")
-    }
-    now = timezone.now()
-    to_create: list[Assessment] = []
-    to_update: list[Assessment] = []
-    for (resource_id, key), verdict in verdicts.items():
-        source = SOURCE if verdict.evidence else NO_EVIDENCE_SOURCE
-        current = existing.get((resource_id, key))
-        if current is None:
-            to_create.append(
-                Assessment(
-                    resource_id=resource_id,
-                    recommendation=recommendations[key],
-                    status=verdict.status,
-                    reason=verdict.reason,
-                    first_evaluated=now,
-                    status_changed=now,
-                    source=source,
-                )
-            )
-            continue
-        if not verdict.evidence and current.source in IMPORTED_SOURCES:
-            continue  # no dump of ours: what Defender said stands
-        if (current.status, current.reason, current.cause, current.source) == (
-            verdict.status,
-            verdict.reason,
-            "",
-            source,
-        ):
-            continue
-        if current.status != verdict.status:
-            current.status_changed = now
-        current.status, current.reason, current.cause, current.source = (
-            verdict.status,
-            verdict.reason,
-            "",
-            source,
-        )
-        current.updated_at = now
-        to_update.append(current)
-    Assessment.objects.bulk_create(to_create, batch_size=2000)
-    Assessment.objects.bulk_update(
-        to_update, ["status", "reason", "cause", "source", "status_changed", "updated_at"], batch_size=2000
-    )

@@ -8,29 +8,18 @@ Scan evidence wins over an imported Defender status; without scan evidence an im
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from django.db.models import Count, Q
-from django.utils import timezone
 
 from posture.models import Resource, ResourceKind
-from recommendations.models import Assessment, AssessmentStatus, Finding, FindingState, Recommendation, Scan
+from recommendations.evaluators.verdicts import OS_CONFIG, Verdict, store_verdicts
+from recommendations.models import AssessmentStatus, Finding, FindingState, Scan
 
 MACHINE_KEY = "machine-config-vulns"
 SCALE_SET_KEY = "vmss-config-vulns"
 NO_SCAN = "No scan data available on the machine"
-SOURCE = "os_config_scan"
-# An assessment made without evidence ("No scan data") must not outrank an imported one.
-NO_EVIDENCE_SOURCE = "os_config_no_scan"
-IMPORTED_SOURCES = {"defender_export"}
+SOURCES = OS_CONFIG
 HIGH = ("high", "critical")
-
-
-@dataclass(frozen=True)
-class _Verdict:
-    status: str
-    reason: str
-    evidence: bool
 
 
 def _machine_counts(ids: list[int]) -> dict[int, tuple[int, int]]:
@@ -50,16 +39,16 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _machine_verdict(failed: int, high: int, scanned: bool) -> _Verdict:
+def _machine_verdict(failed: int, high: int, scanned: bool) -> Verdict:
     if failed:
-        return _Verdict(
+        return Verdict(
             AssessmentStatus.UNHEALTHY,
             f"{_plural(failed, 'failed OS configuration rule')} ({high} high severity)",
             True,
         )
     if scanned:
-        return _Verdict(AssessmentStatus.HEALTHY, "", True)
-    return _Verdict(AssessmentStatus.NOT_APPLICABLE, NO_SCAN, False)
+        return Verdict(AssessmentStatus.HEALTHY, "", True)
+    return Verdict(AssessmentStatus.NOT_APPLICABLE, NO_SCAN, False)
 
 
 def evaluate_os_configuration(resource_ids: Iterable[int]) -> None:
@@ -68,7 +57,7 @@ def evaluate_os_configuration(resource_ids: Iterable[int]) -> None:
     machines = [r.pk for r in resources if r.kind in (ResourceKind.VM, ResourceKind.ARC_MACHINE)]
     scale_sets = {r.pk for r in resources if r.kind == ResourceKind.VMSS}
     scale_sets |= {r.parent_id for r in resources if r.kind == ResourceKind.VMSS_INSTANCE and r.parent_id}
-    verdicts: dict[tuple[int, str], _Verdict] = {}
+    verdicts: dict[tuple[int, str], Verdict] = {}
     counts = _machine_counts(machines)
     scanned = _scanned(machines)
     for machine in machines:
@@ -76,10 +65,10 @@ def evaluate_os_configuration(resource_ids: Iterable[int]) -> None:
         verdicts[(machine, MACHINE_KEY)] = _machine_verdict(failed, high, machine in scanned)
     if scale_sets:
         verdicts.update(_scale_set_verdicts(sorted(scale_sets)))
-    _store(verdicts)
+    store_verdicts(verdicts, SOURCES)
 
 
-def _scale_set_verdicts(scale_set_ids: list[int]) -> dict[tuple[int, str], _Verdict]:
+def _scale_set_verdicts(scale_set_ids: list[int]) -> dict[tuple[int, str], Verdict]:
     instances: dict[int, list[int]] = {pk: [] for pk in scale_set_ids}
     for pk, parent in Resource.objects.filter(
         parent_id__in=scale_set_ids, kind=ResourceKind.VMSS_INSTANCE
@@ -88,7 +77,7 @@ def _scale_set_verdicts(scale_set_ids: list[int]) -> dict[tuple[int, str], _Verd
     every = [pk for members in instances.values() for pk in members]
     counts = _machine_counts(every)
     scanned = _scanned(every)
-    verdicts: dict[tuple[int, str], _Verdict] = {}
+    verdicts: dict[tuple[int, str], Verdict] = {}
     for scale_set, members in instances.items():
         failing = [m for m in members if counts.get(m, (0, 0))[0]]
         evaluated = [m for m in members if m in scanned]
@@ -99,64 +88,9 @@ def _scale_set_verdicts(scale_set_ids: list[int]) -> dict[tuple[int, str], _Verd
                 f"{len(failing)} of {_plural(len(members), 'instance')} fail OS configuration rules "
                 f"({_plural(rules, 'failed rule')}, {high} high severity)"
             )
-            verdicts[(scale_set, SCALE_SET_KEY)] = _Verdict(AssessmentStatus.UNHEALTHY, reason, True)
+            verdicts[(scale_set, SCALE_SET_KEY)] = Verdict(AssessmentStatus.UNHEALTHY, reason, True)
         elif evaluated:
-            verdicts[(scale_set, SCALE_SET_KEY)] = _Verdict(AssessmentStatus.HEALTHY, "", True)
+            verdicts[(scale_set, SCALE_SET_KEY)] = Verdict(AssessmentStatus.HEALTHY, "", True)
         else:
-            verdicts[(scale_set, SCALE_SET_KEY)] = _Verdict(AssessmentStatus.NOT_APPLICABLE, NO_SCAN, False)
+            verdicts[(scale_set, SCALE_SET_KEY)] = Verdict(AssessmentStatus.NOT_APPLICABLE, NO_SCAN, False)
     return verdicts
-
-
-def _store(verdicts: dict[tuple[int, str], _Verdict]) -> None:
-    if not verdicts:
-        return
-    recommendations = {r.key: r for r in Recommendation.objects.filter(key__in=[MACHINE_KEY, SCALE_SET_KEY])}
-    resource_ids = {resource for resource, _ in verdicts}
-    existing = {
-        (a.resource_id, a.recommendation.key): a
-        for a in Assessment.objects.filter(
-            resource_id__in=resource_ids, recommendation__in=recommendations.values()
-        ).select_related("recommendation")
-    }
-    now = timezone.now()
-    to_create: list[Assessment] = []
-    to_update: list[Assessment] = []
-    for (resource_id, key), verdict in verdicts.items():
-        current = existing.get((resource_id, key))
-        if current is None:
-            to_create.append(
-                Assessment(
-                    resource_id=resource_id,
-                    recommendation=recommendations[key],
-                    status=verdict.status,
-                    reason=verdict.reason,
-                    first_evaluated=now,
-                    status_changed=now,
-                    source=SOURCE if verdict.evidence else NO_EVIDENCE_SOURCE,
-                )
-            )
-            continue
-        if not verdict.evidence and current.source in IMPORTED_SOURCES:
-            continue  # no scan of ours: what Defender said stands
-        source = SOURCE if verdict.evidence else NO_EVIDENCE_SOURCE
-        if (current.status, current.reason, current.cause, current.source) == (
-            verdict.status,
-            verdict.reason,
-            "",
-            source,
-        ):
-            continue
-        if current.status != verdict.status:
-            current.status_changed = now
-        current.status, current.reason, current.cause, current.source = (
-            verdict.status,
-            verdict.reason,
-            "",
-            source,
-        )
-        current.updated_at = now
-        to_update.append(current)
-    Assessment.objects.bulk_create(to_create, batch_size=2000)
-    Assessment.objects.bulk_update(
-        to_update, ["status", "reason", "cause", "source", "status_changed", "updated_at"], batch_size=2000
-    )

@@ -1,0 +1,94 @@
+"""The one way evaluators write their verdicts as assessments, with the precedence rules between sources.
+
+- A verdict from evidence (a scan, a cluster dump) replaces whatever stood before, imported or not.
+- A verdict without evidence ("No scan data") never replaces a status imported from Defender.
+- An unchanged verdict writes nothing; a changed status moves `status_changed`.
+The ingest of Defender exports applies the other side of the rule: it leaves evidence-based
+assessments alone (posture/ingest/assessments.py, EVIDENCE_SOURCES).
+"""
+
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from recommendations.models import Assessment, Recommendation
+
+IMPORTED_SOURCES = frozenset({"defender_export"})
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: str
+    reason: str
+    evidence: bool
+
+
+@dataclass(frozen=True)
+class Sources:
+    """The `source` an evaluator writes: one for verdicts from evidence, one for verdicts without."""
+
+    evidence: str
+    no_evidence: str
+
+
+# Every evaluator's sources, here so that imports can tell evidence-based assessments from the rest.
+OS_CONFIG = Sources(evidence="os_config_scan", no_evidence="os_config_no_scan")
+KUBERNETES = Sources(evidence="kubernetes_dump", no_evidence="kubernetes_no_dump")
+EVIDENCE_SOURCES = frozenset({OS_CONFIG.evidence, KUBERNETES.evidence})
+
+
+def store_verdicts(verdicts: dict[tuple[int, str], Verdict], sources: Sources) -> None:
+    """Write {(resource id, recommendation key): verdict} as assessments, in bulk."""
+    if not verdicts:
+        return
+    keys = {key for _, key in verdicts}
+    recommendations = {r.key: r for r in Recommendation.objects.filter(key__in=keys)}
+    existing = {
+        (a.resource_id, a.recommendation.key): a
+        for a in Assessment.objects.filter(
+            resource_id__in={resource for resource, _ in verdicts},
+            recommendation__in=recommendations.values(),
+        ).select_related("recommendation")
+    }
+    now = timezone.now()
+    to_create: list[Assessment] = []
+    to_update: list[Assessment] = []
+    for (resource_id, key), verdict in verdicts.items():
+        source = sources.evidence if verdict.evidence else sources.no_evidence
+        current = existing.get((resource_id, key))
+        if current is None:
+            to_create.append(
+                Assessment(
+                    resource_id=resource_id,
+                    recommendation=recommendations[key],
+                    status=verdict.status,
+                    reason=verdict.reason,
+                    first_evaluated=now,
+                    status_changed=now,
+                    source=source,
+                )
+            )
+            continue
+        if not verdict.evidence and current.source in IMPORTED_SOURCES:
+            continue
+        if (current.status, current.reason, current.cause, current.source) == (
+            verdict.status,
+            verdict.reason,
+            "",
+            source,
+        ):
+            continue
+        if current.status != verdict.status:
+            current.status_changed = now
+        current.status, current.reason, current.cause, current.source = (
+            verdict.status,
+            verdict.reason,
+            "",
+            source,
+        )
+        current.updated_at = now
+        to_update.append(current)
+    Assessment.objects.bulk_create(to_create, batch_size=2000)
+    Assessment.objects.bulk_update(
+        to_update, ["status", "reason", "cause", "source", "status_changed", "updated_at"], batch_size=2000
+    )
