@@ -6,13 +6,16 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from rest_framework import status
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from posture.agent_api import AgentPrincipal, EnrollmentTokenAuthentication
 from posture.errors import UserError
 from posture.imports import job_progress, submit_upload
-from posture.models import ImportJob
+from posture.models import ImportJob, Resource, resource_key
 from posture.tasks import run_import
 
 
@@ -46,7 +49,29 @@ def upload_too_large(request: HttpRequest) -> bool:
     return declared > int(settings.POSTURE_MAX_UPLOAD_BYTES) + 64 * 1024
 
 
+class IsUserOrUploadingAgent(BasePermission):
+    """People read and upload; an agent (enrollment token) may only upload, and read its own jobs."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if isinstance(request.user, AgentPrincipal):
+            return request.method in ("POST", "GET") and (request.method == "POST" or "pk" in view.kwargs)
+        return bool(request.user and request.user.is_authenticated)
+
+
+def agent_resource(agent: AgentPrincipal, resource: str) -> str:
+    """An agent uploads for a machine of its own workspace only: it cannot speak for other machines."""
+    found = Resource.objects.filter(resource_key=resource_key(resource)).first() if resource else None
+    if found is None or found.workspace_id != agent.token.workspace.workspace_id:
+        raise UserError(
+            "an agent uploads scans of a machine that reports to its workspace (send its resource_id)"
+        )
+    return found.resource_id
+
+
 class ImportListView(APIView):
+    authentication_classes = [SessionAuthentication, EnrollmentTokenAuthentication]
+    permission_classes = [IsUserOrUploadingAgent]
+
     def get(self, request: Request) -> Response:
         jobs = ImportJob.objects.order_by("-created_at")[:100]
         return Response({"results": [job_document(job) for job in jobs]})
@@ -61,13 +86,18 @@ class ImportListView(APIView):
         upload = request.FILES.get("file")
         if upload is None:
             return Response({"file": ["a file is required (multipart field 'file')"]}, status=400)
+        agent = request.user if isinstance(request.user, AgentPrincipal) else None
+        resource = str(request.POST.get("resource", "") or "")
         try:
+            if agent is not None:
+                resource = agent_resource(agent, resource)
             submission = submit_upload(
                 chunks=upload.chunks(),
                 name=upload.name or "upload",
-                user=request.user if request.user.is_authenticated else None,
+                user=None if agent is not None else request.user,  # type: ignore[arg-type]
+                token=agent.token if agent is not None else None,
                 file_format=str(request.POST.get("format", "") or ""),
-                resource=str(request.POST.get("resource", "") or ""),
+                resource=resource,
                 enqueue=run_import.delay,
             )
         except UserError as error:
@@ -78,5 +108,11 @@ class ImportListView(APIView):
 
 
 class ImportDetailView(APIView):
+    authentication_classes = [SessionAuthentication, EnrollmentTokenAuthentication]
+    permission_classes = [IsUserOrUploadingAgent]
+
     def get(self, request: Request, pk: int) -> Response:
-        return Response(job_document(get_object_or_404(ImportJob, pk=pk)))
+        jobs = ImportJob.objects.all()
+        if isinstance(request.user, AgentPrincipal):
+            jobs = jobs.filter(created_by_token=request.user.token)
+        return Response(job_document(get_object_or_404(jobs, pk=pk)))

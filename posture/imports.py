@@ -23,7 +23,7 @@ from django.utils import timezone
 from posture.errors import UserError
 from posture.importers.detect import FORMATS
 from posture.ingest import ingest_file
-from posture.models import ImportJob, ImportStatus
+from posture.models import EnrollmentToken, ImportJob, ImportStatus
 from scoring.document import score_document
 from scoring.engine import compute_score
 
@@ -56,6 +56,7 @@ def submit_upload(
     chunks: Iterable[bytes],
     name: str,
     user: User | None,
+    token: EnrollmentToken | None = None,
     file_format: str = "",
     resource: str = "",
     enqueue: Callable[[int], Any] | None = None,
@@ -93,6 +94,7 @@ def submit_upload(
                     requested_format=file_format,
                     resource_hint=resource,
                     created_by=user,
+                    created_by_token=token,
                 )
         except IntegrityError:  # the same file uploaded twice at the same moment
             return Submission(

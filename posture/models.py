@@ -116,6 +116,10 @@ class ImportJob(models.Model):
     created_by = models.ForeignKey(
         "auth.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="import_jobs"
     )
+    # Set when an agent uploaded its own scan with its workspace's enrollment token.
+    created_by_token = models.ForeignKey(
+        "EnrollmentToken", on_delete=models.SET_NULL, null=True, blank=True, related_name="import_jobs"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -1,16 +1,20 @@
 """The heartbeat API: agents authenticate with a workspace's enrollment token and report themselves."""
 
 import logging
+from datetime import UTC, datetime
 from io import StringIO
 
 import pytest
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from posture.agents import issue_token, revoke_token
-from posture.models import EnrollmentToken, Resource, Workspace
+from posture.celery import app as celery_app
+from posture.models import EnrollmentToken, ImportJob, Resource, Workspace
 from tests.factories import make_resource
+from tests.scap_builder import xccdf_result
 
 pytestmark = pytest.mark.django_db
 
@@ -172,3 +176,49 @@ def test_commands_register_a_workspace_and_issue_list_and_revoke_tokens():
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert beat(client, workspace_id="ws-lab").status_code == 401
+
+
+@pytest.fixture
+def eager_tasks():
+    # The PostgreSQL pass has a real broker; this test's uncommitted rows need the task in-process.
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = eager
+
+
+def test_an_agent_uploads_its_own_scan_with_its_token(
+    agent, workspace, tmp_path, settings, django_capture_on_commit_callbacks, eager_tasks
+):
+    settings.POSTURE_UPLOAD_DIR = str(tmp_path)
+    beat(agent, hostname="web-01")
+    machine = Resource.objects.get()
+    document = xccdf_result(host="web-01", results={"a": "fail"}, when=datetime(2026, 11, 1, tzinfo=UTC))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = agent.post(
+            "/api/v1/imports/",
+            {"file": SimpleUploadedFile("scan.xml", document), "resource": machine.resource_id},
+            format="multipart",
+        )
+    assert response.status_code == 201
+    job = ImportJob.objects.get()
+    assert (job.created_by, job.created_by_token.workspace, job.resource_hint) == (
+        None,
+        workspace,
+        machine.resource_id,
+    )
+    assert agent.get(f"/api/v1/imports/{job.pk}/").json()["status"] == "done"
+    assert agent.get("/api/v1/imports/").status_code == 403
+
+
+def test_an_agent_cannot_upload_for_a_machine_of_another_workspace(agent, tmp_path, settings):
+    settings.POSTURE_UPLOAD_DIR = str(tmp_path)
+    other = make_resource(name="db-9", workspace_id="ws-other")
+    response = agent.post(
+        "/api/v1/imports/",
+        {"file": SimpleUploadedFile("scan.xml", b"<x/>"), "resource": other.resource_id},
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert "reports to its workspace" in response.json()["detail"]
+    assert not ImportJob.objects.exists()
