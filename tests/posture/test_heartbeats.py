@@ -202,11 +202,10 @@ def test_an_agent_uploads_its_own_scan_with_its_token(
         )
     assert response.status_code == 201
     job = ImportJob.objects.get()
-    assert (job.created_by, job.created_by_token.workspace, job.resource_hint) == (
-        None,
-        workspace,
-        machine.resource_id,
-    )
+    assert job.created_by is None
+    assert job.created_by_token is not None
+    assert job.created_by_token.workspace == workspace
+    assert job.resource_hint == machine.resource_id
     assert agent.get(f"/api/v1/imports/{job.pk}/").json()["status"] == "done"
     assert agent.get("/api/v1/imports/").status_code == 403
 
