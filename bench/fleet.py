@@ -84,7 +84,7 @@ def pages(runs: int) -> None:
     from recommendations.models import Finding, Rule
 
     user, _ = User.objects.get_or_create(username="bench", defaults={"is_staff": True, "is_superuser": True})
-    client = Client()
+    client = Client(HTTP_HOST="localhost")
     client.force_login(user)
     print(f"fleet: {Resource.objects.count()} resources, {Finding.objects.count():,} findings")
     print(f"{'page':<32} {'median ms':>10} {'max ms':>8} {'queries':>8}")

@@ -12,7 +12,9 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from posture.models import Resource
 from recommendations.models import Finding, FindingState, ResultValue, Scan, ScanResult
+from recommendations.tallies import apply_rule_changes, refresh_machine_tally
 
 PASSING = {ResultValue.PASS, ResultValue.FIXED}
 NOT_EVALUATED = {ResultValue.ERROR, ResultValue.UNKNOWN}
@@ -80,6 +82,7 @@ def refresh_findings(*, resource_id: int, rule_ids: Iterable[int]) -> Counter[st
     counts: Counter[str] = Counter(findings_opened=0, findings_resolved=0, findings_reopened=0)
     now = timezone.now()
     changed: list[Finding] = []
+    transitions: list[tuple[int, str | None, str]] = []
     for rule_id, rule_rows in history.items():
         values = _derive(rule_rows)
         finding = existing.get(rule_id)
@@ -91,6 +94,8 @@ def refresh_findings(*, resource_id: int, rule_ids: Iterable[int]) -> Counter[st
             counts["findings_opened"] += 1
         elif after == FindingState.RESOLVED and before == FindingState.OPEN:
             counts["findings_resolved"] += 1
+        if before != after:
+            transitions.append((rule_id, before, str(after)))
         if finding is None or any(getattr(finding, name) != value for name, value in values.items()):
             changed.append(Finding(resource_id=resource_id, rule_id=rule_id, updated_at=now, **values))
     # One INSERT ... ON CONFLICT for new and changed findings alike: every rescan touches most of a
@@ -102,6 +107,9 @@ def refresh_findings(*, resource_id: int, rule_ids: Iterable[int]) -> Counter[st
         unique_fields=["resource", "rule"],
         update_fields=[*FINDING_FIELDS, "scan", "updated_at"],
     )
+    resource = Resource.objects.only("subscription_id", "os").get(pk=resource_id)
+    apply_rule_changes(resource, transitions)
+    refresh_machine_tally(resource_id)
     return counts
 
 

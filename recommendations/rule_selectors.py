@@ -8,15 +8,25 @@ toward a rule's "never scanned" when it runs the rule's OS (any OS for a rule wi
 finding for the rule at all.
 """
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Sum, Value, When
 
 from posture.matching import MACHINE_KINDS
 from posture.models import Resource
-from recommendations.models import Finding, FindingState, ResultValue, Rule, Scan, ScanResult
+from recommendations.models import (
+    Finding,
+    FindingState,
+    MachineTally,
+    ResultValue,
+    Rule,
+    RuleTally,
+    Scan,
+    ScanResult,
+)
 from recommendations.models.rules import SEVERITY_RANK, RuleSeverity
 from recommendations.selectors import UNKNOWN_OS, SortColumn, in_scope, ordering
 from scoring.engine import Scope
@@ -84,15 +94,15 @@ FAILED_RULE_COLUMNS = (
 
 def failed_rules(filters: RuleFilter, sort: str = "-severity") -> QuerySet[Rule]:
     """Rules failing on machines in scope, each with `machines` (open findings) and `severity_rank`."""
-    # The conditions on findings sit in the same filter() as the join they constrain, and the Count
-    # follows it: only open findings in scope are joined, grouped and counted.
+    # Counted from the rule tallies (one row per subscription and machine OS), not from the findings:
+    # the conditions sit in the same filter() as the join they constrain, and the Sum follows it.
     return (
         Rule.objects.filter(
             _rule_condition(filters),
-            in_scope(filters.scope, "findings__resource__subscription_id"),
-            findings__state=FindingState.OPEN,
+            in_scope(filters.scope, "tallies__subscription_id"),
+            tallies__open_count__gt=0,
         )
-        .annotate(machines=Count("findings"), severity_rank=severity_rank())
+        .annotate(machines=Sum("tallies__open_count"), severity_rank=severity_rank())
         .only(*LISTED_FIELDS)
         .order_by(*ordering(sort, FAILED_RULE_COLUMNS))
     )
@@ -116,37 +126,43 @@ class OpenSummary:
 
 def open_summary(scope: Scope) -> OpenSummary:
     """The overview's headline and tiles: open findings in scope by OS, severity and rule type."""
-    open_findings = Finding.objects.filter(
-        in_scope(scope, "resource__subscription_id"), state=FindingState.OPEN
-    )
-    tally = {"failed": Count("id"), "machines": Count("resource", distinct=True)}
+    # From the machine tallies: one small row per machine with open findings, whatever their number.
+    rows = MachineTally.objects.filter(
+        in_scope(scope, "resource__subscription_id"), open_count__gt=0
+    ).values_list("open_count", "by_severity", "by_rule_type", "by_rule_os")
+    failed: dict[str, Counter[str]] = {"severity": Counter(), "type": Counter(), "os": Counter()}
+    machines: dict[str, Counter[str]] = {"severity": Counter(), "type": Counter(), "os": Counter()}
+    total_failed = total_machines = 0
+    for open_count, by_severity, by_type, by_os in rows:
+        total_failed += open_count
+        total_machines += 1
+        for group, counts in (("severity", by_severity), ("type", by_type), ("os", by_os)):
+            for value, n in counts.items():
+                failed[group][value] += n
+                machines[group][value] += 1
 
-    def grouped(field: str) -> dict[str, Tally]:
-        rows = open_findings.values(field).annotate(**tally).order_by(field)
-        return {row[field]: Tally(row["failed"], row["machines"]) for row in rows}
+    def tallies(group: str) -> dict[str, Tally]:
+        return {value: Tally(failed[group][value], machines[group][value]) for value in sorted(failed[group])}
 
-    total = open_findings.aggregate(**tally)
-    by_os = {(os or UNKNOWN_OS): value for os, value in grouped("rule__os").items()}
-    by_severity = grouped("rule__severity")
     return OpenSummary(
-        total=Tally(total["failed"], total["machines"]),
-        by_os=by_os,
-        by_severity={severity: by_severity.get(severity, Tally()) for severity in RuleSeverity.values},
-        by_rule_type=grouped("rule__rule_type"),
+        total=Tally(total_failed, total_machines),
+        by_os={(os or UNKNOWN_OS): tally for os, tally in tallies("os").items()},
+        by_severity={
+            severity: tallies("severity").get(severity, Tally()) for severity in RuleSeverity.values
+        },
+        by_rule_type=tallies("type"),
     )
 
 
 def passing_counts(rule_ids: Iterable[int], scope: Scope) -> dict[int, int]:
     """Machines in scope passing each rule (passed, or failed once and resolved), for a page of rules."""
     rows = (
-        Finding.objects.filter(
-            in_scope(scope, "resource__subscription_id"), rule_id__in=list(rule_ids), state__in=PASSING_STATES
-        )
+        RuleTally.objects.filter(in_scope(scope, "subscription_id"), rule_id__in=list(rule_ids))
         .values("rule_id")
-        .annotate(n=Count("id"))
+        .annotate(n=Sum("passing_count"))
         .order_by()
     )
-    return {row["rule_id"]: row["n"] for row in rows}
+    return {row["rule_id"]: row["n"] for row in rows if row["n"]}
 
 
 # The baseline: the whole catalog, and for a page of it the machines failing, passing, never scanned.
@@ -191,23 +207,25 @@ def rule_counts(rules: Iterable[Rule], scope: Scope) -> dict[int, RuleCounts]:
     """Failing, passing and never-scanned machines in scope for these rules: two grouped queries."""
     rules = list(rules)
     rows = (
-        Finding.objects.filter(in_scope(scope, "resource__subscription_id"), rule__in=rules)
+        RuleTally.objects.filter(in_scope(scope, "subscription_id"), rule__in=rules)
         .values("rule_id")
         .annotate(
-            failing=Count("id", filter=Q(state=FindingState.OPEN)),
-            passing=Count("id", filter=Q(state__in=PASSING_STATES)),
-            scanned=Count("id", filter=Q(resource__kind__in=MACHINE_KINDS) & _applies()),
+            failing=Sum("open_count"),
+            passing=Sum("passing_count"),
+            scanned=Sum("evaluated_count", filter=Q(rule__os="") | Q(machine_os=F("rule__os"))),
         )
         .order_by()
     )
-    found = {row["rule_id"]: row for row in rows}
+    found: dict[int, dict[str, Any]] = {row["rule_id"]: dict(row) for row in rows}
     machines_by_os = dict(_machines(scope).values_list("os").annotate(n=Count("id")).order_by())
     every_machine = sum(machines_by_os.values())
     counts = {}
     for rule in rules:
-        row = found.get(rule.pk, {"failing": 0, "passing": 0, "scanned": 0})
+        row = found.get(rule.pk, {})
         in_reach = machines_by_os.get(rule.os, 0) if rule.os else every_machine
-        counts[rule.pk] = RuleCounts(row["failing"], row["passing"], in_reach - row["scanned"])
+        counts[rule.pk] = RuleCounts(
+            row.get("failing") or 0, row.get("passing") or 0, in_reach - (row.get("scanned") or 0)
+        )
     return counts
 
 
@@ -331,13 +349,12 @@ def machine_scans(resource: Resource, limit: int = SCAN_HISTORY_LENGTH) -> tuple
     order = list(
         Scan.objects.filter(resource=resource).order_by("scanned_at", "pk").values_list("pk", flat=True)
     )
-    # Only rules that ever failed on the machine can be open after some scan.
-    ever_failed = ScanResult.objects.filter(scan__resource=resource, result=ResultValue.FAIL).values(
-        "rule_id"
-    )
+    # Only rules that ever failed on the machine can be open after some scan. Filtering on the scan ids
+    # (not on the join) keeps to the (scan, rule) index, whatever the size of the fleet.
+    ever_failed = ScanResult.objects.filter(scan_id__in=order, result=ResultValue.FAIL).values("rule_id")
     results: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for scan_id, rule_id, result in ScanResult.objects.filter(
-        scan__resource=resource, rule_id__in=ever_failed
+        scan_id__in=order, rule_id__in=ever_failed
     ).values_list("scan_id", "rule_id", "result"):
         results[scan_id].append((rule_id, result))
     latest: dict[int, str] = {}

@@ -11,6 +11,7 @@ from posture.ingest.common import chunks, find_or_create_subscriptions
 from posture.models import Resource, resource_key
 from recommendations.evaluators.kubernetes import evaluate_kubernetes
 from recommendations.evaluators.os_config import evaluate_os_configuration
+from recommendations.tallies import move_machine
 
 INVENTORY_FIELDS = (
     "name",
@@ -35,6 +36,7 @@ def persist_inventory(records: Iterable[ResourceRecord]) -> Counter[str]:
     total = 0
     created_keys: set[str] = set()
     seen_keys: list[str] = []
+    moved: list[tuple[int, int, str]] = []
     changed_keys: set[str] = set()
     parent_links: dict[str, tuple[str, int]] = {}
     for chunk in chunks(records):
@@ -64,6 +66,8 @@ def persist_inventory(records: Iterable[ResourceRecord]) -> Counter[str]:
             if resource is None:
                 to_create.append(Resource(resource_id=record.resource_id, resource_key=key, **values))
             elif any(getattr(resource, name) != value for name, value in values.items()):
+                if (resource.subscription_id, resource.os) != (values["subscription_id"], values["os"]):
+                    moved.append((resource.pk, resource.subscription_id, resource.os))
                 for name, value in values.items():
                     setattr(resource, name, value)
                 resource.updated_at = now
@@ -71,6 +75,17 @@ def persist_inventory(records: Iterable[ResourceRecord]) -> Counter[str]:
                 changed_keys.add(key)
         Resource.objects.bulk_create(to_create)
         Resource.objects.bulk_update(to_update, [*INVENTORY_FIELDS, "updated_at"])
+        # A machine that moved subscription or changed OS takes its findings' tallies along.
+        for resource_id, old_subscription, old_os in moved:
+            current = next(r for r in to_update if r.pk == resource_id)
+            move_machine(
+                resource_id,
+                old_subscription_id=old_subscription,
+                old_os=old_os,
+                new_subscription_id=current.subscription_id,
+                new_os=current.os,
+            )
+        moved.clear()
         created_keys.update(r.resource_key for r in to_create)
         total += len(chunk)
     _evaluate_new_evidence(seen_keys)

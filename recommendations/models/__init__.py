@@ -11,6 +11,7 @@ from recommendations.models.kubernetes import (
     WorkloadKind,
 )
 from recommendations.models.rules import Benchmark, Rule, RuleSeverity
+from recommendations.models.tallies import MachineTally, RuleTally
 
 __all__ = [
     "AppArmorViolation",
@@ -21,11 +22,13 @@ __all__ = [
     "ContainerType",
     "Finding",
     "FindingState",
+    "MachineTally",
     "ProfileSource",
     "Recommendation",
     "ResultValue",
     "Rule",
     "RuleSeverity",
+    "RuleTally",
     "Scan",
     "ScanResult",
     "Severity",

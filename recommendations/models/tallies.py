@@ -1,0 +1,41 @@
+"""Summary tables of findings, kept current by every import so the pages never count millions of rows.
+
+RuleTally: per subscription, rule and machine OS, how many machines fail the rule, pass it, or were
+evaluated for it. MachineTally: per machine, its open findings by severity, rule type and rule OS.
+Both can be rebuilt from the findings (`manage.py rebuild_tallies`); tests check they always agree.
+"""
+
+from django.db import models
+
+from posture.models import Resource, Subscription
+from recommendations.models.rules import Rule
+
+
+class RuleTally(models.Model):
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="+")
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="tallies")
+    machine_os = models.CharField(max_length=10, blank=True, default="")
+    open_count = models.IntegerField(default=0)
+    passing_count = models.IntegerField(default=0)
+    evaluated_count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "rule", "machine_os"], name="one_tally_per_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id}/{self.rule_id}/{self.machine_os}: {self.open_count} open"
+
+
+class MachineTally(models.Model):
+    resource = models.OneToOneField(
+        Resource, on_delete=models.CASCADE, primary_key=True, related_name="tally"
+    )
+    open_count = models.IntegerField(default=0)
+    by_severity = models.JSONField(default=dict)
+    by_rule_type = models.JSONField(default=dict)
+    by_rule_os = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"{self.resource_id}: {self.open_count} open"

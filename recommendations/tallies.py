@@ -1,0 +1,122 @@
+"""Keeps the finding tallies current: exact per machine, incremental per rule, rebuildable from scratch."""
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+
+from django.db import connection, transaction
+from django.db.models import Count
+
+from posture.models import Resource
+from recommendations.models import Finding, FindingState, MachineTally, RuleTally
+
+PASSING = (FindingState.PASSED, FindingState.RESOLVED)
+
+
+def _columns(state: str | None) -> tuple[int, int, int]:
+    """(open, passing, evaluated) contributed by one finding in this state (None: no finding)."""
+    if state is None:
+        return (0, 0, 0)
+    return (int(state == FindingState.OPEN), int(state in PASSING), 1)
+
+
+def apply_rule_changes(resource: Resource, changes: Iterable[tuple[int, str | None, str]]) -> None:
+    """Move one machine's (rule, state before, state after) changes into the rule tallies."""
+    deltas: dict[int, tuple[int, int, int]] = {}
+    for rule_id, before, after in changes:
+        old, new = _columns(before), _columns(after)
+        delta = (new[0] - old[0], new[1] - old[1], new[2] - old[2])
+        if any(delta):
+            deltas[rule_id] = delta
+    _add(resource.subscription_id, resource.os, deltas)
+
+
+def _add(subscription_id: int, machine_os: str, deltas: dict[int, tuple[int, int, int]]) -> None:
+    if not deltas:
+        return
+    table = connection.ops.quote_name(RuleTally._meta.db_table)
+    # An increment in one statement, so that concurrent imports add up instead of overwriting.
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"""INSERT INTO {table} (subscription_id, rule_id, machine_os, open_count, passing_count,
+                                     evaluated_count)
+                VALUES (%s, %s, %s, %s, %s, %s)
+                ON CONFLICT (subscription_id, rule_id, machine_os) DO UPDATE SET
+                    open_count = {table}.open_count + excluded.open_count,
+                    passing_count = {table}.passing_count + excluded.passing_count,
+                    evaluated_count = {table}.evaluated_count + excluded.evaluated_count""",  # noqa: S608
+            [(subscription_id, rule_id, machine_os, *delta) for rule_id, delta in deltas.items()],
+        )
+
+
+def _machine_contribution(resource_id: int) -> dict[int, tuple[int, int, int]]:
+    rows = Finding.objects.filter(resource_id=resource_id).values_list("rule_id", "state")
+    return {rule_id: _columns(state) for rule_id, state in rows}
+
+
+def move_machine(
+    resource_id: int, *, old_subscription_id: int, old_os: str, new_subscription_id: int, new_os: str
+) -> None:
+    """A machine changed subscription or OS: its findings now count under the new key."""
+    contribution = _machine_contribution(resource_id)
+    _add(old_subscription_id, old_os, {r: (-a, -b, -c) for r, (a, b, c) in contribution.items()})
+    _add(new_subscription_id, new_os, contribution)
+
+
+def refresh_machine_tally(resource_id: int) -> None:
+    """Recount one machine's open findings by severity, rule type and rule OS (a few hundred rows)."""
+    by_severity: Counter[str] = Counter()
+    by_type: Counter[str] = Counter()
+    by_os: Counter[str] = Counter()
+    rows = (
+        Finding.objects.filter(resource_id=resource_id, state=FindingState.OPEN)
+        .values_list("rule__severity", "rule__rule_type", "rule__os")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for severity, rule_type, rule_os, n in rows:
+        by_severity[severity] += n
+        by_type[rule_type] += n
+        by_os[rule_os] += n
+    MachineTally.objects.update_or_create(
+        resource_id=resource_id,
+        defaults={
+            "open_count": sum(by_severity.values()),
+            "by_severity": dict(by_severity),
+            "by_rule_type": dict(by_type),
+            "by_rule_os": dict(by_os),
+        },
+    )
+
+
+@transaction.atomic
+def rebuild_tallies() -> None:
+    """Recompute every tally from the findings (after a bulk change, or to check the incremental ones)."""
+    RuleTally.objects.all().delete()
+    totals: dict[tuple[int, str, int], list[int]] = defaultdict(lambda: [0, 0, 0])
+    rows = (
+        Finding.objects.values_list("resource__subscription_id", "resource__os", "rule_id", "state")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for subscription_id, machine_os, rule_id, state, n in rows:
+        columns = _columns(state)
+        total = totals[(subscription_id, machine_os, rule_id)]
+        for index in range(3):
+            total[index] += columns[index] * n
+    RuleTally.objects.bulk_create(
+        [
+            RuleTally(
+                subscription_id=subscription_id,
+                machine_os=machine_os,
+                rule_id=rule_id,
+                open_count=counts[0],
+                passing_count=counts[1],
+                evaluated_count=counts[2],
+            )
+            for (subscription_id, machine_os, rule_id), counts in totals.items()
+        ],
+        batch_size=5000,
+    )
+    MachineTally.objects.all().delete()
+    for resource_id in Finding.objects.values_list("resource_id", flat=True).distinct().order_by():
+        refresh_machine_tally(resource_id)
