@@ -188,9 +188,8 @@ CACHES = {
     )
 }
 
-# Agents: heartbeats per enrollment token, and when a silent agent counts as not responsive.
+# Agents: heartbeats accepted per enrollment token.
 POSTURE_HEARTBEAT_RATE = os.environ.get("POSTURE_HEARTBEAT_RATE", "120/min")
-POSTURE_AGENT_STALE_HOURS = int(os.environ.get("POSTURE_AGENT_STALE_HOURS", "24"))
 
 # Kubernetes dumps: the namespaces the AppArmor recommendation leaves out (system add-ons), and the
 # AppArmor profiles it allows, in the annotation's syntax ("localhost/*": any profile loaded on the node).
