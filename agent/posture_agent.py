@@ -6,8 +6,8 @@
                                      machine has `oscap` and the data stream, scan and upload the ARF
     posture-agent status             the config (without the token) and the last run
 
-A heartbeat sends the host name, the FQDN, the OS family, the agent's version, its workspace id and
-resource id, and an error the agent detected about itself (`install_failed` while `oscap` cannot run
+A heartbeat sends the host name, the FQDN, the OS family, the agent's version, its resource id, and
+an error the agent detected about itself (`install_failed` while `oscap` cannot run
 the workspace's profile). An agent that cannot reach the server cannot say so: it records the failure
 in last-run.json beside its config (`status` shows it) and exits with status 1; the server sees the
 heartbeats stop.
@@ -53,8 +53,6 @@ STATE_NAME = "last-run.json"
 HTTP_TIMEOUT = 60
 DEFAULT_WAIT = 600
 DEFAULT_SCAN_TIMEOUT = 3600
-# The heartbeat API requires a workspace id; until the server has told the agent its own, it sends this.
-UNKNOWN_WORKSPACE = "enrolling"
 INSTALL_FAILED = "install_failed"
 # oscap's exit status: 0 every rule passed, 2 some failed; anything else means it did not evaluate.
 OSCAP_EVALUATED = (0, 2)
@@ -306,7 +304,6 @@ def heartbeat_payload(config: Config, error: str = "") -> dict[str, str]:
         )
     payload = {
         "agent_version": VERSION,
-        "workspace_id": config.workspace_id or UNKNOWN_WORKSPACE,
         "os": os_family(),
         "hostname": hostname,
         "fqdn": real_fqdn(socket.getfqdn()),
@@ -320,15 +317,9 @@ def heartbeat_payload(config: Config, error: str = "") -> dict[str, str]:
 def beat(server: Server, config: Config, error: str = "") -> dict[str, Any]:
     """Send a heartbeat; the config learns the resource and workspace ids the server answered.
 
-    The server records the workspace id a heartbeat names; when that was a placeholder (or a stale or
-    mistyped --workspace-id), a second heartbeat names the token's own workspace at once.
+    The token decides the workspace, so the heartbeat does not name one.
     """
-    sent = config.workspace_id
-    answer = _learn(config, server.heartbeat(heartbeat_payload(config, error)))
-    if config.workspace_id != sent:
-        again = _learn(config, server.heartbeat(heartbeat_payload(config, error)))
-        answer = {**again, "resource_created": answer.get("resource_created")}
-    return answer
+    return _learn(config, server.heartbeat(heartbeat_payload(config, error)))
 
 
 def _learn(config: Config, answer: dict[str, Any]) -> dict[str, Any]:
@@ -432,7 +423,7 @@ def enroll(args: argparse.Namespace) -> int:
     config = Config(
         url=args.url,
         token=token,
-        workspace_id=args.workspace_id or (previous.workspace_id if previous and same_server else ""),
+        workspace_id=previous.workspace_id if previous and same_server else "",
         resource_id=args.resource_id or (previous.resource_id if previous and same_server else ""),
         ca_file=args.ca_file or "",
     )
@@ -591,7 +582,6 @@ def build_parser() -> argparse.ArgumentParser:
         "url", type=server_url, help="the server's base URL, e.g. https://posture.example.com"
     )
     enroll_parser.add_argument("token", help="the workspace's enrollment token, or - to read it from stdin")
-    enroll_parser.add_argument("--workspace-id", default="", help="the workspace id (default: the token's)")
     enroll_parser.add_argument(
         "--resource-id", default="", help="this machine's resource id, if it is listed"
     )

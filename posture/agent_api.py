@@ -79,7 +79,8 @@ class HeartbeatSerializer(serializers.Serializer[dict[str, Any]]):
     hostname = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     fqdn = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     agent_version = serializers.CharField(max_length=100)
-    workspace_id = serializers.CharField(max_length=100)
+    # The token decides the workspace; an agent may still name it, and must then name the token's.
+    workspace_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     os = serializers.ChoiceField(choices=[c for c in OperatingSystem.values if c])
     error = serializers.ChoiceField(choices=AgentError.values, required=False, allow_blank=True, default="")
 

@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from posture.errors import UserError
 from posture.matching import find_or_discover_machine
 from posture.models import AgentError, AgentState, EnrollmentToken, Resource, Workspace
 
@@ -55,8 +56,8 @@ def authenticate_token(token: str) -> EnrollmentToken | None:
 @dataclass(frozen=True)
 class Heartbeat:
     agent_version: str
-    workspace_id: str
     os: str
+    workspace_id: str = ""
     resource_id: str = ""
     hostname: str = ""
     fqdn: str = ""
@@ -65,7 +66,17 @@ class Heartbeat:
 
 @transaction.atomic
 def record_heartbeat(*, token: EnrollmentToken, heartbeat: Heartbeat) -> tuple[Resource, bool]:
-    """Update (or discover) the machine the heartbeat is from; returns (resource, created)."""
+    """Update (or discover) the machine the heartbeat is from; returns (resource, created).
+
+    The workspace is the token's: a heartbeat cannot move a machine into another workspace, nor claim a
+    machine that reports to another registered workspace (it could then upload scans in its name).
+    """
+    workspace = token.workspace
+    if heartbeat.workspace_id and heartbeat.workspace_id != workspace.workspace_id:
+        raise UserError(
+            f"workspace_id {heartbeat.workspace_id!r} is not this token's workspace "
+            f"({workspace.workspace_id!r})"
+        )
     resource, created = find_or_discover_machine(
         resource_id=heartbeat.resource_id,
         fqdn=heartbeat.fqdn,
@@ -73,6 +84,15 @@ def record_heartbeat(*, token: EnrollmentToken, heartbeat: Heartbeat) -> tuple[R
         os=heartbeat.os,
         discovered_from="agent heartbeat",
     )
+    if (
+        resource.workspace_id
+        and resource.workspace_id != workspace.workspace_id
+        and Workspace.objects.filter(workspace_id=resource.workspace_id).exists()
+    ):
+        raise UserError(
+            f"{resource.name} reports to workspace {resource.workspace_id!r}; change its workspace in the "
+            "inventory (or the admin) before enrolling it in another"
+        )
     now = timezone.now()
     resource.agent_state = (
         AgentState.INSTALL_FAILED
@@ -80,7 +100,7 @@ def record_heartbeat(*, token: EnrollmentToken, heartbeat: Heartbeat) -> tuple[R
         else AgentState.INSTALLED
     )
     resource.agent_version = heartbeat.agent_version
-    resource.workspace_id = heartbeat.workspace_id
+    resource.workspace_id = workspace.workspace_id
     resource.agent_error = heartbeat.error
     resource.last_heartbeat = now
     if not resource.os and heartbeat.os:

@@ -6,6 +6,7 @@ from posture.errors import RejectedFile
 from posture.models import Resource, ResourceKind, Subscription, resource_key
 
 DISCOVERED = "Discovered"
+LOOPBACK = {"localhost", "localhost4", "localhost6", "ip6-localhost", "ip6-loopback"}
 MACHINE_KINDS = (ResourceKind.VM, ResourceKind.ARC_MACHINE, ResourceKind.VMSS_INSTANCE)
 
 
@@ -18,7 +19,8 @@ def find_or_discover_machine(
         found = Resource.objects.filter(resource_key=resource_key(resource_id)).first()
         if found is not None:
             return found, False
-    names = [n for n in (fqdn, hostname, fqdn.split(".")[0]) if n]
+    # A loopback name ("localhost") names no machine in particular: never match or discover by it.
+    names = [n for n in (fqdn, hostname, fqdn.split(".")[0]) if n and n.split(".")[0].lower() not in LOOPBACK]
     if not names:
         raise RejectedFile("the evidence names no host (no host name or FQDN) and no known resource id")
     query = Q()

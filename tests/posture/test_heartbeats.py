@@ -221,3 +221,35 @@ def test_an_agent_cannot_upload_for_a_machine_of_another_workspace(agent, tmp_pa
     assert response.status_code == 400
     assert "reports to its workspace" in response.json()["detail"]
     assert not ImportJob.objects.exists()
+
+
+def test_the_token_decides_the_workspace(agent):
+    assert beat(agent, workspace_id="").status_code == 200
+    assert Resource.objects.get().workspace_id == "ws-prod"
+    response = beat(agent, workspace_id="ws-other")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "workspace_id 'ws-other' is not this token's workspace ('ws-prod')"}
+
+
+def test_a_token_cannot_claim_a_machine_of_another_workspace(agent):
+    Workspace.objects.create(name="Finance", workspace_id="ws-finance")
+    machine = make_resource(name="web-01", workspace_id="ws-finance")
+    response = beat(agent)
+    assert response.status_code == 400
+    assert "reports to workspace 'ws-finance'" in response.json()["detail"]
+    machine.refresh_from_db()
+    assert (machine.workspace_id, machine.last_heartbeat) == ("ws-finance", None)
+
+
+def test_a_machine_listed_with_an_unregistered_workspace_joins_the_tokens(agent):
+    machine = make_resource(name="web-01", workspace_id="ws-typo")
+    assert beat(agent).status_code == 200
+    machine.refresh_from_db()
+    assert machine.workspace_id == "ws-prod"
+
+
+def test_a_loopback_host_name_is_never_matched_or_discovered(agent):
+    make_resource(name="localhost")
+    response = beat(agent, hostname="localhost", fqdn="localhost.localdomain")
+    assert response.status_code == 400
+    assert Resource.objects.count() == 1
