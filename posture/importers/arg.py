@@ -5,13 +5,13 @@ of records or `az graph query`'s object with a `data` list. Resource Graph spell
 `properties.resourceDetails.Id` (capital I); the REST API spells it `id`; both are read.
 """
 
-import json
 from collections.abc import Iterator
 from datetime import datetime
 from typing import IO, Any
 
 from posture.errors import RejectedFile
 from posture.importers.azure_ids import parse_resource_id
+from posture.importers.json_input import parse_json
 from posture.importers.records import AssessmentRecord
 from recommendations.models import AssessmentStatus
 
@@ -24,17 +24,7 @@ STATUS_CODES = {
 
 
 def read_assessments(stream: IO[bytes]) -> Iterator[AssessmentRecord]:
-    raw = stream.read()
-    if not raw.strip():
-        raise RejectedFile("the file is empty")
-    try:
-        document = json.loads(raw)
-    except UnicodeDecodeError as error:
-        raise RejectedFile(f"the file is not UTF-8 text (byte {error.start})") from None
-    except json.JSONDecodeError as error:
-        raise RejectedFile(
-            f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
-        ) from None
+    document = parse_json(stream.read())
     records = document.get("data") if isinstance(document, dict) else document
     if not isinstance(records, list):
         raise RejectedFile(

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from posture.errors import RejectedFile
+from posture.importers.json_input import parse_json
 from recommendations.models import ContainerType, ProfileSource, WorkloadKind
 
 ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
@@ -68,24 +69,16 @@ class KubernetesDump:
     containers: list[ContainerProfile] = field(default_factory=list)
 
 
+def _syntax_hint(raw: bytes, error: json.JSONDecodeError) -> str:
+    if _looks_like_yaml(raw):
+        return " (kubectl output must be JSON: -o json, not YAML)"
+    if error.pos >= len(error.doc.rstrip()) or error.msg.startswith("Unterminated string"):
+        return " (the file ends early: truncated?)"
+    return ""
+
+
 def read_kubernetes(stream: IO[bytes]) -> KubernetesDump:
-    raw = stream.read()
-    if not raw.strip():
-        raise RejectedFile("the file is empty")
-    try:
-        document = json.loads(raw)
-    except UnicodeDecodeError as error:
-        raise RejectedFile(f"the file is not UTF-8 text (byte {error.start})") from None
-    except json.JSONDecodeError as error:
-        if _looks_like_yaml(raw):
-            hint = " (kubectl output must be JSON: -o json, not YAML)"
-        elif error.pos >= len(error.doc.rstrip()) or error.msg.startswith("Unterminated string"):
-            hint = " (the file ends early: truncated?)"
-        else:
-            hint = ""
-        raise RejectedFile(
-            f"not valid JSON{hint}: {error.msg} (line {error.lineno}, column {error.colno})"
-        ) from None
+    document = parse_json(stream.read(), hint=_syntax_hint)
     cluster, kubectl_list = _unwrap(document)
     items = kubectl_list.get("items")
     if not isinstance(items, list):

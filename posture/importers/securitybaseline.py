@@ -8,13 +8,13 @@ Each computer in the file becomes one scan.
 
 import csv
 import io
-import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import IO, Any
 
 from posture.errors import RejectedFile
+from posture.importers.json_input import parse_json
 from posture.importers.records import BenchmarkRecord, RuleRecord, RuleResultRecord, ScanRecord, ScapDocument
 from posture.importers.rule_types import baseline_rule_type
 
@@ -83,14 +83,7 @@ class _Prefixed(io.RawIOBase):
 
 
 def _json_rows(raw: bytes) -> Iterator[tuple[int, dict[str, str]]]:
-    try:
-        document = json.loads(raw)
-    except UnicodeDecodeError as error:
-        raise RejectedFile(f"the file is not UTF-8 text (byte {error.start})") from None
-    except json.JSONDecodeError as error:
-        raise RejectedFile(
-            f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
-        ) from None
+    document = parse_json(raw)
     if isinstance(document, dict) and isinstance(document.get("tables"), list) and document["tables"]:
         table = document["tables"][0]
         columns = [_column(str(c.get("name", ""))) for c in table.get("columns", []) if isinstance(c, dict)]

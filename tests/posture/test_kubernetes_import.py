@@ -341,20 +341,21 @@ BAD_DUMPS = [
     pytest.param(
         YAML,
         {"file_format": "kubernetes"},
-        "not valid JSON (kubectl output must be JSON: -o json, not YAML): Expecting value (line 1, column 1)",
+        "not valid JSON (kubectl output must be JSON: -o json, not YAML): "
+        "Expecting value at line 1, column 1",
         id="yaml-forced",
     ),
     pytest.param(
         AKS_DUMP.read_bytes()[:20000],
         {},
         "not valid JSON (the file ends early: truncated?): "
-        "Unterminated string starting at (line 517, column 41)",
+        "Unterminated string starting at line 517, column 41",
         id="truncated-in-a-string",
     ),
     pytest.param(
         AKS_DUMP.read_bytes()[:20000].rpartition(b",")[0],
         {},
-        "not valid JSON (the file ends early: truncated?): Expecting ',' delimiter (line 516, column 53)",
+        "not valid JSON (the file ends early: truncated?): Expecting ',' delimiter at line 516, column 53",
         id="truncated-between-values",
     ),
     pytest.param(
