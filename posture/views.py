@@ -17,6 +17,7 @@ from posture.errors import UnknownSubscription, UserError
 from posture.matching import MACHINE_KINDS
 from posture.models import Resource, ResourceKind, Subscription
 from posture.selectors import scope_for
+from recommendations.kubernetes_selectors import cluster_evidence
 from recommendations.models import FindingState
 from recommendations.rule_selectors import machine_findings, machine_scans, machine_state_counts
 from recommendations.selectors import (
@@ -186,5 +187,6 @@ def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "findings": paginate(request, machine_findings(resource, state)),
         "scans": scans,
         "scans_total": scans_total,
+        **cluster_evidence(resource),
     }
     return render_page(request, "posture/resource_detail.html", context, scope)

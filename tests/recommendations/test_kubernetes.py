@@ -281,3 +281,20 @@ def test_the_score_document_shows_the_preview_statuses_without_counting_them(set
     counted = remediate_security_configurations(score_json())
     # aks-prod now counts, unhealthy for AppArmor: 1 healthy of 5 in Production, round(4 x 1 / 5, 2).
     assert (counted["healthy"], counted["unhealthy"], counted["current"]) == (1, 4, 0.8)
+
+
+def test_the_cluster_page_lists_each_offending_container_and_the_policy_workloads(admin_client):
+    arc = make_cluster(ARC, "arc-edge")
+    empty = admin_client.get(f"/resources/{arc.pk}/").content.decode()
+    assert "No cluster data available" in empty
+    ingest(ARC_DUMP)
+    html = admin_client.get(f"/resources/{arc.pk}/").content.decode()
+    assert "Kubernetes evidence" in html
+    assert "<td>edge</td>" in html
+    assert "Pod/edge-gateway-5f7c8d9b6a-b8l3n" in html
+    assert "(Deployment/edge-gateway)" in html
+    assert "<code>unconfined</code>" in html
+    assert "Container securityContext" in html
+    assert "<td>gatekeeper-system</td><td>gatekeeper-controller-manager</td><td>1 of 3</td>" in html
+    vm = make_resource(name="vm-1")
+    assert "Kubernetes evidence" not in admin_client.get(f"/resources/{vm.pk}/").content.decode()
