@@ -20,7 +20,7 @@ from posture.importers.detect import FORMATS
 from posture.imports import UploadTooLarge, submit_upload
 from posture.models import ImportJob, ImportStatus, Resource, resource_key
 from posture.tasks import run_import
-from posture.views import paginate, render_page, render_user_error, scope_of, scope_query
+from posture.views import paginate, render_page, render_user_error, scope_of, scope_query, scoped
 from scoring.engine import Scope
 
 FORMAT_LABELS = {
@@ -97,11 +97,8 @@ def import_list(request: HttpRequest) -> HttpResponse:
 
 
 @csrf_protect
-def _import_list(request: HttpRequest) -> HttpResponse:
-    try:
-        scope = scope_of(request)
-    except UserError as error:
-        return render_user_error(request, error, 404)
+@scoped
+def _import_list(request: HttpRequest, scope: Scope) -> HttpResponse:
     if request.method != "POST":
         return _upload_page(request, scope, UploadForm())
     form = UploadForm(request.POST, request.FILES)
@@ -170,11 +167,8 @@ HIDDEN_COUNTS = {"results", "resource_id", "resource_ids", "scan_id", "format", 
 
 
 @require_safe
-def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        scope = scope_of(request)
-    except UserError as error:
-        return render_user_error(request, error, 404)
+@scoped
+def import_detail(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
     job = get_object_or_404(ImportJob.objects.select_related("created_by"), pk=pk)
     document = job_document(job)
     counts = job.counts if isinstance(job.counts, dict) else {}

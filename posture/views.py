@@ -5,7 +5,9 @@ Every page reads `?subscription=` (a name or a cloud id; empty means all subscri
 its links through `scope_query`, and answers an unknown subscription with a message and a 404.
 """
 
-from typing import Any, TypeVar
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Model, QuerySet
@@ -35,6 +37,7 @@ from scoring.models import Control
 PAGE_SIZE = 50
 
 Row = TypeVar("Row", bound=Model)
+P = ParamSpec("P")
 
 
 class BadFilter(UserError):
@@ -61,6 +64,22 @@ FINDING_TAB_LABELS: dict[str, str] = {
 def scope_of(request: HttpRequest) -> Scope:
     """The scope `?subscription=` selects; raises UnknownSubscription (a UserError)."""
     return scope_for(request.GET.get("subscription", ""))
+
+
+def scoped(
+    view: Callable[Concatenate[HttpRequest, Scope, P], HttpResponse],
+) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+    """A page view gets the scope `?subscription=` selects; an unknown subscription is the page's 404."""
+
+    @wraps(view)
+    def with_scope(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        try:
+            scope = scope_of(request)
+        except UserError as error:
+            return render_user_error(request, error, 404)
+        return view(request, scope, *args, **kwargs)
+
+    return with_scope
 
 
 def scope_query(scope: Scope) -> QueryDict:
@@ -133,11 +152,8 @@ def _resource_filter(request: HttpRequest, scope: Scope) -> tuple[ResourceFilter
 
 
 @require_safe
-def resource_list(request: HttpRequest) -> HttpResponse:
-    try:
-        scope = scope_of(request)
-    except UserError as error:
-        return render_user_error(request, error, 404)
+@scoped
+def resource_list(request: HttpRequest, scope: Scope) -> HttpResponse:
     try:
         filters, control = _resource_filter(request, scope)
     except BadFilter as error:
@@ -160,11 +176,8 @@ def resource_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        scope = scope_of(request)
-    except UserError as error:
-        return render_user_error(request, error, 404)
+@scoped
+def resource_detail(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
     resource = get_object_or_404(Resource.objects.select_related("subscription", "parent"), pk=pk)
     tags = sorted(resource.tags.items()) if isinstance(resource.tags, dict) else []
     # The OS-configuration tabs: failed rules first; resolved and not evaluated are never shown as failed.

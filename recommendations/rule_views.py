@@ -8,8 +8,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
 
-from posture.errors import UserError
-from posture.views import BadFilter, paginate, render_page, render_user_error, scope_of, scope_query
+from posture.views import BadFilter, paginate, render_page, render_user_error, scope_query, scoped
 from recommendations.models import Benchmark, Rule, RuleSeverity
 from recommendations.rule_selectors import (
     BASELINE_COLUMNS,
@@ -117,11 +116,8 @@ def _tiles(summary: OpenSummary, scope: Scope) -> dict[str, list[Tile]]:
 
 
 @require_safe
-def os_config_overview(request: HttpRequest) -> HttpResponse:
-    try:
-        scope = scope_of(request)
-    except UserError as error:
-        return render_user_error(request, error, 404)
+@scoped
+def os_config_overview(request: HttpRequest, scope: Scope) -> HttpResponse:
     types = rule_types()
     try:
         filters, _ = _rule_filter(request, scope, types)
@@ -157,11 +153,8 @@ def _references(rule: Rule) -> list[tuple[str, list[str]]]:
 
 
 @require_safe
-def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        scope = scope_of(request)
-    except UserError as error:
-        return render_user_error(request, error, 404)
+@scoped
+def rule_detail(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
     rule = get_object_or_404(Rule.objects.select_related("benchmark"), pk=pk)
     tab: RuleTab = next((t for t in RULE_TABS if t.key == request.GET.get("tab")), RULE_TABS[0])
     columns = tab_columns(tab)
@@ -195,11 +188,8 @@ class BaselineRow:
 
 
 @require_safe
-def baseline(request: HttpRequest) -> HttpResponse:
-    try:
-        scope = scope_of(request)
-    except UserError as error:
-        return render_user_error(request, error, 404)
+@scoped
+def baseline(request: HttpRequest, scope: Scope) -> HttpResponse:
     types = rule_types()
     try:
         filters, benchmark = _rule_filter(request, scope, types)

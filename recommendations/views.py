@@ -4,8 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
 
-from posture.errors import UserError
-from posture.views import paginate, render_page, render_user_error, scope_of
+from posture.views import paginate, render_page, scoped
 from recommendations.models import AssessmentStatus, Recommendation
 from recommendations.selectors import (
     ASSESSMENT_COLUMNS,
@@ -13,17 +12,15 @@ from recommendations.selectors import (
     status_counts,
     valid_sort,
 )
+from scoring.engine import Scope
 
 # Defender's order of the tabs; an unknown `?tab=` shows the first.
 TABS = (AssessmentStatus.UNHEALTHY, AssessmentStatus.HEALTHY, AssessmentStatus.NOT_APPLICABLE)
 
 
 @require_safe
-def recommendation_detail(request: HttpRequest, key: str) -> HttpResponse:
-    try:
-        scope = scope_of(request)
-    except UserError as error:
-        return render_user_error(request, error, 404)
+@scoped
+def recommendation_detail(request: HttpRequest, scope: Scope, key: str) -> HttpResponse:
     recommendation = get_object_or_404(Recommendation, key=key)
     tab = request.GET.get("tab", "")
     if tab not in TABS:

@@ -6,11 +6,10 @@ from decimal import Decimal
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
-from posture.errors import UserError
-from posture.views import render_page, render_user_error, scope_of
+from posture.views import render_page, scoped
 from recommendations.models import Recommendation
 from recommendations.selectors import ResourceFilter, ResourceState, filtered_resources, recommendations_by_id
-from scoring.engine import ControlScore, RecommendationScore, SubscriptionScore, compute_score
+from scoring.engine import ControlScore, RecommendationScore, Scope, SubscriptionScore, compute_score
 
 
 def percent(fraction: Decimal) -> Decimal:
@@ -47,11 +46,8 @@ class RecommendationRow:
 
 
 @require_safe
-def dashboard(request: HttpRequest) -> HttpResponse:
-    try:
-        scope = scope_of(request)
-    except UserError as error:
-        return render_user_error(request, error, 404)
+@scoped
+def dashboard(request: HttpRequest, scope: Scope) -> HttpResponse:
     report = compute_score(scope)
     rows = [ControlRow.of(control) for control in report.controls]
     unhealthy_anywhere = ResourceFilter(scope, state=ResourceState.UNHEALTHY)
@@ -71,11 +67,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
-def control_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        scope = scope_of(request)
-    except UserError as error:
-        return render_user_error(request, error, 404)
+@scoped
+def control_detail(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
     report = compute_score(scope)
     control = next((c for c in report.controls if c.id == pk), None)
     if control is None:
