@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from posture.errors import UserError
 from posture.matching import find_or_discover_machine
-from posture.models import AgentError, AgentState, EnrollmentToken, Resource, Workspace
+from posture.models import AgentError, AgentEvidence, AgentState, EnrollmentToken, Resource, Workspace
+from recommendations.evaluators.agents import evaluate_agents
 
 log = logging.getLogger("posture.agents")
 TOKEN_PREFIX = "pst_"  # noqa: S105 - a public marker that makes leaked tokens easy to find, not a secret
@@ -102,9 +103,11 @@ def record_heartbeat(*, token: EnrollmentToken, heartbeat: Heartbeat) -> tuple[R
     resource.agent_version = heartbeat.agent_version
     resource.workspace_id = workspace.workspace_id
     resource.agent_error = heartbeat.error
+    resource.agent_evidence = AgentEvidence.HEARTBEAT
     resource.last_heartbeat = now
     if not resource.os and heartbeat.os:
         resource.os = heartbeat.os
     resource.save()
     EnrollmentToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    evaluate_agents([resource.pk], now=now)
     return resource, created

@@ -12,12 +12,26 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from posture import demo_scans
 from posture.importers.inventory import COLUMNS
 from posture.ingest import ingest_stream
+from posture.models import Subscription, Workspace
+from posture.provisioning import set_auto_provisioning
 
 BASE_TIME = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
+WORKSPACE = ("Main", "ws-main")
+# Production VMs with an agent problem, by index: each of Defender's monitoring states that an
+# inventory can show (the rest are healthy; every fifth VM has no agent).
+VM_AGENT_PROBLEMS: dict[tuple[str, int], dict[str, Any]] = {
+    ("Production", 1): {"power": "stopped"},
+    ("Production", 5): {"silent_for": timedelta(hours=30)},
+    ("Production", 7): {"workspace": "ws-legacy"},
+    ("Production", 10): {"agent": "pending", "workspace": ""},
+    ("Production", 13): {"agent": "install_failed", "workspace": ""},
+    ("Staging", 3): {"silent_for": timedelta(days=3)},
+}
 
 
 @dataclass(frozen=True)
@@ -31,6 +45,10 @@ class DemoMachine:
     parent_id: str = ""
     tags: str = ""
     agent: str = "installed"
+    power: str = "running"
+    workspace: str = "ws-main"
+    # How long before the load the agent last reported.
+    silent_for: timedelta = timedelta(minutes=5)
 
 
 SUBSCRIPTIONS = {
@@ -62,7 +80,11 @@ def demo_estate() -> list[DemoMachine]:
                     subscription,
                     group,
                     tags=f"owner={role}-team;env={prefix}",
-                    agent="not_installed" if i % 5 == 4 else "installed",
+                    **{
+                        "agent": "not_installed" if i % 5 == 4 else "installed",
+                        "silent_for": timedelta(minutes=5 + i),
+                        **VM_AGENT_PROBLEMS.get((subscription, i), {}),
+                    },
                 )
             )
         for set_index, set_name in enumerate((f"{prefix}-api", f"{prefix}-workers")):
@@ -116,27 +138,13 @@ def demo_estate() -> list[DemoMachine]:
     return machines
 
 
-AGENT_PROBLEMS = (
-    "Agent not responsive or missing ID",
-    "Agent cannot connect to workspace",
-    "Agent connected to missing or unknown workspace",
-    "Installation failed - general error",
-    "Power state off",
-    "Pending agent installation",
-)
-
-
 def _assessment(machine: DemoMachine, key: str, index: int) -> tuple[str, str, str] | None:
-    """(status, cause, reason) of one recommendation on one machine, or None where it does not apply."""
+    """(status, cause, reason) Defender exported for one recommendation on one machine, or None.
+
+    The agent recommendations are left to Posture's own evaluation of the inventory's agent columns,
+    except where the organisation disabled one in policy, which Posture keeps.
+    """
     agent = machine.agent == "installed"
-    if key == "vm-agent-installed" and machine.kind == "vm":
-        return ("Healthy", "", "") if agent else ("Unhealthy", "", "Agent not installed")
-    if key == "agent-health-resolved" and machine.kind in ("vm", "arc_machine"):
-        if not agent:
-            return ("NotApplicable", "", "Agent not installed")
-        if index % 4 == 1:
-            return ("Unhealthy", "", AGENT_PROBLEMS[index % len(AGENT_PROBLEMS)])
-        return ("Healthy", "", "")
     if key == "machine-config-vulns" and machine.kind in ("vm", "arc_machine"):
         if not agent or index % 6 == 5:
             return ("NotApplicable", "", "No scan data available on the machine")
@@ -145,10 +153,8 @@ def _assessment(machine: DemoMachine, key: str, index: int) -> tuple[str, str, s
             return ("Healthy", "", "")
         high = failed // 5
         return ("Unhealthy", "", f"{failed} failed OS configuration rules ({high} high severity)")
-    if machine.kind == "vmss" and key in ("vmss-agent-installed", "vmss-config-vulns"):
+    if machine.kind == "vmss" and key == "vmss-config-vulns":
         if machine.name.endswith("workers"):
-            if key == "vmss-agent-installed":
-                return ("Unhealthy", "", "1 of 3 instances has no monitoring agent")
             return ("NotApplicable", "", "No scan data available on the machine")
         if key == "vmss-config-vulns" and machine.name.startswith("prod"):
             return ("Unhealthy", "", "2 of 3 instances fail OS configuration rules (9 failed rules, 2 high)")
@@ -169,12 +175,8 @@ def _assessment(machine: DemoMachine, key: str, index: int) -> tuple[str, str, s
                 "2 containers run with AppArmor unconfined (payments/ledger-7f9c: ledger, sidecar)",
             )
         return ("Healthy", "", "")
-    if machine.kind == "arc_machine" and key in ("arc-linux-agent-installed", "arc-windows-agent-installed"):
-        if key.split("-")[1] != machine.os:
-            return None
-        if machine.name == "lon-lnx-06":
-            return ("NotApplicable", "OffByPolicy", "The recommendation is disabled in policy")
-        return ("Healthy", "", "") if agent else ("Unhealthy", "", "Agent not installed")
+    if key == "arc-linux-agent-installed" and machine.name == "lon-lnx-06":
+        return ("NotApplicable", "OffByPolicy", "The recommendation is disabled in policy")
     return None
 
 
@@ -191,12 +193,14 @@ ASSESSMENT_KEYS = {
 }
 
 
-def inventory_csv(machines: list[DemoMachine]) -> bytes:
+def inventory_csv(machines: list[DemoMachine], now: datetime) -> bytes:
+    """The inventory, with agents that reported shortly before `now` (the load) unless said otherwise."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
-    for i, m in enumerate(machines):
-        heartbeat = "" if m.agent != "installed" else (BASE_TIME - timedelta(minutes=5 + i)).isoformat()
+    for m in machines:
+        installed = m.agent == "installed"
+        heartbeat = (now - m.silent_for).replace(microsecond=0).isoformat() if installed else ""
         writer.writerow(
             [
                 m.resource_id,
@@ -207,10 +211,10 @@ def inventory_csv(machines: list[DemoMachine]) -> bytes:
                 m.resource_group,
                 m.parent_id,
                 m.tags,
-                "running",
+                m.power,
                 m.agent if m.kind != "k8s_cluster" else "",
-                "1.19.0" if m.agent == "installed" else "",
-                "ws-main" if m.agent == "installed" else "",
+                "1.19.0" if installed else "",
+                m.workspace if installed or m.agent == "pending" else "",
                 heartbeat if m.kind != "k8s_cluster" else "",
             ]
         )
@@ -289,9 +293,17 @@ def _scan_machines(machines: list[DemoMachine]) -> dict[str, int]:
 
 @transaction.atomic
 def load_demo() -> dict[str, dict[str, int]]:
+    """Load the estate; agents' heartbeats are relative to now, so a second load changes only those."""
     machines = demo_estate()
+    name, workspace_id = WORKSPACE
+    workspace, _ = Workspace.objects.get_or_create(workspace_id=workspace_id, defaults={"name": name})
+    inventory = ingest_stream(io.BytesIO(inventory_csv(machines, timezone.now())), file_format="inventory")
+    # London's new machines get the agent through auto-provisioning: those without it are pending.
+    london = Subscription.objects.get(name="Datacenter London")
+    if london.provisioning_workspace_id != workspace.pk:
+        set_auto_provisioning(london, workspace)
     return {
-        "inventory": ingest_stream(io.BytesIO(inventory_csv(machines)), file_format="inventory"),
+        "inventory": inventory,
         "defender": ingest_stream(io.BytesIO(defender_export(machines)), file_format="defender"),
         "os configuration": _scan_machines(machines),
     }

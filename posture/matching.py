@@ -3,11 +3,11 @@
 from django.db.models import Q
 
 from posture.errors import RejectedFile
-from posture.models import Resource, ResourceKind, Subscription, resource_key
+from posture.models import MACHINE_KINDS, Resource, ResourceKind, Subscription, resource_key
+from posture.provisioning import mark_pending
 
 DISCOVERED = "Discovered"
 LOOPBACK = {"localhost", "localhost4", "localhost6", "ip6-localhost", "ip6-loopback"}
-MACHINE_KINDS = (ResourceKind.VM, ResourceKind.ARC_MACHINE, ResourceKind.VMSS_INSTANCE)
 
 
 def find_or_discover_machine(
@@ -48,4 +48,6 @@ def find_or_discover_machine(
         discovered_from=discovered_from,
     )
     resource.save()
+    mark_pending([resource.pk])
+    resource.refresh_from_db()
     return resource, True

@@ -9,6 +9,15 @@ class Subscription(models.Model):
     name = models.CharField(max_length=200, unique=True)
     # The cloud's own id (an Azure subscription GUID, an AWS account number) when one is known.
     external_id = models.CharField(max_length=200, unique=True, null=True, blank=True)
+    # Auto-provisioning: on when set; new machines are then "Pending agent installation" and their
+    # install commands enroll them in this workspace.
+    provisioning_workspace = models.ForeignKey(
+        "Workspace",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="provisioned_subscriptions",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -24,6 +33,10 @@ class ResourceKind(models.TextChoices):
     VMSS_INSTANCE = "vmss_instance", "Scale set instance"
     ARC_MACHINE = "arc_machine", "Arc machine"
     K8S_CLUSTER = "k8s_cluster", "Kubernetes cluster"
+
+
+# The kinds that are one machine (run an agent, get scanned), unlike a scale set or a cluster.
+MACHINE_KINDS = (ResourceKind.VM, ResourceKind.ARC_MACHINE, ResourceKind.VMSS_INSTANCE)
 
 
 class OperatingSystem(models.TextChoices):
@@ -43,6 +56,15 @@ class AgentState(models.TextChoices):
     NOT_INSTALLED = "not_installed", "Not installed"
     PENDING = "pending", "Pending installation"
     INSTALL_FAILED = "install_failed", "Installation failed"
+
+
+class AgentEvidence(models.TextChoices):
+    """Who last told Posture about a machine's agent; nobody means its agent fields are not evidence."""
+
+    NONE = "", "No agent data"
+    INVENTORY = "inventory", "Inventory"
+    HEARTBEAT = "heartbeat", "Agent heartbeat"
+    PROVISIONING = "provisioning", "Auto-provisioning"
 
 
 class Resource(models.Model):
@@ -68,6 +90,9 @@ class Resource(models.Model):
     workspace_id = models.CharField(max_length=200, blank=True, default="")
     last_heartbeat = models.DateTimeField(null=True, blank=True)
     agent_error = models.CharField(max_length=40, blank=True, default="")
+    agent_evidence = models.CharField(
+        max_length=20, choices=AgentEvidence.choices, blank=True, default=AgentEvidence.NONE
+    )
     # Set when evidence (a scan, a heartbeat) named a machine nobody listed: shown, never dropped.
     discovered_from = models.CharField(max_length=100, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -162,6 +187,8 @@ class EnrollmentToken(models.Model):
     digest = models.CharField(max_length=64, unique=True)
     # The first characters, to tell tokens apart in lists and logs without revealing them.
     prefix = models.CharField(max_length=12)
+    # What it was issued for ("quick fix: 3 machines"), to tell tokens apart when revoking.
+    label = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey("auth.User", on_delete=models.SET_NULL, null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)

@@ -190,6 +190,16 @@ CACHES = {
 
 # Agents: heartbeats accepted per enrollment token.
 POSTURE_HEARTBEAT_RATE = os.environ.get("POSTURE_HEARTBEAT_RATE", "120/min")
+# A machine whose last heartbeat is older than this is "Agent not responsive or missing ID".
+POSTURE_AGENT_STALE_AFTER_HOURS = float(os.environ.get("POSTURE_AGENT_STALE_AFTER_HOURS", "24"))
+# How often Celery beat re-evaluates the agents, so that silence turns into a finding by itself.
+POSTURE_AGENT_CHECK_MINUTES = float(os.environ.get("POSTURE_AGENT_CHECK_MINUTES", "15"))
+CELERY_BEAT_SCHEDULE = {
+    "re-evaluate-agents": {
+        "task": "recommendations.tasks.evaluate_agents",
+        "schedule": POSTURE_AGENT_CHECK_MINUTES * 60,
+    },
+}
 
 # Kubernetes dumps: the namespaces the AppArmor recommendation leaves out (system add-ons), and the
 # AppArmor profiles it allows, in the annotation's syntax ("localhost/*": any profile loaded on the node).

@@ -16,8 +16,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
 from posture.errors import UnknownSubscription, UserError
-from posture.matching import MACHINE_KINDS
-from posture.models import Resource, ResourceKind, Subscription
+from posture.models import MACHINE_KINDS, Resource, ResourceKind, Subscription
 from posture.selectors import scope_for
 from recommendations.kubernetes_selectors import cluster_evidence
 from recommendations.models import FindingState

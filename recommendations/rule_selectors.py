@@ -15,8 +15,7 @@ from typing import Any
 
 from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Sum, Value, When
 
-from posture.matching import MACHINE_KINDS
-from posture.models import Resource
+from posture.models import MACHINE_KINDS, Resource
 from recommendations.models import (
     Finding,
     FindingState,

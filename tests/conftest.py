@@ -14,15 +14,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.db import connection
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from posture.celery import app
+from posture.models import Workspace
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -158,3 +161,15 @@ def browser_page(chromium: Browser) -> Iterator[Page]:
         yield context.new_page()
     finally:
         context.close()
+
+
+# The moment the fixture inventory (tests/fixtures/inventory/estate.csv) was exported: its agents'
+# heartbeats are minutes old then, and its workspace ws-prod is registered.
+FIXTURE_NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def fixture_time(db: None) -> Iterator[None]:
+    Workspace.objects.get_or_create(workspace_id="ws-prod", defaults={"name": "Production"})
+    with time_machine.travel(FIXTURE_NOW, tick=False):
+        yield

@@ -8,7 +8,7 @@ from typing import IO
 
 from posture.errors import RejectedFile
 from posture.importers.records import ResourceRecord
-from posture.models import AgentState, OperatingSystem, PowerState, ResourceKind
+from posture.models import MACHINE_KINDS, AgentState, OperatingSystem, PowerState, ResourceKind
 
 COLUMNS = (
     "resource_id",
@@ -26,7 +26,8 @@ COLUMNS = (
     "last_heartbeat",
 )
 REQUIRED = ("resource_id", "name", "kind", "subscription")
-MACHINE_KINDS = {ResourceKind.VM, ResourceKind.VMSS_INSTANCE, ResourceKind.ARC_MACHINE}
+# Columns that describe the agent only make sense beside the `agent` column that says it is there.
+AGENT_DETAILS = ("agent_version", "workspace_id", "last_heartbeat")
 # Field size guard: a runaway quoted field must not swallow the whole file into one cell.
 MAX_FIELD = 64 * 1024
 
@@ -41,6 +42,7 @@ def read_inventory(stream: IO[bytes]) -> Iterator[ResourceRecord]:
             raise RejectedFile("the file is empty: an inventory CSV needs a header row")
         columns = [c.strip().lower() for c in header]
         _check_header(columns)
+        states_agent = "agent" in columns
         seen: set[str] = set()
         for row in reader:
             line = reader.line_num
@@ -48,7 +50,7 @@ def read_inventory(stream: IO[bytes]) -> Iterator[ResourceRecord]:
                 continue
             if len(row) != len(columns):
                 raise RejectedFile(f"line {line}: expected {len(columns)} fields, found {len(row)}")
-            record = _record(line, dict(zip(columns, (c.strip() for c in row), strict=True)))
+            record = _record(line, dict(zip(columns, (c.strip() for c in row), strict=True)), states_agent)
             key = record.resource_id.lower()
             if key in seen:
                 raise RejectedFile(f"line {line}: resource_id {record.resource_id!r} appears twice")
@@ -73,6 +75,12 @@ def _check_header(columns: list[str]) -> None:
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
         raise RejectedFile(f"missing required column(s): {', '.join(missing)}")
+    details = [c for c in AGENT_DETAILS if c in columns]
+    if details and "agent" not in columns:
+        raise RejectedFile(
+            f"column(s) {', '.join(details)} describe the agent: add the agent column "
+            "(installed, not_installed, pending or install_failed) beside them"
+        )
 
 
 def _choice(line: int, column: str, value: str, choices: type[object], default: str = "") -> str:
@@ -85,7 +93,7 @@ def _choice(line: int, column: str, value: str, choices: type[object], default: 
     return lowered
 
 
-def _record(line: int, row: dict[str, str]) -> ResourceRecord:
+def _record(line: int, row: dict[str, str], states_agent: bool) -> ResourceRecord:
     for column in REQUIRED:
         if not row.get(column):
             raise RejectedFile(f"line {line}: {column} is empty")
@@ -109,7 +117,11 @@ def _record(line: int, row: dict[str, str]) -> ResourceRecord:
         parent_id=parent_id,
         tags=_tags(line, row.get("tags", "")),
         power_state=_choice(line, "power_state", row.get("power_state", ""), PowerState, "running"),
-        agent_state=_choice(line, "agent", row.get("agent", ""), AgentState, "not_installed"),
+        agent_state=(
+            _choice(line, "agent", row.get("agent", ""), AgentState, "not_installed")
+            if states_agent
+            else None
+        ),
         agent_version=row.get("agent_version", ""),
         workspace_id=row.get("workspace_id", ""),
         last_heartbeat=_timestamp(line, row.get("last_heartbeat", "")),

@@ -18,7 +18,8 @@ class ResourceRecord:
     parent_id: str = ""
     tags: dict[str, str] = field(default_factory=dict)
     power_state: str = "running"
-    agent_state: str = "not_installed"
+    # None when the file has no `agent` column: it then says nothing about the agent (not evidence).
+    agent_state: str | None = None
     agent_version: str = ""
     workspace_id: str = ""
     last_heartbeat: datetime | None = None

@@ -11,7 +11,8 @@ from posture.importers.records import AssessmentRecord
 from posture.ingest.common import chunks, find_or_create_subscriptions
 from posture.ingest.inventory import link_parents
 from posture.models import Resource, resource_key
-from recommendations.evaluators.verdicts import EVIDENCE_SOURCES
+from posture.provisioning import mark_pending
+from recommendations.evaluators.verdicts import DECIDED_CAUSES, EVIDENCE_SOURCES
 from recommendations.models import Assessment, Recommendation
 
 
@@ -85,8 +86,9 @@ def persist_assessments(records: Iterable[AssessmentRecord]) -> Counter[str]:
             }
             if current is None:
                 to_create.append(Assessment(resource=resource, recommendation=rec, **values))
-            elif current.source in EVIDENCE_SOURCES:
-                # Posture evaluated this from its own evidence (a scan, a kubectl dump): that wins.
+            elif current.source in EVIDENCE_SOURCES and record.cause not in DECIDED_CAUSES:
+                # Posture evaluated this from its own evidence (a scan, a kubectl dump): that wins,
+                # unless the organisation disabled or exempted the recommendation.
                 counts["kept_own_evidence"] += 1
             elif any(getattr(current, name) != value for name, value in values.items()):
                 for name, value in values.items():
@@ -141,4 +143,6 @@ def _ensure_resources(
     Resource.objects.bulk_create(to_create)
     counts["resources_created"] += len(to_create)
     # bulk_create sets primary keys on PostgreSQL and SQLite 3.35+, but re-read to be certain.
-    return {r.resource_key: r for r in Resource.objects.filter(resource_key__in=keys)}
+    found = {r.resource_key: r for r in Resource.objects.filter(resource_key__in=keys)}
+    mark_pending(r.pk for key, r in found.items() if key in missing)
+    return found

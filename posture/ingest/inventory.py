@@ -8,7 +8,9 @@ from django.utils import timezone
 from posture.errors import RejectedFile
 from posture.importers.records import ResourceRecord
 from posture.ingest.common import chunks, find_or_create_subscriptions
-from posture.models import Resource, resource_key
+from posture.models import AgentEvidence, AgentState, Resource, resource_key
+from posture.provisioning import mark_pending
+from recommendations.evaluators.agents import evaluate_agents
 from recommendations.evaluators.kubernetes import evaluate_kubernetes
 from recommendations.evaluators.os_config import evaluate_os_configuration
 from recommendations.tallies import move_machine
@@ -25,7 +27,40 @@ INVENTORY_FIELDS = (
     "agent_version",
     "workspace_id",
     "last_heartbeat",
+    "agent_error",
+    "agent_evidence",
 )
+
+
+def _agent_values(record: ResourceRecord, current: Resource | None) -> dict[str, object]:
+    """The agent fields a row sets: none when it says nothing, or nothing newer than what is known.
+
+    - a file without the `agent` column says nothing about agents;
+    - the agent's own heartbeats outrank the inventory unless the row carries a later heartbeat;
+    - "not installed" does not undo auto-provisioning's "pending": both say the agent is not there yet.
+    """
+    if record.agent_state is None:
+        return {}
+    if current is not None:
+        if current.agent_evidence == AgentEvidence.HEARTBEAT and (
+            record.last_heartbeat is None
+            or (current.last_heartbeat is not None and record.last_heartbeat <= current.last_heartbeat)
+        ):
+            return {}
+        if (
+            current.agent_evidence == AgentEvidence.PROVISIONING
+            and current.agent_state == AgentState.PENDING
+            and record.agent_state == AgentState.NOT_INSTALLED
+        ):
+            return {}
+    return {
+        "agent_state": record.agent_state,
+        "agent_version": record.agent_version,
+        "workspace_id": record.workspace_id,
+        "last_heartbeat": record.last_heartbeat,
+        "agent_error": "",
+        "agent_evidence": AgentEvidence.INVENTORY,
+    }
 
 
 def persist_inventory(records: Iterable[ResourceRecord]) -> Counter[str]:
@@ -55,14 +90,11 @@ def persist_inventory(records: Iterable[ResourceRecord]) -> Counter[str]:
                 "resource_group": record.resource_group,
                 "tags": record.tags,
                 "power_state": record.power_state,
-                "agent_state": record.agent_state,
-                "agent_version": record.agent_version,
-                "workspace_id": record.workspace_id,
-                "last_heartbeat": record.last_heartbeat,
             }
+            resource = existing.get(key)
+            values.update(_agent_values(record, resource))
             if record.parent_id:
                 parent_links[key] = (resource_key(record.parent_id), record.line)
-            resource = existing.get(key)
             if resource is None:
                 to_create.append(Resource(resource_id=record.resource_id, resource_key=key, **values))
             elif any(getattr(resource, name) != value for name, value in values.items()):
@@ -88,9 +120,9 @@ def persist_inventory(records: Iterable[ResourceRecord]) -> Counter[str]:
         moved.clear()
         created_keys.update(r.resource_key for r in to_create)
         total += len(chunk)
-    _evaluate_new_evidence(seen_keys)
     # An instance created in this file and linked to its parent afterwards is new, not changed.
     changed_keys |= link_parents(parent_links, strict=True) - created_keys
+    _evaluate_new_evidence(seen_keys, created_keys)
     counts["resources_created"] = len(created_keys)
     counts["resources_changed"] = len(changed_keys)
     counts["resources_unchanged"] = total - counts["resources_created"] - len(changed_keys)
@@ -128,9 +160,13 @@ def link_parents(links: dict[str, tuple[str, int]], *, strict: bool) -> set[str]
     return changed
 
 
-def _evaluate_new_evidence(keys: list[str]) -> None:
-    """Machines and clusters the inventory lists get their statuses (Not applicable until evidence)."""
+def _evaluate_new_evidence(keys: list[str], created_keys: set[str]) -> None:
+    """Machines and clusters the inventory lists get their statuses (Not applicable until evidence);
+    new machines of an auto-provisioned subscription are pending an agent first."""
     for chunk in chunks(keys):
-        ids = list(Resource.objects.filter(resource_key__in=chunk).values_list("id", flat=True))
+        rows = list(Resource.objects.filter(resource_key__in=chunk).values_list("id", "resource_key"))
+        mark_pending([pk for pk, key in rows if key in created_keys])
+        ids = [pk for pk, _ in rows]
         evaluate_os_configuration(ids)
         evaluate_kubernetes(ids)
+        evaluate_agents(ids)

@@ -2,6 +2,8 @@
 
 - A verdict from evidence (a scan, a cluster dump) replaces whatever stood before, imported or not.
 - A verdict without evidence ("No scan data") never replaces a status imported from Defender.
+- A recommendation Defender reports as disabled in policy or exempted stays so: that is the
+  organisation's decision, not evidence.
 - An unchanged verdict writes nothing; a changed status moves `status_changed`.
 The ingest of Defender exports applies the other side of the rule: it leaves evidence-based
 assessments alone (posture/ingest/assessments.py, EVIDENCE_SOURCES).
@@ -14,6 +16,8 @@ from django.utils import timezone
 from recommendations.models import Assessment, Recommendation
 
 IMPORTED_SOURCES = frozenset({"defender_export"})
+# Defender's causes for a Not applicable that an organisation chose (statusCause).
+DECIDED_CAUSES = frozenset({"OffByPolicy", "Exempt"})
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,8 @@ class Sources:
 # Every evaluator's sources, here so that imports can tell evidence-based assessments from the rest.
 OS_CONFIG = Sources(evidence="os_config_scan", no_evidence="os_config_no_scan")
 KUBERNETES = Sources(evidence="kubernetes_dump", no_evidence="kubernetes_no_dump")
-EVIDENCE_SOURCES = frozenset({OS_CONFIG.evidence, KUBERNETES.evidence})
+AGENTS = Sources(evidence="agent_evidence", no_evidence="agent_no_data")
+EVIDENCE_SOURCES = frozenset({OS_CONFIG.evidence, KUBERNETES.evidence, AGENTS.evidence})
 
 
 def store_verdicts(verdicts: dict[tuple[int, str], Verdict], sources: Sources) -> None:
@@ -69,7 +74,7 @@ def store_verdicts(verdicts: dict[tuple[int, str], Verdict], sources: Sources) -
                 )
             )
             continue
-        if not verdict.evidence and current.source in IMPORTED_SOURCES:
+        if current.source in IMPORTED_SOURCES and (not verdict.evidence or current.cause in DECIDED_CAUSES):
             continue
         if (current.status, current.reason, current.cause, current.source) == (
             verdict.status,

@@ -1,6 +1,9 @@
 """The demo estate: every recommendation with every status it can take, and idempotent."""
 
+from datetime import UTC, datetime
+
 import pytest
+import time_machine
 
 from posture.demo import load_demo
 from posture.models import Resource, ResourceKind
@@ -26,12 +29,45 @@ def test_demo_exercises_every_recommendation_and_status():
 
 
 def test_loading_the_demo_twice_changes_nothing():
-    load_demo()
-    before = database_state()
-    second = load_demo()
+    # The demo's heartbeats are relative to the load: at the same moment, a second load changes nothing.
+    with time_machine.travel(datetime(2026, 11, 28, 9, 30, tzinfo=UTC), tick=False):
+        load_demo()
+        before = database_state()
+        second = load_demo()
     assert second["inventory"]["resources_unchanged"] == Resource.objects.count()
-    # What a scan evaluated is kept over the export's statuses, and counted as such.
     defender = second["defender"]
-    assert defender["assessments_unchanged"] + defender["kept_own_evidence"] == Assessment.objects.count()
+    assert defender["assessments_created"] == defender["assessments_changed"] == 0
+    assert defender["assessments_unchanged"] + defender["kept_own_evidence"] > 0
     assert second["os configuration"]["scans"] == 0
     assert database_state() == before
+
+
+def test_the_demo_shows_each_agent_problem_an_inventory_can_show():
+    load_demo()
+    health = dict(
+        Assessment.objects.filter(recommendation__key="agent-health-resolved").values_list(
+            "resource__name", "reason"
+        )
+    )
+    assert health["prod-db-01"] == "Power state off (stopped)"
+    assert health["prod-app-05"].startswith("Agent not responsive or missing ID (last heartbeat ")
+    assert health["prod-db-07"] == (
+        "Agent connected to missing or unknown workspace ('ws-legacy' is not a registered workspace)"
+    )
+    assert health["prod-db-10"] == "Pending agent installation"
+    assert health["prod-db-13"] == "Installation failed - general error"
+    assert health["prod-web-00"] == ""
+    scale_sets = dict(
+        Assessment.objects.filter(recommendation__key="vmss-agent-installed").values_list(
+            "resource__name", "reason"
+        )
+    )
+    assert scale_sets["prod-workers"] == "1 of 3 instances lacks the monitoring agent (1 agent not installed)"
+    # London's machines without an agent are pending through auto-provisioning.
+    arc = Assessment.objects.get(
+        recommendation__key="arc-windows-agent-installed", resource__name="lon-win-03"
+    )
+    assert (arc.status, arc.reason) == (AssessmentStatus.UNHEALTHY, "Pending agent installation")
+    # A recommendation disabled in policy stays disabled whatever the evidence says.
+    off = Assessment.objects.get(recommendation__key="arc-linux-agent-installed", resource__name="lon-lnx-06")
+    assert (off.status, off.cause) == (AssessmentStatus.NOT_APPLICABLE, "OffByPolicy")

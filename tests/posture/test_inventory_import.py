@@ -97,8 +97,21 @@ MALFORMED = [
     ("machine without os", f"{HEADER}\nvm:1,a,vm,,prod\n", "line 2: os is required for a vm"),
     ("bad agent", f"{HEADER},agent\nvm:1,a,vm,linux,prod,maybe\n", "line 2: agent 'maybe' is not one of"),
     ("bad power", f"{HEADER},power_state\nvm:1,a,vm,linux,prod,on\n", "line 2: power_state 'on'"),
-    ("bad time", f"{HEADER},last_heartbeat\nvm:1,a,vm,linux,prod,yesterday\n", "not an ISO 8601 time"),
-    ("naive time", f"{HEADER},last_heartbeat\nvm:1,a,vm,linux,prod,2026-11-27T10:00:00\n", "no UTC offset"),
+    (
+        "bad time",
+        f"{HEADER},agent,last_heartbeat\nvm:1,a,vm,linux,prod,installed,yesterday\n",
+        "not an ISO 8601",
+    ),
+    (
+        "naive time",
+        f"{HEADER},agent,last_heartbeat\nvm:1,a,vm,linux,prod,installed,2026-11-27T10:00:00\n",
+        "no UTC offset",
+    ),
+    (
+        "agent details without the agent",
+        f"{HEADER},workspace_id\nvm:1,a,vm,linux,prod,ws-1\n",
+        "column(s) workspace_id describe the agent: add the agent column",
+    ),
     ("bad tag", f"{HEADER},tags\nvm:1,a,vm,linux,prod,owner\n", "tag 'owner' is not key=value"),
     ("empty id", f"{HEADER}\n,a,vm,linux,prod\n", "line 2: resource_id is empty"),
     ("too many fields", f"{HEADER}\nvm:1,a,vm,linux,prod,extra\n", "line 2: expected 5 fields, found 6"),

@@ -235,8 +235,9 @@ def test_a_defender_export_after_a_dump_keeps_the_dumps_status():
     ingest(INVENTORY)
     ingest(AKS_DUMP, AKS)
     aks = Resource.objects.get(name="aks-prod")
-    # The export says the policy add-on is Unhealthy on aks-prod; the dump said Healthy.
-    assert ingest(EXPORT)["kept_own_evidence"] == 1
+    # The export says the policy add-on is Unhealthy on aks-prod; the dump said Healthy. (The other four
+    # kept are agent statuses, evaluated from the inventory's agent columns.)
+    assert ingest(EXPORT)["kept_own_evidence"] == 5
     assert status(aks, POLICY) == ("healthy", "")
     assert source(aks, POLICY) == "kubernetes_dump"
 
@@ -257,7 +258,7 @@ def remediate_security_configurations(document: dict) -> dict:
     return next(c for c in document["controls"] if c["name"] == "Remediate security configurations")
 
 
-def test_the_score_document_shows_the_preview_statuses_without_counting_them(settings):
+def test_the_score_document_shows_the_preview_statuses_without_counting_them(settings, fixture_time):
     ingest(INVENTORY)
     ingest(EXPORT)
     before = score_json()
@@ -276,11 +277,14 @@ def test_the_score_document_shows_the_preview_statuses_without_counting_them(set
         "unhealthy": 1,
         "not_applicable": 0,
     }
-    assert document["secure_score"] == before["secure_score"] == {"current": 1, "max": 4, "percentage": 0.2}
+    assert (
+        document["secure_score"] == before["secure_score"] == {"current": 0.8, "max": 4, "percentage": 0.1667}
+    )
     settings.POSTURE_COUNT_PREVIEW = True
     counted = remediate_security_configurations(score_json())
-    # aks-prod now counts, unhealthy for AppArmor: 1 healthy of 5 in Production, round(4 x 1 / 5, 2).
-    assert (counted["healthy"], counted["unhealthy"], counted["current"]) == (1, 4, 0.8)
+    # aks-prod now counts, unhealthy for AppArmor: 1 healthy of 6 in Production, round(4 x 1 / 6, 2);
+    # Lab's lab-01 counts too, unhealthy for the Linux Arc agent (0 points of Lab's).
+    assert (counted["healthy"], counted["unhealthy"], counted["current"]) == (1, 6, 0.67)
 
 
 def test_the_cluster_page_lists_each_offending_container_and_the_policy_workloads(admin_client):

@@ -16,7 +16,7 @@ RSC = "Remediate security configurations"
 
 
 @pytest.fixture
-def estate():
+def estate(fixture_time):
     for path in (FIXTURES / "inventory" / "estate.csv", FIXTURES / "defender" / "arg-assessments.json"):
         assert ingest_file(path).status == "imported"
 
@@ -29,31 +29,36 @@ def score_json(*args: str) -> dict:
 
 def test_fixture_estate_scores_as_defenders_formula_gives_by_hand(estate):
     document = score_json()
-    # Remediate security configurations in Production:
-    #   web-01  agent Healthy, configuration Unhealthy          -> unhealthy
-    #   web-02  agent Unhealthy, configuration NotApplicable    -> unhealthy
-    #   db-01   agent Healthy, configuration Healthy            -> healthy
-    #   api     scale-set agent Healthy, configuration Unhealthy -> unhealthy
-    #   aks-prod  only a preview recommendation                 -> not applicable
-    #   dc-lon-07 NotApplicable (OffByPolicy)                   -> not applicable
-    #   lab-01  only in the inventory: no scan data             -> not applicable
-    # current = round(4 x 1 / 4, 2) = 1.00, percentage 0.25.
+    # Remediate security configurations (agent statuses from the inventory's agent columns, at the
+    # inventory's time, ws-prod registered; the rest from the export):
+    #   web-01  agent installed and reporting, configuration Unhealthy            -> unhealthy
+    #   web-02  agent not installed (health: not applicable), configuration NA    -> unhealthy
+    #   db-01   agent installed and reporting, configuration Healthy              -> healthy
+    #   api     instance api_1 pending: scale-set agent Unhealthy                 -> unhealthy
+    #   aks-prod  only preview recommendations                                    -> not applicable
+    #   dc-lon-07 agent installation failed: health Unhealthy (the export's
+    #             OffByPolicy is for the Linux Arc recommendation)                -> unhealthy
+    #   lab-01 (Lab) no agent: only the preview Linux Arc recommendation         -> not applicable
+    # current = round(4 x 1 / 5, 2) = 0.80, percentage 0.2.
     control = next(c for c in document["controls"] if c["name"] == RSC)
     assert {
         k: control[k] for k in ("max", "current", "percentage", "healthy", "unhealthy", "not_applicable")
     } == {
         "max": 4,
-        "current": 1,
-        "percentage": 0.25,
+        "current": 0.8,
+        "percentage": 0.2,
         "healthy": 1,
-        "unhealthy": 3,
-        "not_applicable": 3,
+        "unhealthy": 4,
+        "not_applicable": 2,
     }
     recs = {r["key"]: r for r in control["recommendations"]}
-    # Each single fix turns exactly one resource healthy: round(4 x 2 / 4) - 1 = 1.
-    assert recs["vm-agent-installed"]["potential_increase"] == 1
-    assert recs["machine-config-vulns"]["potential_increase"] == 1
-    assert recs["vmss-config-vulns"]["potential_increase"] == 1
+    # A fix that turns exactly one resource healthy: round(4 x 2 / 5, 2) - 0.80 = 0.80; api stays
+    # unhealthy by its agent after a configuration fix.
+    assert recs["vm-agent-installed"]["potential_increase"] == 0.8
+    assert recs["machine-config-vulns"]["potential_increase"] == 0.8
+    assert recs["agent-health-resolved"]["potential_increase"] == 0.8
+    assert recs["vmss-config-vulns"]["potential_increase"] == 0
+    assert recs["vmss-agent-installed"]["potential_increase"] == 0
     assert recs["vm-agent-installed"] | {} == {
         "key": "vm-agent-installed",
         "assessment_key": "d1db3318-01ff-16de-29eb-28b344515626",
@@ -62,15 +67,16 @@ def test_fixture_estate_scores_as_defenders_formula_gives_by_hand(estate):
         "healthy": 2,
         "unhealthy": 1,
         "not_applicable": 0,
-        "potential_increase": 1,
+        "potential_increase": 0.8,
     }
     assert recs["k8s-policy-addon"]["preview"] is True
     assert recs["k8s-policy-addon"]["unhealthy"] == 1
     assert recs["k8s-policy-addon"]["potential_increase"] == 0
-    # Whole estate: Production total round(4 x 1 / 4, 2) = 1.00 with weight 4; Lab has no counted
-    # resource (weight 0 counts as 1): 1.00 / 5 = 20 %.
+    # Whole estate: the points add up (0.80 + 0 for Lab); the percentage is the several-subscriptions
+    # formula: Production's total 5 x 0.80 / 4 = 1.00 with weight 5, Lab 0 with weight 0 counted as 1:
+    # 1.00 / 6 = 16.67 %.
     assert document["scope"] == {"subscription": None}
-    assert document["secure_score"] == {"current": 1, "max": 4, "percentage": 0.2}
+    assert document["secure_score"] == {"current": 0.8, "max": 4, "percentage": 0.1667}
     assert len(document["controls"]) == 15
     assert {c["name"]: c["max"] for c in document["controls"]}["Enable MFA"] == 0
 
@@ -78,7 +84,7 @@ def test_fixture_estate_scores_as_defenders_formula_gives_by_hand(estate):
 def test_one_subscription_by_name_or_by_id(estate):
     by_name = score_json("--subscription", "Production")
     assert by_name["scope"] == {"subscription": "Production"}
-    assert by_name["secure_score"] == {"current": 1, "max": 4, "percentage": 0.25}
+    assert by_name["secure_score"] == {"current": 0.8, "max": 4, "percentage": 0.2}
     lab = score_json("--subscription", "Lab")
     assert lab["secure_score"] == {"current": 0, "max": 0, "percentage": 0}
 
@@ -98,7 +104,7 @@ def test_unknown_subscription_is_a_clear_error(estate):
 def test_text_output_names_the_score(estate):
     out = StringIO()
     call_command("score", stdout=out)
-    assert out.getvalue().splitlines()[0] == "Secure score (all subscriptions): 1.00 / 4 points (20.00 %)"
+    assert out.getvalue().splitlines()[0] == "Secure score (all subscriptions): 0.80 / 4 points (16.67 %)"
 
 
 def test_api_returns_the_same_document(estate, admin_client):
