@@ -1,23 +1,44 @@
 """Admin of the estate."""
 
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from posture.agents import revoke_token
 from posture.models import EnrollmentToken, Resource, Subscription, Workspace
+from posture.provisioning import set_auto_provisioning
+from recommendations.evaluators.agents import evaluate_all_agents
 
 
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin[Subscription]):
-    list_display = ("name", "external_id", "created_at")
+    list_display = ("name", "external_id", "provisioning_workspace", "created_at")
     search_fields = ("name", "external_id")
+    list_select_related = ("provisioning_workspace",)
+
+    def save_model(self, request: HttpRequest, obj: Subscription, form: Any, change: bool) -> None:
+        # Auto-provisioning changes machines too: through the one service that does it.
+        workspace = obj.provisioning_workspace
+        super().save_model(request, obj, form, change)
+        if change and "provisioning_workspace" in form.changed_data:
+            set_auto_provisioning(obj, workspace)
 
 
 @admin.register(Resource)
 class ResourceAdmin(admin.ModelAdmin[Resource]):
-    list_display = ("name", "kind", "os", "subscription", "resource_group", "agent_state", "last_heartbeat")
-    list_filter = ("kind", "os", "agent_state", "power_state", "subscription")
+    list_display = (
+        "name",
+        "kind",
+        "os",
+        "subscription",
+        "resource_group",
+        "agent_state",
+        "agent_evidence",
+        "last_heartbeat",
+    )
+    list_filter = ("kind", "os", "agent_state", "agent_evidence", "power_state", "subscription")
     search_fields = ("name", "resource_id")
     list_select_related = ("subscription",)
     raw_id_fields = ("parent",)
@@ -28,12 +49,22 @@ class WorkspaceAdmin(admin.ModelAdmin[Workspace]):
     list_display = ("name", "workspace_id", "scan_profile", "created_at")
     search_fields = ("name", "workspace_id")
 
+    def save_model(self, request: HttpRequest, obj: Workspace, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # Machines naming a workspace become known (or unknown) by it: re-evaluate their agent health.
+        if not change or "workspace_id" in form.changed_data:
+            evaluate_all_agents()
+
+    def delete_model(self, request: HttpRequest, obj: Workspace) -> None:
+        super().delete_model(request, obj)
+        evaluate_all_agents()
+
 
 @admin.register(EnrollmentToken)
 class EnrollmentTokenAdmin(admin.ModelAdmin[EnrollmentToken]):
     """Tokens are issued with `manage.py enrollment_token` (shown once); here they are only revoked."""
 
-    list_display = ("prefix", "workspace", "created_at", "last_used_at", "revoked_at")
+    list_display = ("prefix", "workspace", "label", "created_at", "last_used_at", "revoked_at")
     list_filter = ("workspace",)
     readonly_fields = (
         "workspace",

@@ -12,7 +12,7 @@ from django.utils import timezone
 from posture.errors import UserError
 from posture.matching import find_or_discover_machine
 from posture.models import AgentError, AgentEvidence, AgentState, EnrollmentToken, Resource, Workspace
-from recommendations.evaluators.agents import evaluate_agents
+from recommendations.evaluators.agents import evaluate_agents, evaluate_all_agents
 
 log = logging.getLogger("posture.agents")
 TOKEN_PREFIX = "pst_"  # noqa: S105 - a public marker that makes leaked tokens easy to find, not a secret
@@ -23,17 +23,30 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def register_workspace(
+    *, workspace_id: str, name: str, datastream: str = "", profile: str = ""
+) -> tuple[Workspace, bool]:
+    """Register (or update) a workspace; machines that named it stop being "unknown workspace" at once."""
+    workspace, created = Workspace.objects.update_or_create(
+        workspace_id=workspace_id,
+        defaults={"name": name, "scan_datastream": datastream, "scan_profile": profile},
+    )
+    if created:
+        evaluate_all_agents()
+    return workspace, created
+
+
 @dataclass(frozen=True)
 class IssuedToken:
     token: str
     record: EnrollmentToken
 
 
-def issue_token(*, workspace: Workspace, user: User | None = None) -> IssuedToken:
+def issue_token(*, workspace: Workspace, user: User | None = None, label: str = "") -> IssuedToken:
     """A new enrollment token; its value exists only in the return value, never in the database."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     record = EnrollmentToken.objects.create(
-        workspace=workspace, digest=_digest(token), prefix=token[:12], created_by=user
+        workspace=workspace, digest=_digest(token), prefix=token[:12], created_by=user, label=label
     )
     return IssuedToken(token, record)
 

@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
 from posture.errors import UnknownSubscription, UserError
-from posture.models import MACHINE_KINDS, Resource, ResourceKind, Subscription
+from posture.models import MACHINE_KINDS, AgentError, Resource, ResourceKind, Subscription
 from posture.selectors import scope_for
 from recommendations.kubernetes_selectors import cluster_evidence
 from recommendations.models import FindingState
@@ -199,6 +199,8 @@ def resource_detail(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse
         "findings": paginate(request, machine_findings(resource, state)),
         "scans": scans,
         "scans_total": scans_total,
+        "installable": resource.kind in (*MACHINE_KINDS, ResourceKind.VMSS),
+        "agent_error": AgentError(resource.agent_error).label if resource.agent_error in AgentError else "",
         **cluster_evidence(resource),
     }
     return render_page(request, "posture/resource_detail.html", context, scope)

@@ -4,7 +4,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
 
+from posture.models import Workspace
 from posture.views import paginate, render_page, scoped
+from recommendations.evaluators.agents import KEYS as AGENT_KEYS
 from recommendations.models import AssessmentStatus, Recommendation
 from recommendations.selectors import (
     ASSESSMENT_COLUMNS,
@@ -38,5 +40,8 @@ def recommendation_detail(request: HttpRequest, scope: Scope, key: str) -> HttpR
         "page_obj": paginate(request, assessments),
         "columns": ASSESSMENT_COLUMNS,
         "sort": sort,
+        # The agent recommendations' Quick fix: install commands for the selected unhealthy machines.
+        "quick_fix": recommendation.key in AGENT_KEYS and tab == AssessmentStatus.UNHEALTHY,
+        "workspaces": Workspace.objects.order_by("name"),
     }
     return render_page(request, "recommendations/recommendation_detail.html", context, scope)

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from posture.models import Workspace
+from posture.agents import register_workspace
 
 
 class Command(BaseCommand):
@@ -17,13 +17,11 @@ class Command(BaseCommand):
         parser.add_argument("--profile", default="", help="XCCDF profile id to evaluate")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        workspace, created = Workspace.objects.update_or_create(
+        workspace, created = register_workspace(
             workspace_id=options["workspace_id"],
-            defaults={
-                "name": options["name"],
-                "scan_datastream": options["datastream"],
-                "scan_profile": options["profile"],
-            },
+            name=options["name"],
+            datastream=options["datastream"],
+            profile=options["profile"],
         )
         self.stdout.write(
             f"workspace {workspace.workspace_id} ({workspace.name}) {'created' if created else 'updated'}"
