@@ -41,7 +41,9 @@ def test_the_quick_fix_command_installs_and_enrolls_a_pending_machine(
     page = admin_client.post(
         "/agents/install-commands/", {"resource": [machine.pk], "recommendation": "vm-agent-installed"}
     )
-    command = html.unescape(COMMAND.search(page.content.decode()).group(1))
+    found = COMMAND.search(page.content.decode())
+    assert found is not None
+    command = html.unescape(found.group(1))
     assert command.startswith(f"curl -fsSL {live_server.url}/agent/install.sh | sudo sh -s -- ")
     # As root on a machine it would be `sudo sh`; here the same script installs into a scratch directory.
     local = command.replace("| sudo sh -s --", "| sh -s --")

@@ -92,7 +92,7 @@ def test_the_workspace_is_the_subscriptions_auto_provisioning_one_unless_chosen(
     commands_page(admin_client, vm)
     assert EnrollmentToken.objects.get().workspace == other
     commands_page(admin_client, vm, workspace="ws-main")
-    assert EnrollmentToken.objects.order_by("-pk").first().workspace == workspace
+    assert EnrollmentToken.objects.order_by("-pk")[0].workspace == workspace
 
 
 @pytest.mark.parametrize(
