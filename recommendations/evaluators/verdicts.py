@@ -95,5 +95,5 @@ def store_verdicts(verdicts: dict[tuple[int, str], Verdict], sources: Sources) -
         to_update.append(current)
     Assessment.objects.bulk_create(to_create, batch_size=2000)
     Assessment.objects.bulk_update(
-        to_update, ["status", "reason", "cause", "source", "status_changed", "updated_at"], batch_size=2000
+        to_update, ["status", "reason", "cause", "source", "status_changed", "updated_at"], batch_size=500
     )
