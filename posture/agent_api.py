@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from governance.access import RouteAccess
 from posture.agents import Heartbeat, authenticate_token, record_heartbeat
 from posture.errors import UserError
 from posture.models import AgentError, EnrollmentToken, OperatingSystem
@@ -92,7 +93,7 @@ class HeartbeatSerializer(serializers.Serializer[dict[str, Any]]):
 
 class HeartbeatView(APIView):
     authentication_classes = [EnrollmentTokenAuthentication]
-    permission_classes = [IsAgent]
+    permission_classes = [RouteAccess, IsAgent]
     throttle_classes = [HeartbeatThrottle]
 
     def post(self, request: Request) -> Response:

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from governance.access import RouteAccess
 from posture.agent_api import AgentPrincipal, EnrollmentTokenAuthentication
 from posture.errors import UserError
 from posture.imports import job_progress, submit_upload
@@ -70,7 +71,7 @@ def agent_resource(agent: AgentPrincipal, resource: str) -> str:
 
 class ImportListView(APIView):
     authentication_classes = [SessionAuthentication, EnrollmentTokenAuthentication]
-    permission_classes = [IsUserOrUploadingAgent]
+    permission_classes = [RouteAccess, IsUserOrUploadingAgent]
 
     def get(self, request: Request) -> Response:
         jobs = ImportJob.objects.order_by("-created_at")[:100]
@@ -109,7 +110,7 @@ class ImportListView(APIView):
 
 class ImportDetailView(APIView):
     authentication_classes = [SessionAuthentication, EnrollmentTokenAuthentication]
-    permission_classes = [IsUserOrUploadingAgent]
+    permission_classes = [RouteAccess, IsUserOrUploadingAgent]
 
     def get(self, request: Request, pk: int) -> Response:
         jobs = ImportJob.objects.all()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dj_database_url
 import django_stubs_ext
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 # Lets generic classes such as ModelAdmin[Model] be subscripted at run time, as the type hints do.
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
     "posture",
     "recommendations",
     "scoring",
+    "governance",
 ]
 
 MIDDLEWARE = [
@@ -61,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "governance.access.AccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -137,7 +140,10 @@ if env_bool("POSTURE_TLS"):
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "governance.access.RouteAccess",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
 
@@ -201,6 +207,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "recommendations.tasks.evaluate_agents",
         "schedule": POSTURE_AGENT_CHECK_MINUTES * 60,
     },
+    # Expired exemptions lapse within the hour; rules catch up with evidence imports did not bring.
+    "lapse-exemptions": {"task": "governance.tasks.lapse_exemptions", "schedule": 3600},
+    "governance-catch-up": {"task": "governance.tasks.catch_up", "schedule": 3600},
+    "weekly-digest": {
+        "task": "governance.tasks.weekly_digest",
+        "schedule": crontab(
+            day_of_week=os.environ.get("POSTURE_DIGEST_DAY", "mon"),
+            hour=int(os.environ.get("POSTURE_DIGEST_HOUR", "7")),
+            minute=0,
+        ),
+    },
 }
 
 # Kubernetes dumps: the namespaces the AppArmor recommendation leaves out (system add-ons), and the
@@ -217,3 +234,16 @@ POSTURE_K8S_ALLOWED_APPARMOR = [
     for p in os.environ.get("POSTURE_K8S_ALLOWED_APPARMOR", "runtime/default,localhost/*").split(",")
     if p.strip()
 ]
+
+# Mail (assignment notes, the weekly digest): the console unless an SMTP host is set.
+EMAIL_HOST = os.environ.get("POSTURE_EMAIL_HOST", "")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = int(os.environ.get("POSTURE_EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("POSTURE_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("POSTURE_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("POSTURE_EMAIL_TLS", default=True)
+DEFAULT_FROM_EMAIL = os.environ.get("POSTURE_EMAIL_FROM", "posture@localhost")

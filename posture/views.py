@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
+from governance.scoping import restrict
 from posture.errors import UnknownSubscription, UserError
 from posture.models import MACHINE_KINDS, AgentError, Resource, ResourceKind, Subscription
 from posture.selectors import scope_for
@@ -61,8 +62,9 @@ FINDING_TAB_LABELS: dict[str, str] = {
 
 
 def scope_of(request: HttpRequest) -> Scope:
-    """The scope `?subscription=` selects; raises UnknownSubscription (a UserError)."""
-    return scope_for(request.GET.get("subscription", ""))
+    """The scope `?subscription=` selects, narrowed to what the user may see (a tower's members see
+    their tower's resources only); raises UnknownSubscription (a UserError)."""
+    return restrict(scope_for(request.GET.get("subscription", "")), request.user)
 
 
 def scoped(

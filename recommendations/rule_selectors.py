@@ -27,7 +27,7 @@ from recommendations.models import (
     ScanResult,
 )
 from recommendations.models.rules import SEVERITY_RANK, RuleSeverity
-from recommendations.selectors import UNKNOWN_OS, SortColumn, in_scope, ordering
+from recommendations.selectors import UNKNOWN_OS, SortColumn, in_scope, ordering, tallies_in_scope
 from scoring.engine import Scope
 
 PASSING_STATES = (FindingState.PASSED, FindingState.RESOLVED)
@@ -98,7 +98,7 @@ def failed_rules(filters: RuleFilter, sort: str = "-severity") -> QuerySet[Rule]
     return (
         Rule.objects.filter(
             _rule_condition(filters),
-            in_scope(filters.scope, "tallies__subscription_id"),
+            tallies_in_scope(filters.scope, "tallies__subscription_id"),
             tallies__open_count__gt=0,
         )
         .annotate(machines=Sum("tallies__open_count"), severity_rank=severity_rank())
@@ -156,7 +156,7 @@ def open_summary(scope: Scope) -> OpenSummary:
 def passing_counts(rule_ids: Iterable[int], scope: Scope) -> dict[int, int]:
     """Machines in scope passing each rule (passed, or failed once and resolved), for a page of rules."""
     rows = (
-        RuleTally.objects.filter(in_scope(scope, "subscription_id"), rule_id__in=list(rule_ids))
+        RuleTally.objects.filter(tallies_in_scope(scope, "subscription_id"), rule_id__in=list(rule_ids))
         .values("rule_id")
         .annotate(n=Sum("passing_count"))
         .order_by()
@@ -206,7 +206,7 @@ def rule_counts(rules: Iterable[Rule], scope: Scope) -> dict[int, RuleCounts]:
     """Failing, passing and never-scanned machines in scope for these rules: two grouped queries."""
     rules = list(rules)
     rows = (
-        RuleTally.objects.filter(in_scope(scope, "subscription_id"), rule__in=rules)
+        RuleTally.objects.filter(tallies_in_scope(scope, "subscription_id"), rule__in=rules)
         .values("rule_id")
         .annotate(
             failing=Sum("open_count"),

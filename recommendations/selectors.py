@@ -28,6 +28,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.expressions import OrderBy
+from django.utils import timezone
 
 from posture.models import OperatingSystem, Resource
 from recommendations.models import Assessment, AssessmentStatus, Recommendation
@@ -105,12 +106,30 @@ def ordering(sort: str, columns: Iterable[SortColumn]) -> list[OrderBy]:
 
 
 def _counted() -> Q:
+    """Assessments the score counts: not preview (unless counted), and not Unhealthy in a grace period."""
+    in_grace = Q(status=AssessmentStatus.UNHEALTHY, grace_until__gte=timezone.localdate())
     if settings.POSTURE_COUNT_PREVIEW:
-        return Q()
-    return Q(recommendation__preview=False)
+        return ~in_grace
+    return Q(recommendation__preview=False) & ~in_grace
 
 
 def in_scope(scope: Scope, field: str) -> Q:
+    """The condition for rows whose subscription is at `field` (a path ending in subscription_id):
+    in the scope's subscriptions and, for a tower's members, among the tower's resources."""
+    condition = Q()
+    if scope.subscription_ids is not None:
+        condition &= Q(**{f"{field}__in": scope.subscription_ids})
+    if scope.resources is not None:
+        prefix = field.removesuffix("subscription_id")
+        condition &= Q(**{f"{prefix}pk__in" if prefix else "pk__in": scope.resources.values("pk")})
+    return condition
+
+
+def tallies_in_scope(scope: Scope, field: str) -> Q:
+    """The condition on summary-table rows (kept per subscription): they cannot hide single resources,
+    so a restricted scope must be answered from the findings themselves."""
+    if scope.is_restricted:
+        raise ValueError("summary tables cannot answer a scope restricted to some resources")
     if scope.subscription_ids is None:
         return Q()
     return Q(**{f"{field}__in": scope.subscription_ids})

@@ -17,7 +17,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, QuerySet
+from django.utils import timezone
 
 from posture.models import Resource, Subscription
 from recommendations.models import Assessment, AssessmentStatus, Recommendation
@@ -27,14 +28,21 @@ from scoring.models import Control
 
 @dataclass(frozen=True)
 class Scope:
-    """What to score: the whole estate (subscription_ids None) or some subscriptions."""
+    """What to score: the whole estate (subscription_ids None) or some subscriptions; for a tower's
+    members, only the resources of the tower's items (`resources`, a queryset of Resource)."""
 
     subscription_ids: tuple[int, ...] | None = None
     label: str | None = None
+    resources: "QuerySet[Resource] | None" = None
 
     @property
     def is_estate(self) -> bool:
         return self.subscription_ids is None
+
+    @property
+    def is_restricted(self) -> bool:
+        """Whether some resources are hidden: summary tables kept per subscription cannot answer."""
+        return self.resources is not None
 
 
 ESTATE = Scope()
@@ -167,6 +175,8 @@ def _subscriptions(scope: Scope) -> list[Subscription]:
     queryset = Subscription.objects.order_by("name")
     if scope.subscription_ids is not None:
         queryset = queryset.filter(pk__in=scope.subscription_ids)
+    if scope.resources is not None:
+        queryset = queryset.filter(resources__in=scope.resources).distinct()
     return list(queryset)
 
 
@@ -181,12 +191,17 @@ def _tables() -> dict[str, str]:
 
 
 def _scope_sql(scope: Scope) -> tuple[str, list[object]]:
-    if scope.subscription_ids is None:
-        return "", []
-    if not scope.subscription_ids:
-        return " AND 1 = 0", []
-    marks = ", ".join(["%s"] * len(scope.subscription_ids))
-    return f" AND res.subscription_id IN ({marks})", list(scope.subscription_ids)
+    sql, params = "", list[object]()
+    if scope.subscription_ids is not None:
+        if not scope.subscription_ids:
+            return " AND 1 = 0", []
+        marks = ", ".join(["%s"] * len(scope.subscription_ids))
+        sql, params = f" AND res.subscription_id IN ({marks})", list[object](scope.subscription_ids)
+    if scope.resources is not None:
+        inner, inner_params = scope.resources.values("pk").query.sql_with_params()
+        sql += f" AND res.id IN ({inner})"
+        params += list(inner_params)
+    return sql, params
 
 
 def _per_resource_sql(scope: Scope, count_preview: bool) -> tuple[str, list[object]]:
@@ -204,7 +219,9 @@ def _per_resource_sql(scope: Scope, count_preview: bool) -> tuple[str, list[obje
         JOIN {t["membership"]} m ON m.recommendation_id = a.recommendation_id
         JOIN {t["recommendation"]} rec ON rec.id = a.recommendation_id
         JOIN {t["resource"]} res ON res.id = a.resource_id
-        WHERE a.status IN (%s, %s){preview_sql}{scope_sql}
+        WHERE a.status IN (%s, %s)
+          AND NOT (a.status = %s AND a.grace_until IS NOT NULL AND a.grace_until >= %s)
+          {preview_sql}{scope_sql}
         GROUP BY m.control_id, res.subscription_id, a.resource_id
     """  # noqa: S608 - table names come from model metadata, values are parameters
     params: list[object] = [
@@ -212,6 +229,9 @@ def _per_resource_sql(scope: Scope, count_preview: bool) -> tuple[str, list[obje
         AssessmentStatus.UNHEALTHY.value,
         AssessmentStatus.HEALTHY.value,
         AssessmentStatus.UNHEALTHY.value,
+        # An Unhealthy item in its governance grace period does not lower the score until it is due.
+        AssessmentStatus.UNHEALTHY.value,
+        timezone.localdate(),
         *preview_params,
         *scope_params,
     ]
@@ -282,6 +302,8 @@ def _assessment_counts(scope: Scope) -> dict[int, dict[str, int]]:
     queryset = Assessment.objects.all()
     if scope.subscription_ids is not None:
         queryset = queryset.filter(resource__subscription_id__in=scope.subscription_ids)
+    if scope.resources is not None:
+        queryset = queryset.filter(resource__in=scope.resources)
     result: dict[int, dict[str, int]] = defaultdict(dict)
     for row in queryset.values("recommendation_id", "status").annotate(n=Count("id")):
         result[row["recommendation_id"]][row["status"]] = row["n"]

@@ -6,6 +6,8 @@ from itertools import count
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from governance.models import Membership, Team
+from governance.roles import Role, set_role
 from posture.models import Resource, Subscription, resource_key
 from recommendations.models import Assessment, Recommendation
 from scoring.models import Control
@@ -13,14 +15,27 @@ from scoring.models import Control
 _sequence = count(1)
 
 
-def make_user(username: str = "analyst", *, password: str | None = None, staff: bool = False) -> User:
-    """A user; without a password it can only log in through client.force_login (no slow hashing)."""
-    user = User(username=username, is_staff=staff)
+def make_user(
+    username: str = "analyst",
+    *,
+    password: str | None = None,
+    staff: bool = False,
+    role: Role | None = Role.ANALYST,
+    team: Team | None = None,
+    email: str = "",
+) -> User:
+    """A user with a role (and, for tower roles, a team); without a password it can only log in through
+    client.force_login (no slow hashing)."""
+    user = User(username=username, is_staff=staff, email=email)
     if password is None:
         user.set_unusable_password()
     else:
         user.set_password(password)
     user.save()
+    if role is not None:
+        set_role(user, role)
+    if team is not None:
+        Membership.objects.create(team=team, user=user, is_lead=role == Role.LEAD)
     return user
 
 

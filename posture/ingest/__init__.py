@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.db import transaction
+from django.utils import timezone
 
+from governance.sync import after_ingest
 from posture.errors import RejectedFile
 from posture.importers.arg import read_assessments
 from posture.importers.compression import open_input
@@ -122,6 +124,21 @@ def ingest_stream(
     file_format: str,
     file_sha256: str = "",
     resource_hint: str | None = None,
+) -> dict[str, Any]:
+    """Persist one file's records, then bring governance up to date with what they changed, all in one
+    transaction. The counts say what changed (governance's only when it did something)."""
+    since = timezone.now()
+    counts = _persist(stream, file_format=file_format, file_sha256=file_sha256, resource_hint=resource_hint)
+    counts.update({name: n for name, n in after_ingest(since).items() if n})
+    return counts
+
+
+def _persist(
+    stream: IO[bytes],
+    *,
+    file_format: str,
+    file_sha256: str,
+    resource_hint: str | None,
 ) -> dict[str, Any]:
     if not file_sha256 and stream.seekable():
         file_sha256 = hashlib.sha256(stream.read()).hexdigest()

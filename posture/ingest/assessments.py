@@ -28,6 +28,7 @@ def _recommendation_index() -> tuple[dict[str, Recommendation], dict[str, Recomm
 
 
 ASSESSMENT_FIELDS = ("status", "cause", "reason", "first_evaluated", "status_changed", "source")
+UPDATED_FIELDS = (*ASSESSMENT_FIELDS, "held_status", "held_reason", "updated_at")
 
 
 def persist_assessments(records: Iterable[AssessmentRecord]) -> Counter[str]:
@@ -90,6 +91,15 @@ def persist_assessments(records: Iterable[AssessmentRecord]) -> Counter[str]:
                 # Posture evaluated this from its own evidence (a scan, a kubectl dump): that wins,
                 # unless the organisation disabled or exempted the recommendation.
                 counts["kept_own_evidence"] += 1
+            elif current.held_status:
+                # Exempted in Posture: the export's status waits for the exemption's end.
+                held = (record.status, record.reason, "defender_export")
+                if (current.held_status, current.held_reason, current.source) == held:
+                    counts["assessments_unchanged"] += 1
+                else:
+                    current.held_status, current.held_reason, current.source = held
+                    current.updated_at = now
+                    to_update.append(current)
             elif any(getattr(current, name) != value for name, value in values.items()):
                 for name, value in values.items():
                     setattr(current, name, value)
@@ -98,7 +108,7 @@ def persist_assessments(records: Iterable[AssessmentRecord]) -> Counter[str]:
             else:
                 counts["assessments_unchanged"] += 1
         Assessment.objects.bulk_create(to_create)
-        Assessment.objects.bulk_update(to_update, [*ASSESSMENT_FIELDS, "updated_at"])
+        Assessment.objects.bulk_update(to_update, UPDATED_FIELDS)
         counts["assessments_created"] += len(to_create)
         counts["assessments_changed"] += len(to_update)
     link_parents(parent_links, strict=False)

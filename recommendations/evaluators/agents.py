@@ -93,7 +93,11 @@ def _installed_verdict(machine: Resource) -> Verdict:
 
 
 def _ago(delta: timedelta) -> str:
-    hours = int(delta.total_seconds() // 3600)
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 120:
+        # The threshold is a float setting: under two hours, "0 hours ago" or "1 hours ago" would say little.
+        return f"{minutes} minute{'' if minutes == 1 else 's'} ago"
+    hours = minutes // 60
     return f"{hours} hours ago" if hours < 72 else f"{hours // 24} days ago"
 
 

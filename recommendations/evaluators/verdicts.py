@@ -2,6 +2,7 @@
 
 - A verdict from evidence (a scan, a cluster dump) replaces whatever stood before, imported or not.
 - A verdict without evidence ("No scan data") never replaces a status imported from Defender.
+- An exempted assessment keeps its exemption's status; the verdict is held for when it ends.
 - A recommendation Defender reports as disabled in policy or exempted stays so: that is the
   organisation's decision, not evidence.
 - An unchanged verdict writes nothing; a changed status moves `status_changed`.
@@ -76,6 +77,21 @@ def store_verdicts(verdicts: dict[tuple[int, str], Verdict], sources: Sources) -
             continue
         if current.source in IMPORTED_SOURCES and (not verdict.evidence or current.cause in DECIDED_CAUSES):
             continue
+        if current.held_status:
+            # Exempted: the verdict waits for the exemption's end.
+            if (current.held_status, current.held_reason, current.source) != (
+                verdict.status,
+                verdict.reason,
+                source,
+            ):
+                current.held_status, current.held_reason, current.source = (
+                    verdict.status,
+                    verdict.reason,
+                    source,
+                )
+                current.updated_at = now
+                to_update.append(current)
+            continue
         if (current.status, current.reason, current.cause, current.source) == (
             verdict.status,
             verdict.reason,
@@ -95,5 +111,7 @@ def store_verdicts(verdicts: dict[tuple[int, str], Verdict], sources: Sources) -
         to_update.append(current)
     Assessment.objects.bulk_create(to_create, batch_size=2000)
     Assessment.objects.bulk_update(
-        to_update, ["status", "reason", "cause", "source", "status_changed", "updated_at"], batch_size=500
+        to_update,
+        ["status", "reason", "cause", "source", "status_changed", "held_status", "held_reason", "updated_at"],
+        batch_size=500,
     )

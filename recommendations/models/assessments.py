@@ -24,13 +24,27 @@ class Assessment(models.Model):
     first_evaluated = models.DateTimeField()
     status_changed = models.DateTimeField()
     source = models.CharField(max_length=40)
+    # While an exemption applies, status and reason say so (Not applicable, "Exempted: Waiver") and the
+    # evaluated ones wait here, kept current by the evaluators, for when it ends. "" = not exempted.
+    held_status = models.CharField(max_length=20, choices=AssessmentStatus.choices, blank=True, default="")
+    held_reason = models.TextField(blank=True, default="")
+    # An Unhealthy item in its governance grace period does not lower the score until this day passes.
+    grace_until = models.DateField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["resource", "recommendation"], name="one_assessment_per_pair")
         ]
-        indexes = [models.Index(fields=["recommendation", "status"])]
+        indexes = [
+            models.Index(fields=["recommendation", "status"]),
+            # What an import changed, for governance to follow (governance/sync.py).
+            models.Index(fields=["updated_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.resource} / {self.recommendation}: {self.status}"
+
+    @property
+    def exempted(self) -> bool:
+        return bool(self.held_status)

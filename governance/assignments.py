@@ -1,0 +1,330 @@
+"""Assignments: governance rules give unhealthy items to teams and owners; people assign, update and
+comment; scans resolve and reopen. Every change is in the audit log.
+
+Who may do what to which item is checked here (the route table only says who may call a route):
+a tower's lead and members act on the tower's items only, and a lead assigns within the tower.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from governance import audit
+from governance.models import Assignment, AssignmentStatus, Comment, GovernanceRule, Team
+from governance.notifications import notify_assigned
+from governance.roles import TOWER_ROLES, Role, role_of, teams_of
+from posture.errors import UserError
+from recommendations.models import Assessment, AssessmentStatus, Finding, FindingState
+
+Person = User | AnonymousUser
+CHUNK = 2000
+
+
+class NotAllowed(UserError):
+    pass
+
+
+def _snapshot(item: Assignment) -> dict[str, Any]:
+    return {
+        "team": item.team.name if item.team else None,
+        "owner": item.owner,
+        "status": item.status,
+        "due_date": item.due_date.isoformat(),
+        "eta": item.eta.isoformat() if item.eta else None,
+    }
+
+
+def _describe(item: Assignment) -> str:
+    assessment = item.assessment
+    what = f"{assessment.recommendation.display_name} on {assessment.resource.name}"
+    if item.finding_id:
+        what = f"{item.finding.rule.title} on {assessment.resource.name}"  # type: ignore[union-attr]
+    return what
+
+
+# --- governance rules -------------------------------------------------------------------------------
+
+
+def rule_matches(rule: GovernanceRule, assessment: Assessment) -> bool:
+    resource = assessment.resource
+    recommendation = assessment.recommendation
+    tags = resource.tags if isinstance(resource.tags, dict) else {}
+    checks = (
+        not rule.severities or recommendation.severity in rule.severities,
+        not rule.recommendation_keys or recommendation.key in rule.recommendation_keys,
+        not rule.subscription_names or resource.subscription.name in rule.subscription_names,
+        not rule.resource_group or resource.resource_group.lower() == rule.resource_group.lower(),
+        not rule.tag_key
+        or (rule.tag_key in tags and (not rule.tag_value or tags[rule.tag_key] == rule.tag_value)),
+        not rule.os or resource.os == rule.os,
+        not rule.kinds or resource.kind in rule.kinds,
+    )
+    return all(checks)
+
+
+def _owner(rule: GovernanceRule, assessment: Assessment) -> str:
+    if rule.owner_tag:
+        tags = assessment.resource.tags if isinstance(assessment.resource.tags, dict) else {}
+        return str(tags.get(rule.owner_tag, ""))[:254]
+    return rule.owner_email
+
+
+def first_detected(assessment: Assessment) -> datetime:
+    """When the item became unhealthy: the last status change (it is unhealthy now)."""
+    return assessment.status_changed
+
+
+def due_date(detected: datetime, days: int) -> date:
+    return timezone.localdate(detected + timedelta(days=days))
+
+
+def _unassigned_unhealthy(resource_ids: Iterable[int] | None) -> Any:
+    assessed = Assignment.objects.filter(assessment=OuterRef("pk"), finding__isnull=True)
+    queryset = Assessment.objects.filter(status=AssessmentStatus.UNHEALTHY).exclude(Exists(assessed))
+    if resource_ids is not None:
+        queryset = queryset.filter(resource_id__in=list(resource_ids))
+    return queryset.select_related("resource__subscription", "recommendation").order_by("pk")
+
+
+def apply_rules(resource_ids: Iterable[int] | None = None) -> int:
+    """Give each unassigned unhealthy item (of these resources, or all) to the first matching rule."""
+    rules = list(GovernanceRule.objects.filter(active=True).select_related("team").order_by("priority"))
+    if not rules:
+        return 0
+    made = 0
+    ids = None if resource_ids is None else list(resource_ids)
+    batches = [None] if ids is None else [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
+    for batch in batches:
+        created: list[Assignment] = []
+        graced: list[Assessment] = []
+        for assessment in _unassigned_unhealthy(batch).iterator(chunk_size=CHUNK):
+            rule = next((r for r in rules if rule_matches(r, assessment)), None)
+            if rule is None:
+                continue
+            detected = first_detected(assessment)
+            item = Assignment(
+                assessment=assessment,
+                team=rule.team,
+                owner=_owner(rule, assessment),
+                rule=rule,
+                first_detected=detected,
+                due_date=due_date(detected, rule.timeframe_days),
+                grace_period=rule.grace_period,
+            )
+            created.append(item)
+            if rule.grace_period:
+                assessment.grace_until = item.due_date
+                graced.append(assessment)
+        with transaction.atomic():
+            Assignment.objects.bulk_create(created, batch_size=1000)
+            Assessment.objects.bulk_update(graced, ["grace_until"], batch_size=1000)
+            audit.record_many(
+                audit.event(
+                    actor=None,
+                    action=audit.ASSIGN,
+                    obj=item,
+                    summary=f"rule {item.rule} assigned {_describe(item)}",
+                    after=_snapshot(item),
+                )
+                for item in created
+            )
+        notify_assigned(item.pk for item in created)
+        made += len(created)
+    return made
+
+
+# --- people acting on items -------------------------------------------------------------------------
+
+
+def can_act_on(user: Person, item: Assignment) -> bool:
+    role = role_of(user)
+    if role in (Role.ADMIN, Role.ANALYST):
+        return True
+    if role in TOWER_ROLES:
+        return item.team_id is not None and teams_of(user).filter(pk=item.team_id).exists()
+    return False
+
+
+def _check_can_act(user: Person, item: Assignment) -> None:
+    if not can_act_on(user, item):
+        raise NotAllowed("you cannot change this item")
+
+
+@dataclass(frozen=True)
+class Change:
+    team: Team | None = None
+    owner: str | None = None
+    status: str | None = None
+    eta: date | None = None
+    clear_eta: bool = False
+    due: date | None = None
+    comment: str = ""
+
+
+def _check_assign(user: Person, team: Team | None) -> None:
+    role = role_of(user)
+    if role in (Role.ADMIN, Role.ANALYST):
+        return
+    if role == Role.LEAD and team is not None and teams_of(user).filter(pk=team.pk).exists():
+        return
+    raise NotAllowed("only analysts assign to another team; a lead assigns within the tower")
+
+
+@transaction.atomic
+def update_item(*, user: Person, item: Assignment, change: Change, ip: str | None = None) -> Assignment:
+    """Apply one person's change to one item, checked against their role, and record it."""
+    _check_can_act(user, item)
+    before = _snapshot(item)
+    entries: list[Any] = []
+    if change.team is not None or change.owner is not None or change.due is not None:
+        role = role_of(user)
+        if role == Role.MEMBER:
+            raise NotAllowed("a tower member cannot reassign items; ask the tower lead")
+        if change.team is not None:
+            _check_assign(user, change.team)
+            item.team = change.team
+        elif role == Role.LEAD:
+            _check_assign(user, item.team)
+        if change.owner is not None:
+            item.owner = change.owner.strip()
+        if change.due is not None:
+            item.due_date = change.due
+        item.manual = True
+        item.rule = None
+        entries.append(audit.ASSIGN)
+        notify_assigned([item.pk])
+    if change.status is not None and change.status != item.status:
+        if change.status not in AssignmentStatus.values:
+            raise UserError(f"status {change.status!r} is not one of {', '.join(AssignmentStatus.values)}")
+        item.status = change.status
+        item.resolved_at = timezone.now() if change.status == AssignmentStatus.RESOLVED else None
+        entries.append(audit.STATUS)
+    if change.clear_eta or (change.eta is not None and change.eta != item.eta):
+        item.eta = None if change.clear_eta else change.eta
+        entries.append(audit.ETA)
+    item.save()
+    after = _snapshot(item)
+    for action in entries:
+        audit.record(
+            actor=user,
+            action=action,
+            obj=item,
+            summary=f"{action.replace('_', ' ')}: {_describe(item)}",
+            before=before,
+            after=after,
+            ip=ip,
+        )
+    if change.comment.strip():
+        Comment.objects.create(
+            assignment=item, author=user if user.is_authenticated else None, text=change.comment.strip()
+        )
+        audit.record(
+            actor=user,
+            action=audit.COMMENT,
+            obj=item,
+            summary=f"comment on {_describe(item)}",
+            after={"text": change.comment.strip()},
+            ip=ip,
+        )
+    return item
+
+
+@transaction.atomic
+def assign(
+    *,
+    user: Person,
+    assessment: Assessment,
+    team: Team | None,
+    owner: str = "",
+    due: date | None = None,
+    finding: Finding | None = None,
+    ip: str | None = None,
+) -> Assignment:
+    """Assign an item by hand (it then overrides any rule); a failed rule of a machine can be one item."""
+    _check_assign(user, team)
+    if finding is not None and finding.resource_id != assessment.resource_id:
+        raise UserError("the failed rule is not on the assessment's machine")
+    existing = Assignment.objects.filter(assessment=assessment, finding=finding).first()
+    if existing is not None:
+        return update_item(
+            user=user,
+            item=existing,
+            change=Change(team=team, owner=owner, due=due or existing.due_date),
+            ip=ip,
+        )
+    detected = first_detected(assessment)
+    item = Assignment.objects.create(
+        assessment=assessment,
+        finding=finding,
+        team=team,
+        owner=owner.strip(),
+        manual=True,
+        first_detected=detected,
+        due_date=due or due_date(detected, 30),
+    )
+    audit.record(
+        actor=user,
+        action=audit.ASSIGN,
+        obj=item,
+        summary=f"assigned {_describe(item)}",
+        after=_snapshot(item),
+        ip=ip,
+    )
+    notify_assigned([item.pk])
+    return item
+
+
+# --- evidence resolving and reopening items ---------------------------------------------------------
+
+
+def _still_failing(item: Assignment) -> bool:
+    if item.finding_id is not None:
+        return item.finding.state == FindingState.OPEN  # type: ignore[union-attr]
+    return item.assessment.status == AssessmentStatus.UNHEALTHY
+
+
+def reconcile(resource_ids: Iterable[int], *, evidence_at: datetime) -> dict[str, int]:
+    """After new evidence about these resources: items it shows fixed are resolved; resolved items it
+    shows still failing reopen, with a note saying so. Risk-accepted items stay as they are."""
+    ids = list(resource_ids)
+    counts = {"resolved": 0, "reopened": 0}
+    for start in range(0, len(ids), CHUNK):
+        items = (
+            Assignment.objects.filter(assessment__resource_id__in=ids[start : start + CHUNK])
+            .exclude(status=AssignmentStatus.RISK_ACCEPTED)
+            .select_related("assessment__resource", "assessment__recommendation", "finding__rule")
+        )
+        for item in items:
+            failing = _still_failing(item)
+            when = evidence_at.strftime("%Y-%m-%d %H:%M UTC")
+            if item.status == AssignmentStatus.RESOLVED and failing:
+                if item.resolved_at is not None and item.resolved_at > evidence_at:
+                    continue
+                change, note = (
+                    AssignmentStatus.OPEN,
+                    f"Reopened: the evidence of {when} still finds it failing.",
+                )
+                counts["reopened"] += 1
+            elif item.status != AssignmentStatus.RESOLVED and not failing:
+                change, note = (
+                    AssignmentStatus.RESOLVED,
+                    f"Resolved: the evidence of {when} no longer finds it failing.",
+                )
+                counts["resolved"] += 1
+            else:
+                continue
+            before = _snapshot(item)
+            item.status = change
+            item.resolved_at = evidence_at if change == AssignmentStatus.RESOLVED else None
+            item.save(update_fields=["status", "resolved_at", "updated_at"])
+            Comment.objects.create(assignment=item, author=None, text=note)
+            audit.record(
+                actor=None, action=audit.STATUS, obj=item, summary=note, before=before, after=_snapshot(item)
+            )
+    return counts

@@ -1,0 +1,168 @@
+"""Exemptions: exempted items are Not applicable, "Exempted: <category>", and count nowhere in the score.
+
+The evaluated status waits in the assessment (held_status / held_reason, kept current by the
+evaluators) and comes back when the exemption ends, by hand or by expiry (a periodic task).
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from governance import audit
+from governance.models import Exemption, ExemptionCategory
+from posture.errors import UserError
+from posture.models import Resource, Subscription
+from recommendations.models import Assessment, AssessmentStatus, Recommendation
+
+Person = User | AnonymousUser
+
+
+def reason_of(category: str) -> str:
+    return f"Exempted: {ExemptionCategory(category).label}"
+
+
+def covered(exemption: Exemption) -> QuerySet[Assessment]:
+    """The assessments an exemption covers."""
+    queryset = Assessment.objects.filter(recommendation_id=exemption.recommendation_id)
+    if exemption.resource_id:
+        return queryset.filter(resource_id=exemption.resource_id)
+    if exemption.subscription_id:
+        queryset = queryset.filter(resource__subscription_id=exemption.subscription_id)
+    if exemption.resource_group:
+        queryset = queryset.filter(resource__resource_group__iexact=exemption.resource_group)
+    return queryset
+
+
+def active() -> QuerySet[Exemption]:
+    now = timezone.now()
+    return Exemption.objects.filter(ended_at__isnull=True).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    )
+
+
+def _exempt(queryset: QuerySet[Assessment], category: str) -> int:
+    now = timezone.now()
+    changed = []
+    for assessment in queryset.filter(held_status=""):
+        assessment.held_status, assessment.held_reason = assessment.status, assessment.reason
+        if assessment.status != AssessmentStatus.NOT_APPLICABLE:
+            assessment.status_changed = now
+        assessment.status, assessment.reason = AssessmentStatus.NOT_APPLICABLE, reason_of(category)
+        assessment.updated_at = now
+        changed.append(assessment)
+    Assessment.objects.bulk_update(
+        changed,
+        ["status", "reason", "held_status", "held_reason", "status_changed", "updated_at"],
+        batch_size=500,
+    )
+    return len(changed)
+
+
+def apply_exemptions(resource_ids: Iterable[int] | None = None) -> int:
+    """Exempt what active exemptions cover and is not exempted yet (new assessments, new resources)."""
+    ids = None if resource_ids is None else list(resource_ids)
+    total = 0
+    for exemption in active():
+        queryset = covered(exemption)
+        if ids is not None:
+            queryset = queryset.filter(resource_id__in=ids)
+        total += _exempt(queryset, exemption.category)
+    return total
+
+
+@transaction.atomic
+def create_exemption(
+    *,
+    user: Person,
+    recommendation: Recommendation,
+    category: str,
+    justification: str,
+    expires_at: datetime | None = None,
+    subscription: Subscription | None = None,
+    resource_group: str = "",
+    resource: Resource | None = None,
+    ip: str | None = None,
+) -> Exemption:
+    if category not in ExemptionCategory.values:
+        raise UserError(f"category {category!r} is not one of {', '.join(ExemptionCategory.values)}")
+    if not justification.strip():
+        raise UserError("an exemption needs a justification")
+    if resource_group and subscription is None:
+        raise UserError("a resource group is named within a subscription: choose the subscription too")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise UserError("the expiry is in the past")
+    exemption = Exemption.objects.create(
+        recommendation=recommendation,
+        category=category,
+        justification=justification.strip(),
+        expires_at=expires_at,
+        subscription=resource.subscription if resource is not None else subscription,
+        resource_group=resource_group.strip(),
+        resource=resource,
+        created_by=user if user.is_authenticated else None,
+    )
+    count = _exempt(covered(exemption), category)
+    audit.record(
+        actor=user,
+        action=audit.EXEMPT,
+        obj=exemption,
+        summary=f"{exemption}: {exemption.scope_label}, {count} assessments exempted",
+        after={
+            "recommendation": recommendation.key,
+            "scope": exemption.scope_label,
+            "category": category,
+            "justification": exemption.justification,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        },
+        ip=ip,
+    )
+    return exemption
+
+
+@transaction.atomic
+def end_exemption(
+    exemption: Exemption, *, user: Person | None = None, why: str = "removed", ip: str | None = None
+) -> int:
+    """End an exemption: what it covered counts again, unless another active exemption covers it."""
+    if exemption.ended_at is not None:
+        return 0
+    now = timezone.now()
+    exemption.ended_at = now
+    exemption.save(update_fields=["ended_at"])
+    restored = []
+    for assessment in covered(exemption).exclude(held_status=""):
+        if assessment.held_status != assessment.status:
+            assessment.status_changed = now
+        assessment.status, assessment.reason = assessment.held_status, assessment.held_reason
+        assessment.held_status, assessment.held_reason = "", ""
+        assessment.updated_at = now
+        restored.append(assessment)
+    Assessment.objects.bulk_update(
+        restored,
+        ["status", "reason", "held_status", "held_reason", "status_changed", "updated_at"],
+        batch_size=500,
+    )
+    apply_exemptions({a.resource_id for a in restored})
+    audit.record(
+        actor=user,
+        action=audit.EXEMPTION_END,
+        obj=exemption,
+        summary=f"{exemption} ended ({why}): {exemption.scope_label}",
+        before={"ended_at": None},
+        after={"ended_at": now.isoformat(), "why": why},
+        ip=ip,
+    )
+    return len(restored)
+
+
+def lapse_expired() -> int:
+    """End every exemption whose expiry has passed (run by Celery beat); returns how many ended."""
+    now = timezone.now()
+    expired = list(Exemption.objects.filter(ended_at__isnull=True, expires_at__lte=now))
+    for exemption in expired:
+        end_exemption(exemption, why="expired")
+    return len(expired)

@@ -1,0 +1,20 @@
+"""Teams and roles, governance rules, assignments, exemptions and the audit log."""
+
+from governance.models.assignments import Assignment, AssignmentStatus, Comment
+from governance.models.audit import AuditEvent
+from governance.models.exemptions import Exemption, ExemptionCategory
+from governance.models.rules import GovernanceRule, Timeframe
+from governance.models.teams import Membership, Team
+
+__all__ = [
+    "Assignment",
+    "AssignmentStatus",
+    "AuditEvent",
+    "Comment",
+    "Exemption",
+    "ExemptionCategory",
+    "GovernanceRule",
+    "Membership",
+    "Team",
+    "Timeframe",
+]

@@ -1,0 +1,84 @@
+"""Roles: who a user is to Posture. Each role is a Django group; a superuser is an admin.
+
+- admin: everything, including users, teams and the admin site;
+- security analyst: sees everything, assigns, exempts, writes governance rules, imports;
+- tower lead: sees and acts on the tower's items, assigns within the tower;
+- tower member: sees and updates the tower's items;
+- viewer: reads everything, changes nothing.
+A user without a role can log in and see nothing.
+"""
+
+from enum import StrEnum
+
+from django.contrib.auth.models import AnonymousUser, Group, User
+from django.db.models import QuerySet
+
+from governance.models import Team
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    ANALYST = "security_analyst"
+    LEAD = "tower_lead"
+    MEMBER = "tower_member"
+    VIEWER = "viewer"
+
+    @property
+    def label(self) -> str:
+        return GROUPS[self]
+
+
+GROUPS: dict[Role, str] = {
+    Role.ADMIN: "Admin",
+    Role.ANALYST: "Security analyst",
+    Role.LEAD: "Tower lead",
+    Role.MEMBER: "Tower member",
+    Role.VIEWER: "Viewer",
+}
+# When a user is in several groups, the strongest role wins.
+PRECEDENCE = (Role.ADMIN, Role.ANALYST, Role.LEAD, Role.MEMBER, Role.VIEWER)
+TOWER_ROLES = frozenset({Role.LEAD, Role.MEMBER})
+
+
+def ensure_groups() -> None:
+    for name in GROUPS.values():
+        Group.objects.get_or_create(name=name)
+
+
+def role_of(user: User | AnonymousUser) -> Role | None:
+    if not user.is_authenticated or not user.is_active:
+        return None
+    if getattr(user, "is_superuser", False):
+        return Role.ADMIN
+    # Once per request: the role is asked for by the route check, the scope and the services.
+    cached: dict[int, Role | None] = user.__dict__.setdefault("_posture_role", {})
+    if user.pk not in cached:
+        names = set(user.groups.values_list("name", flat=True))
+        cached[user.pk] = next((r for r in PRECEDENCE if GROUPS[r] in names), None)
+    return cached[user.pk]
+
+
+def teams_of(user: User | AnonymousUser) -> QuerySet[Team]:
+    if not user.is_authenticated:
+        return Team.objects.none()
+    return Team.objects.filter(memberships__user=user)
+
+
+def set_role(user: User, role: Role, *, actor: User | None = None) -> None:
+    """Make `role` the user's only role (one group), and record the change."""
+    from governance import audit
+
+    ensure_groups()
+    before = role_of(user)
+    user.groups.remove(*Group.objects.filter(name__in=GROUPS.values()))
+    user.groups.add(Group.objects.get(name=GROUPS[role]))
+    user.__dict__.pop("_posture_role", None)
+    if before != role:
+        audit.record(
+            actor=actor,
+            action=audit.ROLE,
+            obj=user,
+            summary=f"{user.get_username()} is now {role.label}",
+            before={"role": before.value if before else None},
+            after={"role": role.value},
+        )
