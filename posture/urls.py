@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("scoring.urls")),
     path("", include("recommendations.urls")),
     path("", include("posture.page_urls")),
+    path("", include("governance.urls")),
 ]

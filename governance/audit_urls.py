@@ -1,0 +1,5 @@
+"""URL patterns: see governance/urls.py."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
