@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from governance.models import GovernanceRule, Team
 from posture import demo_scans
 from posture.importers.inventory import COLUMNS
 from posture.ingest import ingest_stream
@@ -22,6 +23,11 @@ from posture.provisioning import set_auto_provisioning
 
 BASE_TIME = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
 WORKSPACE = ("Main", "ws-main")
+DEMO_TOWERS: tuple[tuple[str, dict[str, Any], int], ...] = (
+    ("Kubernetes platform", {"kinds": ["k8s_cluster"]}, 30),
+    ("Linux servers", {"os": "linux"}, 14),
+    ("Windows servers", {"os": "windows"}, 30),
+)
 # Production VMs with an agent problem, by index: each of Defender's monitoring states that an
 # inventory can show (the rest are healthy; every fifth VM has no agent).
 VM_AGENT_PROBLEMS: dict[tuple[str, int], dict[str, Any]] = {
@@ -292,11 +298,22 @@ def _scan_machines(machines: list[DemoMachine]) -> dict[str, int]:
 
 
 @transaction.atomic
+def _governance() -> None:
+    """Three towers and a rule each, before the imports, so the imports assign their findings."""
+    for priority, (team_name, selector, days) in enumerate(DEMO_TOWERS, start=1):
+        team, _ = Team.objects.get_or_create(name=team_name)
+        GovernanceRule.objects.get_or_create(
+            name=f"{team_name} own their machines",
+            defaults={"priority": priority * 10, "team": team, "timeframe_days": days, **selector},
+        )
+
+
 def load_demo() -> dict[str, dict[str, int]]:
     """Load the estate; agents' heartbeats are relative to now, so a second load changes only those."""
     machines = demo_estate()
     name, workspace_id = WORKSPACE
     workspace, _ = Workspace.objects.get_or_create(workspace_id=workspace_id, defaults={"name": name})
+    _governance()
     inventory = ingest_stream(io.BytesIO(inventory_csv(machines, timezone.now())), file_format="inventory")
     # London's new machines get the agent through auto-provisioning: those without it are pending.
     london = Subscription.objects.get(name="Datacenter London")
