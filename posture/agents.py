@@ -15,6 +15,13 @@ from posture.models import AgentError, AgentEvidence, AgentState, EnrollmentToke
 from recommendations.evaluators.agents import evaluate_agents, evaluate_all_agents
 
 log = logging.getLogger("posture.agents")
+# Errors an installer reports: the agent is not working, whatever sent the heartbeat.
+INSTALL_ERRORS = (
+    AgentError.INSTALL_FAILED,
+    AgentError.ALREADY_INSTALLED,
+    AgentError.MISSING_VM_AGENT,
+    AgentError.NOT_READY,
+)
 TOKEN_PREFIX = "pst_"  # noqa: S105 - a public marker that makes leaked tokens easy to find, not a secret
 
 
@@ -109,9 +116,7 @@ def record_heartbeat(*, token: EnrollmentToken, heartbeat: Heartbeat) -> tuple[R
         )
     now = timezone.now()
     resource.agent_state = (
-        AgentState.INSTALL_FAILED
-        if heartbeat.error in (AgentError.INSTALL_FAILED, AgentError.ALREADY_INSTALLED)
-        else AgentState.INSTALLED
+        AgentState.INSTALL_FAILED if heartbeat.error in INSTALL_ERRORS else AgentState.INSTALLED
     )
     resource.agent_version = heartbeat.agent_version
     resource.workspace_id = workspace.workspace_id
