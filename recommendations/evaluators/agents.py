@@ -34,7 +34,7 @@ from posture.models import (
     Workspace,
 )
 from recommendations.evaluators.verdicts import AGENTS, Verdict, store_verdicts
-from recommendations.models import AssessmentStatus
+from recommendations.models import Assessment, AssessmentStatus
 
 VM_KEY = "vm-agent-installed"
 SCALE_SET_KEY = "vmss-agent-installed"
@@ -187,6 +187,23 @@ def evaluate_agents(resource_ids: Iterable[int], *, now: datetime | None = None)
             if scale_set.kind == ResourceKind.VMSS:
                 verdicts[(pk, SCALE_SET_KEY)] = _scale_set_verdict(scale_set, instances[pk])
     store_verdicts(verdicts, SOURCES)
+    _drop_inapplicable(resources, verdicts)
+
+
+def _drop_inapplicable(resources: list[Resource], verdicts: dict[tuple[int, str], Verdict]) -> None:
+    """A machine whose kind or OS changed (an Arc machine found to run Windows) loses the agent
+    assessments Posture gave it that no longer apply; imported ones stay, as Defender sent them."""
+    stale = [
+        pk
+        for pk, resource_id, key in Assessment.objects.filter(
+            resource__in=[r.pk for r in resources],
+            recommendation__key__in=KEYS,
+            source__in=(SOURCES.evidence, SOURCES.no_evidence),
+        ).values_list("pk", "resource_id", "recommendation__key")
+        if (resource_id, key) not in verdicts
+    ]
+    if stale:
+        Assessment.objects.filter(pk__in=stale).delete()
 
 
 AGENT_KINDS = (ResourceKind.VM, ResourceKind.ARC_MACHINE, ResourceKind.VMSS)

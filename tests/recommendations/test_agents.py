@@ -926,3 +926,17 @@ def test_an_installer_error_in_a_heartbeat_is_the_machines_reason(error, reason)
     assert machine.agent_state == "install_failed"
     installed = Assessment.objects.get(resource=machine, recommendation__key="arc-linux-agent-installed")
     assert (installed.status, installed.reason) == ("unhealthy", reason)
+
+
+def test_an_arc_machine_found_to_run_windows_loses_its_linux_agent_assessment():
+    machine = make_resource(
+        name="arc-1", kind="arc_machine", os="linux", agent_state="installed", agent_evidence="inventory"
+    )
+    evaluate_agents([machine.pk])
+    assert Assessment.objects.filter(
+        resource=machine, recommendation__key="arc-linux-agent-installed"
+    ).exists()
+    Resource.objects.filter(pk=machine.pk).update(os="windows")
+    evaluate_agents([machine.pk])
+    keys = set(Assessment.objects.filter(resource=machine).values_list("recommendation__key", flat=True))
+    assert keys == {"arc-windows-agent-installed", "agent-health-resolved"}
