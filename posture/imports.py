@@ -20,6 +20,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from governance import audit
 from posture.errors import UserError
 from posture.importers.detect import FORMATS
 from posture.ingest import ingest_file
@@ -95,6 +96,14 @@ def submit_upload(
                     resource_hint=resource,
                     created_by=user,
                     created_by_token=token,
+                )
+                audit.record(
+                    actor=user,
+                    actor_name="" if user is not None else f"agent token {token.prefix}…" if token else "",
+                    action=audit.IMPORT,
+                    obj=job,
+                    summary=f"uploaded {job.original_name} ({size} bytes) for import",
+                    after={"sha256": sha256, "format": file_format, "resource": resource},
                 )
         except IntegrityError:  # the same file uploaded twice at the same moment
             return Submission(

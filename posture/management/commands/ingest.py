@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from governance import audit
 from posture.importers.detect import FORMATS
 from posture.ingest import IngestResult, ingest_file
 
@@ -27,6 +28,13 @@ class Command(BaseCommand):
             for path in options["files"]
         ]
         for result in results:
+            audit.record(
+                actor=None,
+                actor_name="manage.py ingest",
+                action=audit.IMPORT,
+                summary=f"{result.file}: {result.status} ({result.format})",
+                after={"counts": result.counts, "error": result.error},
+            )
             self.stdout.write(self._render(result, as_json=options["json"]))
         rejected = [r for r in results if r.status == "rejected"]
         if rejected:
