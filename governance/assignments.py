@@ -301,6 +301,9 @@ def reconcile(resource_ids: Iterable[int], *, evidence_at: datetime) -> dict[str
             .select_related("assessment__resource", "assessment__recommendation", "finding__rule")
         )
         for item in items:
+            if item.assessment.exempted:
+                # An exemption is its own decision: it neither resolves nor reopens the item.
+                continue
             failing = _still_failing(item)
             when = evidence_at.strftime("%Y-%m-%d %H:%M UTC")
             if item.status == AssignmentStatus.RESOLVED and failing:
