@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("governance.item_urls")),
     path("", include("governance.exemption_urls")),
     path("", include("governance.audit_urls")),
+    path("", include("governance.people_urls")),
 ]

@@ -2,10 +2,10 @@
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from governance import audit
-from governance.models import Team
+from governance.people import create_team
+from posture.errors import UserError
 
 
 class Command(BaseCommand):
@@ -15,13 +15,8 @@ class Command(BaseCommand):
         parser.add_argument("name")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        team, created = Team.objects.get_or_create(name=options["name"].strip())
-        if created:
-            audit.record(
-                actor=None,
-                actor_name="manage.py",
-                action=audit.TEAM,
-                obj=team,
-                summary=f"team {team} created",
-            )
+        try:
+            team, created = create_team(actor=None, name=options["name"])
+        except UserError as error:
+            raise CommandError(error.message) from None
         self.stdout.write(f"team {team.name} {'created' if created else 'already exists'}")

@@ -7,11 +7,11 @@ from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 
-from governance import audit
-from governance.models import Membership, Team
-from governance.roles import TOWER_ROLES, Role, set_role
+from governance.models import Team
+from governance.people import save_person
+from governance.roles import Role
+from posture.errors import UserError
 
 
 class Command(BaseCommand):
@@ -21,50 +21,35 @@ class Command(BaseCommand):
         parser.add_argument("username")
         parser.add_argument("--role", required=True, choices=[r.value for r in Role])
         parser.add_argument("--team", help="the tower of a tower_lead or tower_member")
-        parser.add_argument("--email", default="")
+        parser.add_argument("--email")
         parser.add_argument(
             "--password-stdin", action="store_true", help="read the password from standard input (one line)"
         )
 
-    @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
         role = Role(options["role"])
         team = None
-        if role in TOWER_ROLES:
-            if not options["team"]:
-                raise CommandError(f"a {role.label.lower()} belongs to a team: add --team NAME")
+        if options["team"]:
             team = Team.objects.filter(name=options["team"]).first()
             if team is None:
                 raise CommandError(f"no team {options['team']!r} (manage.py add_team first)")
-        elif options["team"]:
-            raise CommandError(f"a {role.label.lower()} sees every team's items: --team is for tower roles")
-        user, created = User.objects.get_or_create(username=options["username"])
-        if options["email"]:
-            user.email = options["email"]
+        password = None
         if options["password_stdin"]:
             password = sys.stdin.readline().rstrip("\n")
             try:
-                validate_password(password, user)
+                validate_password(password, User(username=options["username"]))
             except ValidationError as error:
                 raise CommandError(" ".join(error.messages)) from None
-            user.set_password(password)
-        elif created:
-            user.set_unusable_password()
-        user.save()
-        set_role(user, role)
-        if team is not None:
-            membership, joined = Membership.objects.get_or_create(team=team, user=user)
-            if membership.is_lead != (role == Role.LEAD):
-                membership.is_lead = role == Role.LEAD
-                membership.save()
-            if joined:
-                audit.record(
-                    actor=None,
-                    actor_name="manage.py",
-                    action=audit.TEAM,
-                    obj=user,
-                    summary=f"{user.username} joined {team.name}",
-                    after={"team": team.name, "lead": membership.is_lead},
-                )
+        try:
+            user, created = save_person(
+                actor=None,
+                username=options["username"],
+                role=role,
+                team=team,
+                email=options["email"],
+                password=password,
+            )
+        except UserError as error:
+            raise CommandError(error.message) from None
         where = f" in {team.name}" if team else ""
         self.stdout.write(f"user {user.username} {'created' if created else 'updated'}: {role.label}{where}")
