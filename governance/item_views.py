@@ -1,0 +1,261 @@
+"""Pages of assigned items: My items with its bulk actions, one item, assigning by hand, and the
+governance report. Every change goes through governance/assignments.py, which checks the role and
+writes the audit log; these views only read the form and say what happened."""
+
+from collections.abc import Callable
+from datetime import date
+
+from django.contrib import messages
+from django.contrib.auth.models import AnonymousUser, User
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.views.decorators.http import require_POST, require_safe
+
+from governance import audit
+from governance.assignments import Change, assign, can_act_on, update_item
+from governance.models import Assignment, AssignmentStatus, Team
+from governance.scoping import visible_assignments, visible_resources
+from governance.selectors import (
+    ITEM_RELATED,
+    assignable_teams,
+    governance_report,
+    group_items,
+    is_member,
+    item_history,
+    may_assign,
+    open_items,
+    team_members,
+)
+from posture.errors import UserError
+from posture.views import render_page, scoped
+from recommendations.models import Assessment, Finding
+from scoring.engine import Scope
+
+BULK_ACTIONS = ("assign", "status", "eta", "comment")
+
+
+def _date(raw: str, what: str) -> date | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise UserError(f"{what} must be a date (YYYY-MM-DD), not {raw!r}") from None
+
+
+def _team(raw: str) -> Team | None:
+    if not raw.strip():
+        return None
+    team = Team.objects.filter(pk=int(raw)).first() if raw.strip().isdigit() else None
+    if team is None:
+        raise UserError(f"there is no team {raw!r}")
+    return team
+
+
+def _check_owner(owner: str, team: Team | None) -> None:
+    """An owner given together with a team must be one of the team's users (by email)."""
+    if owner and team is not None and not is_member(owner, team.pk):
+        raise UserError(f"{owner} is not a member of {team.name}")
+
+
+def _status(raw: str) -> str:
+    if raw not in AssignmentStatus.values:
+        raise UserError(f"choose a status: {', '.join(AssignmentStatus.labels)}")
+    return raw
+
+
+def _actor(request: HttpRequest) -> User | AnonymousUser:
+    return request.user
+
+
+# --- My items ---------------------------------------------------------------------------------------
+
+
+@require_safe
+@scoped
+def my_items(request: HttpRequest, scope: Scope) -> HttpResponse:
+    groups = group_items(open_items(request.user, scope))
+    teams = assignable_teams(request.user)
+    context = {
+        "nav": "my-items",
+        "groups": groups,
+        "total": sum(group.count for group in groups),
+        "statuses": AssignmentStatus.choices,
+        "teams": teams,
+        "members": team_members(teams),
+        "can_assign": may_assign(request.user),
+    }
+    return render_page(request, "governance/my_items.html", context, scope)
+
+
+def _bulk_change(request: HttpRequest, action: str) -> Callable[[Assignment], Change]:
+    """The change one bulk action makes to each selected item, from the form; raises UserError."""
+    post = request.POST
+    if action == "assign":
+        owner = post.get("owner", "").strip()
+        if not owner:
+            raise UserError("give the email of the member to assign the items to")
+        team = _team(post.get("team", ""))
+        if team is not None:
+            _check_owner(owner, team)
+            return lambda item: Change(team=team, owner=owner)
+
+        def to_owner(item: Assignment) -> Change:
+            if item.team is None:
+                raise UserError(f"item #{item.pk} has no team: choose the team too")
+            _check_owner(owner, item.team)
+            return Change(owner=owner)
+
+        return to_owner
+    if action == "status":
+        status = _status(post.get("status", ""))
+        return lambda item: Change(status=status)
+    if action == "eta":
+        eta = _date(post.get("eta", ""), "the ETA")
+        if eta is None:
+            raise UserError("give the ETA")
+        return lambda item: Change(eta=eta)
+    comment = post.get("comment", "").strip()
+    if not comment:
+        raise UserError("write the comment to add")
+    return lambda item: Change(comment=comment)
+
+
+def _selected(request: HttpRequest) -> list[Assignment]:
+    """The selected items the user may see, all of them or a UserError naming the others."""
+    raw = request.POST.getlist("item")
+    if not raw:
+        raise UserError("select at least one item")
+    if not all(value.isdigit() for value in raw):
+        raise UserError("the selection is not a list of item numbers")
+    wanted = {int(value) for value in raw}
+    items = list(visible_assignments(request.user).filter(pk__in=wanted).select_related(*ITEM_RELATED))
+    # The service checks each item again (can_act_on) and its refusal rolls everything back.
+    refused = sorted(wanted - {item.pk for item in items})
+    if refused:
+        numbers = ", ".join(f"#{pk}" for pk in refused)
+        raise UserError(f"you cannot change {len(refused)} of the {len(wanted)} selected items ({numbers})")
+    return items
+
+
+@require_POST
+def items_bulk(request: HttpRequest) -> HttpResponse:
+    action = request.POST.get("action", "")
+    try:
+        if action not in BULK_ACTIONS:
+            raise UserError(f"unknown action {action!r}")
+        items = _selected(request)
+        change_for = _bulk_change(request, action)
+        # All or nothing: one refusal rolls back every change made before it (and its mails).
+        with transaction.atomic():
+            for item in items:
+                update_item(
+                    user=_actor(request), item=item, change=change_for(item), ip=audit.client_ip(request)
+                )
+    except UserError as error:
+        messages.error(request, f"Nothing changed: {error.message}.")
+    else:
+        messages.success(request, f"{len(items)} item{'' if len(items) == 1 else 's'} changed.")
+    return HttpResponseRedirect(reverse("my-items"))
+
+
+# --- one item ---------------------------------------------------------------------------------------
+
+
+@require_safe
+@scoped
+def item_detail(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
+    # An item outside the user's towers does not exist for them: 404, not 403.
+    item = get_object_or_404(visible_assignments(request.user).select_related(*ITEM_RELATED), pk=pk)
+    can_act = can_act_on(request.user, item)
+    context = {
+        "nav": "my-items",
+        "item": item,
+        "comments": item.comments.select_related("author"),
+        "history": item_history(item),
+        "statuses": AssignmentStatus.choices,
+        "can_act": can_act,
+        "can_assign": can_act and may_assign(request.user),
+        "members": team_members(Team.objects.filter(pk=item.team_id or 0)),
+    }
+    return render_page(request, "governance/item_detail.html", context, scope)
+
+
+@require_POST
+def item_update(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_object_or_404(visible_assignments(request.user).select_related(*ITEM_RELATED), pk=pk)
+    post = request.POST
+    try:
+        owner = post.get("owner", "").strip()
+        reassign = bool(owner) and owner != item.owner
+        if reassign:
+            _check_owner(owner, item.team)
+        change = Change(
+            owner=owner if reassign else None,
+            status=_status(post["status"]) if post.get("status") else None,
+            eta=_date(post.get("eta", ""), "the ETA"),
+            clear_eta=post.get("clear_eta") == "on",
+            comment=post.get("comment", ""),
+        )
+        update_item(user=_actor(request), item=item, change=change, ip=audit.client_ip(request))
+    except UserError as error:
+        messages.error(request, f"Nothing changed: {error.message}.")
+    else:
+        messages.success(request, "Item updated.")
+    return HttpResponseRedirect(reverse("item", args=[item.pk]))
+
+
+# --- assigning by hand ------------------------------------------------------------------------------
+
+
+@require_POST
+def assign_item(request: HttpRequest) -> HttpResponse:
+    post = request.POST
+    raw = post.get("assessment", "")
+    assessment = get_object_or_404(
+        Assessment.objects.select_related("resource"), pk=int(raw) if raw.isdigit() else 0
+    )
+    resources = visible_resources(request.user)
+    if resources is not None and not resources.filter(pk=assessment.resource_id).exists():
+        raise Http404("no such assessment")  # outside the user's towers: it does not exist for them
+    back = reverse("resource", args=[assessment.resource_id]) + "#assessments-heading"
+    try:
+        raw_finding = post.get("finding", "")
+        finding = None
+        if raw_finding:
+            finding = Finding.objects.filter(pk=int(raw_finding) if raw_finding.isdigit() else 0).first()
+            if finding is None:
+                raise UserError(f"there is no failed rule {raw_finding!r}")
+        team = _team(post.get("team", ""))
+        owner = post.get("owner", "").strip()
+        if team is None and not owner:
+            raise UserError("choose a team or give an owner")
+        _check_owner(owner, team)
+        item = assign(
+            user=_actor(request),
+            assessment=assessment,
+            team=team,
+            owner=owner,
+            due=_date(post.get("due", ""), "the due date"),
+            finding=finding,
+            ip=audit.client_ip(request),
+        )
+    except UserError as error:
+        messages.error(request, f"Not assigned: {error.message}.")
+        return HttpResponseRedirect(back)
+    who = ", ".join(part for part in (item.team.name if item.team else "", item.owner) if part)
+    messages.success(request, f"Assigned to {who}, due {item.due_date:%Y-%m-%d}.")
+    return HttpResponseRedirect(back)
+
+
+# --- the governance report --------------------------------------------------------------------------
+
+
+@require_safe
+@scoped
+def report(request: HttpRequest, scope: Scope) -> HttpResponse:
+    context = {"nav": "governance-report", "report": governance_report(request.user, scope)}
+    return render_page(request, "governance/report.html", context, scope)

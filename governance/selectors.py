@@ -1,0 +1,189 @@
+"""Reads of governance for the item pages: a user's open items grouped by due date and recommendation,
+an item's history, the members an item can go to, and the governance report's figures."""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from governance.models import Assignment, AssignmentStatus, AuditEvent, Team
+from governance.roles import Role, role_of, teams_of
+from governance.scoping import visible_assignments
+from recommendations.models import Assessment, AssessmentStatus
+from scoring.engine import Scope
+
+OPEN_STATUSES = (AssignmentStatus.OPEN, AssignmentStatus.IN_PROGRESS)
+# "This week" is the next seven days, today included, so it never shrinks to a day on a Sunday.
+WEEK_DAYS = 7
+ITEM_RELATED = (
+    "assessment__resource__subscription",
+    "assessment__recommendation",
+    "finding__rule",
+    "team",
+)
+
+
+@dataclass
+class RecommendationGroup:
+    name: str
+    items: list[Assignment] = field(default_factory=list)
+
+
+@dataclass
+class DueGroup:
+    key: str
+    label: str
+    recommendations: list[RecommendationGroup] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return sum(len(group.items) for group in self.recommendations)
+
+
+def in_scope(items: QuerySet[Assignment], scope: Scope) -> QuerySet[Assignment]:
+    """Items of the resources of a scope (a tower's members are already narrowed by visibility)."""
+    if not scope.is_estate:
+        items = items.filter(assessment__resource__subscription_id__in=scope.subscription_ids or ())
+    return items
+
+
+def open_items(user: User | AnonymousUser, scope: Scope) -> QuerySet[Assignment]:
+    """The open items a user works on: a tower's lead and members the tower's, others all of them."""
+    items = visible_assignments(user).filter(status__in=OPEN_STATUSES)
+    return in_scope(items, scope).select_related(*ITEM_RELATED).order_by("due_date", "pk")
+
+
+def due_key(due: date, today: date) -> str:
+    if due < today:
+        return "overdue"
+    if due < today + timedelta(days=WEEK_DAYS):
+        return "week"
+    return "later"
+
+
+DUE_LABELS = {"overdue": "Overdue", "week": "This week", "later": "Later"}
+
+
+def group_items(items: QuerySet[Assignment], today: date | None = None) -> list[DueGroup]:
+    """Items by due date (Overdue, This week, Later), then by recommendation (by name); empty groups
+    stay, so every page shows the three counts."""
+    today = today or timezone.localdate()
+    by_due: dict[str, dict[str, RecommendationGroup]] = {key: {} for key in DUE_LABELS}
+    for item in items:
+        name = item.assessment.recommendation.display_name
+        groups = by_due[due_key(item.due_date, today)]
+        groups.setdefault(name, RecommendationGroup(name)).items.append(item)
+    return [
+        DueGroup(key, DUE_LABELS[key], [groups[name] for name in sorted(groups)])
+        for key, groups in by_due.items()
+    ]
+
+
+def item_history(item: Assignment) -> QuerySet[AuditEvent]:
+    """The audit events of an item, newest first."""
+    return AuditEvent.objects.filter(object_type="assignment", object_id=str(item.pk)).order_by("-at", "-pk")
+
+
+def assignable_teams(user: User | AnonymousUser) -> QuerySet[Team]:
+    """The teams a user may give items to: any for analysts and admins, the tower for a lead."""
+    role = role_of(user)
+    if role in (Role.ADMIN, Role.ANALYST):
+        return Team.objects.order_by("name")
+    if role == Role.LEAD:
+        # The service lets a lead assign within any of the lead's towers (assignments._check_assign).
+        return teams_of(user).order_by("name")
+    return Team.objects.none()
+
+
+def team_members(teams: QuerySet[Team]) -> QuerySet[User]:
+    """Users of these teams who have an email (an owner is an email)."""
+    return (
+        User.objects.filter(memberships__team__in=teams, is_active=True)
+        .exclude(email="")
+        .distinct()
+        .order_by("email")
+    )
+
+
+def is_member(email: str, team_id: int) -> bool:
+    return User.objects.filter(
+        email__iexact=email.strip(), is_active=True, memberships__team_id=team_id
+    ).exists()
+
+
+def may_assign(user: User | AnonymousUser) -> bool:
+    return role_of(user) in (Role.ADMIN, Role.ANALYST, Role.LEAD)
+
+
+# --- the governance report --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    label: str
+    completed: int
+    on_time: int
+    overdue: int
+    total: int
+
+
+def _figures(today: date) -> dict[str, Count]:
+    resolved = Q(status=AssignmentStatus.RESOLVED)
+    pending = Q(status__in=OPEN_STATUSES)
+    return {
+        "completed": Count("pk", filter=resolved),
+        "on_time": Count(
+            "pk",
+            filter=(resolved & Q(resolved_at__date__lte=F("due_date"))) | (pending & Q(due_date__gte=today)),
+        ),
+        "overdue": Count("pk", filter=pending & Q(due_date__lt=today)),
+        "total": Count("pk"),
+    }
+
+
+def _rows(items: QuerySet[Assignment], by: str, none_label: str, today: date) -> list[ReportRow]:
+    rows = items.order_by().values(by).annotate(**_figures(today)).order_by(by)
+    return [
+        ReportRow(
+            label=row[by] or none_label,
+            completed=row["completed"],
+            on_time=row["on_time"],
+            overdue=row["overdue"],
+            total=row["total"],
+        )
+        for row in rows
+    ]
+
+
+def unassigned_count(scope: Scope) -> int:
+    """Unhealthy assessments nobody owns (the same test governance rules use before they assign)."""
+    assigned = Assignment.objects.filter(assessment=OuterRef("pk"), finding__isnull=True)
+    unhealthy = Assessment.objects.filter(status=AssessmentStatus.UNHEALTHY).exclude(Exists(assigned))
+    if not scope.is_estate:
+        unhealthy = unhealthy.filter(resource__subscription_id__in=scope.subscription_ids or ())
+    if scope.resources is not None:
+        unhealthy = unhealthy.filter(resource__in=scope.resources)
+    return unhealthy.count()
+
+
+@dataclass(frozen=True)
+class Report:
+    by_team: list[ReportRow]
+    by_rule: list[ReportRow]
+    unassigned: int
+    today: date
+
+
+def governance_report(user: User | AnonymousUser, scope: Scope, today: date | None = None) -> Report:
+    """Completed, on time (resolved by the due date, or open and not yet due), overdue (open past due)
+    per team and per governance rule, and the unhealthy items nobody was given."""
+    today = today or timezone.localdate()
+    items = in_scope(visible_assignments(user), scope)
+    return Report(
+        by_team=_rows(items, "team__name", "No team", today),
+        by_rule=_rows(items, "rule__name", "Assigned by hand", today),
+        unassigned=unassigned_count(scope),
+        today=today,
+    )
