@@ -7,7 +7,9 @@ from django.db.models import QuerySet
 
 from governance.models import Assignment
 from governance.roles import TOWER_ROLES, role_of, teams_of
-from posture.models import Resource
+from posture.errors import UnknownSubscription
+from posture.models import Resource, Subscription
+from posture.selectors import scope_for
 from scoring.engine import Scope
 
 
@@ -37,3 +39,29 @@ def restrict(scope: Scope, user: User | AnonymousUser) -> Scope:
     if resources is None:
         return scope
     return replace(scope, resources=resources)
+
+
+def scope_for_user(subscription: str | None, user: User | AnonymousUser) -> Scope:
+    """The scope a `?subscription=` value selects, narrowed to what the user may see. A subscription
+    holding none of the user's resources is unknown to them, with the very message of a name that does
+    not exist: guessing names tells nothing."""
+    scope = restrict(scope_for(subscription), user)
+    chosen = scope.subscription_ids
+    if scope.is_restricted and chosen and not visible_subscriptions(scope).filter(pk__in=chosen).exists():
+        raise UnknownSubscription(f"no subscription named or with id {(subscription or '').strip()!r}")
+    return scope
+
+
+def only_visible(resources: QuerySet[Resource], scope: Scope) -> QuerySet[Resource]:
+    """The resources of the queryset the scope's user may see, whatever their subscription."""
+    if scope.resources is None:
+        return resources
+    return resources.filter(pk__in=scope.resources.values("pk"))
+
+
+def visible_subscriptions(scope: Scope) -> QuerySet[Subscription]:
+    """The subscriptions the scope's user may choose: those holding a resource they see."""
+    subscriptions = Subscription.objects.all()
+    if scope.resources is None:
+        return subscriptions
+    return subscriptions.filter(pk__in=scope.resources.values("subscription_id"))

@@ -15,10 +15,9 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
-from governance.scoping import restrict
+from governance.scoping import only_visible, restrict, scope_for_user, visible_subscriptions
 from posture.errors import UnknownSubscription, UserError
-from posture.models import MACHINE_KINDS, AgentError, Resource, ResourceKind, Subscription
-from posture.selectors import scope_for
+from posture.models import MACHINE_KINDS, AgentError, Resource, ResourceKind
 from recommendations.kubernetes_selectors import cluster_evidence
 from recommendations.models import FindingState
 from recommendations.rule_selectors import machine_findings, machine_scans, machine_state_counts
@@ -64,7 +63,7 @@ FINDING_TAB_LABELS: dict[str, str] = {
 def scope_of(request: HttpRequest) -> Scope:
     """The scope `?subscription=` selects, narrowed to what the user may see (a tower's members see
     their tower's resources only); raises UnknownSubscription (a UserError)."""
-    return restrict(scope_for(request.GET.get("subscription", "")), request.user)
+    return scope_for_user(request.GET.get("subscription", ""), request.user)
 
 
 def scoped(
@@ -105,17 +104,18 @@ def render_page(
     shared = {
         "scope": scope,
         "scope_query": scope_query(scope),
-        "scope_choices": list(Subscription.objects.order_by("name").values_list("name", flat=True)),
+        "scope_choices": list(visible_subscriptions(scope).order_by("name").values_list("name", flat=True)),
         "scope_keep": keep,
     }
     return render(request, template, {**shared, **context}, status=status)
 
 
 def render_user_error(request: HttpRequest, error: UserError, status: int) -> HttpResponse:
-    """The page's place taken by the user's mistake, said plainly; the scope falls back to all."""
+    """The page's place taken by the user's mistake, said plainly; the scope falls back to all the
+    user may see."""
     title = "Unknown subscription" if isinstance(error, UnknownSubscription) else "Invalid filter"
     context = {"title": title, "message": error.message}
-    return render_page(request, "posture/user_error.html", context, ESTATE, status)
+    return render_page(request, "posture/user_error.html", context, restrict(ESTATE, request.user), status)
 
 
 def paginate(request: HttpRequest, queryset: QuerySet[Row]) -> Page[Row]:
@@ -179,7 +179,9 @@ def resource_list(request: HttpRequest, scope: Scope) -> HttpResponse:
 @require_safe
 @scoped
 def resource_detail(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
-    resource = get_object_or_404(Resource.objects.select_related("subscription", "parent"), pk=pk)
+    # Another tower's machine is not there for a tower's members, even by a guessed id: a 404.
+    resources = only_visible(Resource.objects.select_related("subscription", "parent"), scope)
+    resource = get_object_or_404(resources, pk=pk)
     tags = sorted(resource.tags.items()) if isinstance(resource.tags, dict) else []
     # The OS-configuration tabs: failed rules first; resolved and not evaluated are never shown as failed.
     state = request.GET.get("state", "")
@@ -192,7 +194,7 @@ def resource_detail(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse
         "resource": resource,
         "in_scope": scope.is_estate or resource.subscription_id in (scope.subscription_ids or ()),
         "tags": tags,
-        "instances": resource.instances.order_by("name"),
+        "instances": only_visible(resource.instances.order_by("name"), scope),
         "assessments": resource_assessments(resource),
         "shows_os_config": resource.kind in MACHINE_KINDS or scans_total > 0 or any(counts.values()),
         "finding_tabs": [(value, FINDING_TAB_LABELS[value], counts[value]) for value in FINDING_TABS],

@@ -1,15 +1,17 @@
 """Reads behind the OS-configuration pages: failed rules in a scope, one rule's machines, the baseline
 catalog with its counts, and one machine's findings and scans.
 
-Counts are aggregates grouped over the rows a page shows, never a query per row. A rule's OS, severity
-and type are the catalog's (Rule), so the tiles, the filters and the table rows agree with each other.
+Counts are aggregates grouped over the rows a page shows, never a query per row, read from the summary
+tables; a scope restricted to some machines (a tower's members) is counted from their findings instead.
+A rule's OS, severity and type are the catalog's (Rule), so the tiles, the filters and the table rows
+agree with each other.
 "Machines" are the kinds a scan describes (VMs, Arc machines, scale-set instances); a machine counts
 toward a rule's "never scanned" when it runs the rule's OS (any OS for a rule without one) and has no
 finding for the rule at all.
 """
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,15 +95,23 @@ FAILED_RULE_COLUMNS = (
 
 def failed_rules(filters: RuleFilter, sort: str = "-severity") -> QuerySet[Rule]:
     """Rules failing on machines in scope, each with `machines` (open findings) and `severity_rank`."""
-    # Counted from the rule tallies (one row per subscription and machine OS), not from the findings:
-    # the conditions sit in the same filter() as the join they constrain, and the Sum follows it.
-    return (
-        Rule.objects.filter(
+    # The conditions sit in the same filter() as the join they constrain, and the aggregate follows it.
+    if filters.scope.is_restricted:
+        # A tower's members: from the open findings of the machines they see.
+        rules = Rule.objects.filter(
+            _rule_condition(filters),
+            in_scope(filters.scope, "findings__resource__subscription_id"),
+            findings__state=FindingState.OPEN,
+        ).annotate(machines=Count("findings"))
+    else:
+        # From the rule tallies (one row per subscription and machine OS), not from the findings.
+        rules = Rule.objects.filter(
             _rule_condition(filters),
             tallies_in_scope(filters.scope, "tallies__subscription_id"),
             tallies__open_count__gt=0,
-        )
-        .annotate(machines=Sum("tallies__open_count"), severity_rank=severity_rank())
+        ).annotate(machines=Sum("tallies__open_count"))
+    return (
+        rules.annotate(severity_rank=severity_rank())
         .only(*LISTED_FIELDS)
         .order_by(*ordering(sort, FAILED_RULE_COLUMNS))
     )
@@ -153,15 +163,52 @@ def open_summary(scope: Scope) -> OpenSummary:
     )
 
 
+@dataclass(frozen=True)
+class RuleTotals:
+    """Machines failing a rule, passing it, and scanned for it while running its OS."""
+
+    failing: int = 0
+    passing: int = 0
+    scanned: int = 0
+
+
+def _rule_totals(rule_ids: Iterable[int], scope: Scope) -> dict[int, RuleTotals]:
+    """Per rule, in scope: from the rule tallies, or from the findings when the scope hides machines."""
+    rows: Iterable[Mapping[str, Any]]
+    if scope.is_restricted:
+        # A tower's members: the tallies cannot leave out other towers' machines, the findings can.
+        rows = (
+            Finding.objects.filter(in_scope(scope, "resource__subscription_id"), rule_id__in=list(rule_ids))
+            .values("rule_id")
+            .annotate(
+                failing=Count("id", filter=Q(state=FindingState.OPEN)),
+                passing=Count("id", filter=Q(state__in=PASSING_STATES)),
+                scanned=Count("id", filter=_applies()),
+            )
+            .order_by()
+        )
+    else:
+        rows = (
+            RuleTally.objects.filter(tallies_in_scope(scope, "subscription_id"), rule_id__in=list(rule_ids))
+            .values("rule_id")
+            .annotate(
+                failing=Sum("open_count"),
+                passing=Sum("passing_count"),
+                scanned=Sum("evaluated_count", filter=Q(rule__os="") | Q(machine_os=F("rule__os"))),
+            )
+            .order_by()
+        )
+    return {
+        row["rule_id"]: RuleTotals(row["failing"] or 0, row["passing"] or 0, row["scanned"] or 0)
+        for row in rows
+    }
+
+
 def passing_counts(rule_ids: Iterable[int], scope: Scope) -> dict[int, int]:
     """Machines in scope passing each rule (passed, or failed once and resolved), for a page of rules."""
-    rows = (
-        RuleTally.objects.filter(tallies_in_scope(scope, "subscription_id"), rule_id__in=list(rule_ids))
-        .values("rule_id")
-        .annotate(n=Sum("passing_count"))
-        .order_by()
-    )
-    return {row["rule_id"]: row["n"] for row in rows if row["n"]}
+    return {
+        rule_id: totals.passing for rule_id, totals in _rule_totals(rule_ids, scope).items() if totals.passing
+    }
 
 
 # The baseline: the whole catalog, and for a page of it the machines failing, passing, never scanned.
@@ -205,26 +252,14 @@ def _applies() -> Q:
 def rule_counts(rules: Iterable[Rule], scope: Scope) -> dict[int, RuleCounts]:
     """Failing, passing and never-scanned machines in scope for these rules: two grouped queries."""
     rules = list(rules)
-    rows = (
-        RuleTally.objects.filter(tallies_in_scope(scope, "subscription_id"), rule__in=rules)
-        .values("rule_id")
-        .annotate(
-            failing=Sum("open_count"),
-            passing=Sum("passing_count"),
-            scanned=Sum("evaluated_count", filter=Q(rule__os="") | Q(machine_os=F("rule__os"))),
-        )
-        .order_by()
-    )
-    found: dict[int, dict[str, Any]] = {row["rule_id"]: dict(row) for row in rows}
+    found = _rule_totals((rule.pk for rule in rules), scope)
     machines_by_os = dict(_machines(scope).values_list("os").annotate(n=Count("id")).order_by())
     every_machine = sum(machines_by_os.values())
     counts = {}
     for rule in rules:
-        row = found.get(rule.pk, {})
+        totals = found.get(rule.pk, RuleTotals())
         in_reach = machines_by_os.get(rule.os, 0) if rule.os else every_machine
-        counts[rule.pk] = RuleCounts(
-            row.get("failing") or 0, row.get("passing") or 0, in_reach - (row.get("scanned") or 0)
-        )
+        counts[rule.pk] = RuleCounts(totals.failing, totals.passing, in_reach - totals.scanned)
     return counts
 
 

@@ -5,9 +5,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from governance.scoping import restrict
+from governance.scoping import scope_for_user
 from posture.errors import UserError
-from posture.selectors import scope_for
 from scoring.document import score_document
 from scoring.engine import compute_score
 
@@ -17,7 +16,7 @@ class ScoreView(APIView):
 
     def get(self, request: Request) -> Response:
         try:
-            scope = restrict(scope_for(request.query_params.get("subscription")), request.user)
+            scope = scope_for_user(request.query_params.get("subscription"), request.user)
         except UserError as error:
             return Response({"detail": error.message}, status=status.HTTP_404_NOT_FOUND)
         return Response(score_document(compute_score(scope)))
