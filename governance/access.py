@@ -74,6 +74,9 @@ ACCESS: dict[str, Access] = {
     "exemption-create": Access(ANALYSTS),
     "exemption-end": Access(ANALYSTS),
     "audit-log": Access(ANALYSTS),
+    "people": Access(ADMINS),
+    "person-save": Access(ADMINS),
+    "team-create": Access(ADMINS),
     # API.
     "api-score": Access(EVERYONE),
     "api-imports": Access(ANALYSTS, agents=True),

@@ -72,6 +72,11 @@ def set_role(user: User, role: Role, *, actor: User | None = None) -> None:
     before = role_of(user)
     user.groups.remove(*Group.objects.filter(name__in=GROUPS.values()))
     user.groups.add(Group.objects.get(name=GROUPS[role]))
+    # Django's admin site needs these flags: an admin has them, no other role does.
+    admin = role == Role.ADMIN
+    if (user.is_staff, user.is_superuser) != (admin, admin):
+        user.is_staff = user.is_superuser = admin
+        user.save(update_fields=["is_staff", "is_superuser"])
     user.__dict__.pop("_posture_role", None)
     if before != role:
         audit.record(

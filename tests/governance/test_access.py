@@ -205,14 +205,7 @@ def make_caller(role: str, team: Team) -> User | None:
 CALLERS = [*(role.value for role in Role), "superuser", "no role", "anonymous"]
 # Known disagreements between the table and the routes, outside governance/access.py; each is asserted
 # to still be there, so that fixing one makes this test say to remove its entry.
-KNOWN_GAPS = {
-    # Django's admin also wants is_staff, which set_role(Role.ADMIN) does not give (governance/roles.py):
-    # an admin by group is sent to the admin's login. ensure_admin's superuser is not.
-    ("admin", ADMIN_SITE): "sent to login",
-    # LogoutView is not marked login_not_required (posture/urls.py): an anonymous caller is sent to the
-    # login, to come back to the logout (harmless, but not public as the table says).
-    ("anonymous", "logout"): "sent to login",
-}
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
 
 
 @pytest.mark.parametrize("caller", CALLERS)
