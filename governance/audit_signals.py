@@ -1,12 +1,16 @@
-"""Logins and failed logins go to the audit log (Django's auth signals are the only place they are seen)."""
+"""Logins and failed logins go to the audit log (Django's auth signals are the only place they are
+seen), and no delete, not even a queryset's, removes an audit event."""
 
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 from django.http import HttpRequest
 
 from governance import audit
+from governance.models import AuditEvent
+from governance.models.audit import AppendOnly
 
 
 @receiver(user_logged_in)
@@ -22,8 +26,16 @@ def _login_failed(
     username = str(credentials.get("username", ""))[:150]
     audit.record(
         actor=None,
-        actor_name=username,
+        # A blank username would otherwise read as the system's own doing.
+        actor_name=username or "(no username)",
         action=audit.LOGIN_FAILED,
         summary=f"failed login as {username!r}",
         ip=audit.client_ip(request),
     )
+
+
+@receiver(pre_delete, sender=AuditEvent)
+def _refuse_delete(sender: Any, instance: AuditEvent, **kwargs: Any) -> None:
+    # AuditEvent.delete() refuses; a queryset's delete() skips it but sends this signal (and, with a
+    # receiver connected, Django cannot take its fast path that sends none).
+    raise AppendOnly("audit events are never deleted")

@@ -1,5 +1,9 @@
-"""URL patterns: see governance/urls.py."""
+"""URL patterns of the audit log page: see governance/urls.py."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from governance import audit_views
+
+urlpatterns = [
+    path("audit/", audit_views.audit_log, name="audit-log"),
+]

@@ -133,8 +133,21 @@ def end_exemption(
     now = timezone.now()
     exemption.ended_at = now
     exemption.save(update_fields=["ended_at"])
+    # What another active exemption of the recommendation covers stays exempted, under that one's
+    # category: restoring it and exempting it again would move its status_changed for nothing.
+    still_exempted: dict[int, str] = {}
+    others = active().filter(recommendation_id=exemption.recommendation_id).exclude(pk=exemption.pk)
+    for other in others.order_by("created_at", "pk"):
+        for pk in covered(other).exclude(held_status="").values_list("pk", flat=True):
+            still_exempted.setdefault(pk, reason_of(other.category))
     restored = []
+    relabelled = []
     for assessment in covered(exemption).exclude(held_status=""):
+        if assessment.pk in still_exempted:
+            if assessment.reason != still_exempted[assessment.pk]:
+                assessment.reason, assessment.updated_at = still_exempted[assessment.pk], now
+                relabelled.append(assessment)
+            continue
         if assessment.held_status != assessment.status:
             assessment.status_changed = now
         assessment.status, assessment.reason = assessment.held_status, assessment.held_reason
@@ -146,7 +159,7 @@ def end_exemption(
         ["status", "reason", "held_status", "held_reason", "status_changed", "updated_at"],
         batch_size=500,
     )
-    apply_exemptions({a.resource_id for a in restored})
+    Assessment.objects.bulk_update(relabelled, ["reason", "updated_at"], batch_size=500)
     audit.record(
         actor=user,
         action=audit.EXEMPTION_END,

@@ -9,7 +9,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mass_mail
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -28,6 +30,16 @@ def _line(item: Assignment) -> str:
     return (
         f"- {what} on {assessment.resource.name}: due {item.due_date:%Y-%m-%d} ({item.get_status_display()})"
     )
+
+
+def _mailable(address: str) -> bool:
+    """An owner read from a resource tag can be anything ("alice", "team linux"): mail only addresses,
+    since one bad recipient would fail the whole batch, after the commit, in the import's task."""
+    try:
+        validate_email(address)
+    except ValidationError:
+        return False
+    return True
 
 
 def _items(pks: Iterable[int]) -> QuerySet[Assignment]:
@@ -53,7 +65,7 @@ def assigned_messages(pks: Iterable[int]) -> list[Message]:
     leads = _leads({i.team_id for i in items if i.team_id})
     by_recipient: dict[str, list[Assignment]] = defaultdict(list)
     for item in items:
-        recipients = [item.owner] if item.owner else leads.get(item.team_id or 0, [])
+        recipients = [item.owner] if _mailable(item.owner) else leads.get(item.team_id or 0, [])
         for recipient in recipients:
             by_recipient[recipient].append(item)
     sender = settings.DEFAULT_FROM_EMAIL
@@ -79,13 +91,14 @@ def notify_assigned(pks: Iterable[int]) -> None:
 
 def digest_messages() -> list[Message]:
     today = timezone.localdate()
-    pending = Assignment.objects.filter(status__in=OPEN_STATUSES).select_related(
-        "assessment__resource", "assessment__recommendation", "finding__rule"
+    # An exempted item is decided: it stays open, but nobody is asked to fix it.
+    pending = Assignment.objects.filter(status__in=OPEN_STATUSES, assessment__held_status="").select_related(
+        "assessment__resource", "assessment__recommendation", "finding__rule", "team"
     )
     by_owner: dict[str, list[Assignment]] = defaultdict(list)
     overdue_by_team: dict[int, list[Assignment]] = defaultdict(list)
     for item in pending.order_by("due_date", "pk"):
-        if item.owner:
+        if _mailable(item.owner):
             by_owner[item.owner].append(item)
         if item.team_id and item.due_date < today:
             overdue_by_team[item.team_id].append(item)

@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
 
+from governance.access import ACCESS, allows
 from posture.models import Workspace
 from posture.views import paginate, render_page, scoped
 from recommendations.evaluators.agents import KEYS as AGENT_KEYS
@@ -43,5 +44,7 @@ def recommendation_detail(request: HttpRequest, scope: Scope, key: str) -> HttpR
         # The agent recommendations' Quick fix: install commands for the selected unhealthy machines.
         "quick_fix": recommendation.key in AGENT_KEYS and tab == AssessmentStatus.UNHEALTHY,
         "workspaces": Workspace.objects.order_by("name"),
+        # The route table says who exempts (analysts and admins): the link shows exactly for them.
+        "may_exempt": allows(ACCESS["exemption-create"], request.user),
     }
     return render_page(request, "recommendations/recommendation_detail.html", context, scope)

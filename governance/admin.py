@@ -1,0 +1,100 @@
+"""Admin of governance, for looking things up. Changes go through the audited services and their
+pages (people, exemptions, governance rules, items): here a team can be renamed (audited) and the
+rest is read-only."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from governance import audit
+from governance.models import Assignment, AuditEvent, Exemption, GovernanceRule, Membership, Team
+
+
+class ReadOnlyAdmin(admin.ModelAdmin[Any]):
+    """Viewing only: no add, change or delete from the admin."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class MembershipInline(admin.TabularInline[Membership, Team]):
+    """Who is in the team; roles and teams change on the people page (governance/people.py)."""
+
+    model = Membership
+    extra = 0
+    fields = readonly_fields = ("user", "is_lead")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin[Team]):
+    list_display = ("name", "created_at")
+    search_fields = ("name",)
+    inlines = (MembershipInline,)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Items and rules hold on to their team (PROTECT): a team is not deleted from here.
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Team, form: Any, change: bool) -> None:
+        before = {"name": form.initial.get("name")} if change else None
+        super().save_model(request, obj, form, change)
+        if not change or "name" in form.changed_data:
+            audit.record(
+                actor=request.user,
+                action=audit.TEAM,
+                obj=obj,
+                summary=f"team {obj} {'renamed' if change else 'created'} in the admin",
+                before=before,
+                after={"name": obj.name},
+                ip=audit.client_ip(request),
+            )
+
+
+@admin.register(GovernanceRule)
+class GovernanceRuleAdmin(ReadOnlyAdmin):
+    """Rules are written on their page (governance/rules.py validates, audits and applies them)."""
+
+    list_display = ("priority", "name", "active", "team", "owner_email", "owner_tag", "timeframe_days")
+    list_filter = ("active", "grace_period", "timeframe_days")
+    search_fields = ("name",)
+    list_select_related = ("team",)
+
+
+@admin.register(Exemption)
+class ExemptionAdmin(ReadOnlyAdmin):
+    list_display = ("recommendation", "scope_label", "category", "expires_at", "ended_at", "created_by")
+    list_filter = ("category",)
+    search_fields = ("recommendation__key", "justification")
+    list_select_related = ("recommendation", "subscription", "resource", "created_by")
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(ReadOnlyAdmin):
+    list_display = ("pk", "assessment", "finding", "team", "owner", "status", "due_date", "manual")
+    list_filter = ("status", "manual", "grace_period", "team")
+    search_fields = ("owner",)
+    list_select_related = ("assessment", "finding", "team")
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ("at", "actor_name", "action", "object_type", "object_id", "summary", "ip")
+    list_filter = ("action", "object_type")
+    search_fields = ("actor_name", "summary", "object_id")
+    date_hierarchy = "at"
