@@ -13,7 +13,6 @@ from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_safe
 
 from governance import audit
-from governance.exemption_views import governance_links
 from governance.models import AuditEvent
 from posture.errors import UserError
 from posture.views import paginate, render_page, render_user_error, scoped
@@ -105,7 +104,6 @@ def audit_log(request: HttpRequest, scope: Scope) -> HttpResponse:
     page_obj = paginate(request, filtered_events(chosen))
     context = {
         "nav": "governance-report",
-        "links": governance_links(request.user, "audit-log"),
         "filters": chosen,
         "actions": audit.ACTIONS,
         "object_types": AuditEvent.objects.order_by("object_type")

@@ -5,7 +5,6 @@ from datetime import datetime, time
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -32,21 +31,6 @@ SCOPES = (
 )
 
 
-def governance_links(user: User | AnonymousUser, current: str) -> list[tuple[str, str, bool]]:
-    """The governance pages' own tabs the user may open: (url, label, is the current page)."""
-    pages = (
-        ("governance-report", "Report"),
-        ("exemptions", "Exemptions"),
-        ("governance-rules", "Rules"),
-        ("audit-log", "Audit log"),
-    )
-    return [
-        (reverse(name), label, name == current)
-        for name, label in pages
-        if name in ACCESS and allows(ACCESS[name], user)
-    ]
-
-
 @require_safe
 @scoped
 def exemption_list(request: HttpRequest, scope: Scope) -> HttpResponse:
@@ -60,7 +44,6 @@ def exemption_list(request: HttpRequest, scope: Scope) -> HttpResponse:
         )
     context = {
         "nav": "governance-report",
-        "links": governance_links(request.user, "exemptions"),
         "page_obj": paginate(request, exemptions),
         "now": timezone.now(),
         "may_change": allows(ACCESS["exemption-create"], request.user),
@@ -137,7 +120,6 @@ def exemption_create(request: HttpRequest, scope: Scope) -> HttpResponse:
             return HttpResponseRedirect(reverse("exemptions"))
     context = {
         "nav": "governance-report",
-        "links": governance_links(request.user, "exemptions"),
         "error": error,
         "form": data,
         "recommendations": Recommendation.objects.order_by("display_name").only("key", "display_name"),

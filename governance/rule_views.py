@@ -13,7 +13,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from governance import audit
-from governance.exemption_views import governance_links
 from governance.models import GovernanceRule, Team, Timeframe
 from governance.rules import RuleSpec, save_rule, set_rule_active, snapshot
 from posture.errors import UserError
@@ -115,7 +114,6 @@ def governance_rules(request: HttpRequest, scope: Scope) -> HttpResponse:
             return HttpResponseRedirect(reverse("governance-rules"))
     context = {
         "nav": "governance-report",
-        "links": governance_links(request.user, "governance-rules"),
         "rules": GovernanceRule.objects.select_related("team").order_by("priority", "name"),
         "editing": rule,
         "form": form,

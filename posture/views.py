@@ -203,6 +203,9 @@ def resource_detail(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse
         "findings": paginate(request, machine_findings(resource, state)),
         "scans": scans,
         "scans_total": scans_total,
+        # A tower's member may see an instance without its scale set: then it is named, not linked.
+        "parent_visible": resource.parent_id is not None
+        and only_visible(Resource.objects.filter(pk=resource.parent_id), scope).exists(),
         "installable": resource.kind in (*MACHINE_KINDS, ResourceKind.VMSS),
         "agent_error": AgentError(resource.agent_error).label if resource.agent_error in AgentError else "",
         **cluster_evidence(resource),

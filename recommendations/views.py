@@ -42,7 +42,9 @@ def recommendation_detail(request: HttpRequest, scope: Scope, key: str) -> HttpR
         "columns": ASSESSMENT_COLUMNS,
         "sort": sort,
         # The agent recommendations' Quick fix: install commands for the selected unhealthy machines.
-        "quick_fix": recommendation.key in AGENT_KEYS and tab == AssessmentStatus.UNHEALTHY,
+        "quick_fix": recommendation.key in AGENT_KEYS
+        and tab == AssessmentStatus.UNHEALTHY
+        and allows(ACCESS["agent-install-commands"], request.user),
         "workspaces": Workspace.objects.order_by("name"),
         # The route table says who exempts (analysts and admins): the link shows exactly for them.
         "may_exempt": allows(ACCESS["exemption-create"], request.user),

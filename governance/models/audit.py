@@ -10,6 +10,16 @@ class AppendOnly(Exception):
     pass
 
 
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    """No bulk change or delete either: the only write is an insert."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnly("audit events are never changed")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnly("audit events are never deleted")
+
+
 class AuditEvent(models.Model):
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
@@ -22,6 +32,8 @@ class AuditEvent(models.Model):
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-pk"]

@@ -54,6 +54,10 @@ def test_audit_events_are_never_changed_or_deleted():
         event.delete()
     with pytest.raises(AppendOnly), transaction.atomic():
         AuditEvent.objects.filter(pk=event.pk).delete()
+    with pytest.raises(AppendOnly), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).update(summary="nothing happened")
+    with pytest.raises(AppendOnly), transaction.atomic():
+        AuditEvent.objects.bulk_update([event], ["summary"])
     assert AuditEvent.objects.get(pk=event.pk).summary == "score exported"
 
 

@@ -8,12 +8,13 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from governance.roles import Role
 from posture.agents import authenticate_token
 from posture.install_commands import linux_command, windows_command
 from posture.models import EnrollmentToken, Resource, Workspace
 from recommendations.evaluators.agents import evaluate_agents
 from recommendations.models import Assessment
-from tests.factories import make_resource, make_subscription
+from tests.factories import make_resource, make_subscription, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -229,3 +230,12 @@ def test_registering_a_workspace_clears_unknown_workspace_at_once():
     health.refresh_from_db()
     # Known now; the machine never sent a heartbeat, which is the next thing to fix.
     assert health.reason == "Agent not responsive or missing ID (no heartbeat received)"
+
+
+def test_only_roles_that_may_install_see_the_quick_fix_and_the_install_button(client, workspace):
+    vm = make_resource(name="vm-1", agent_state="not_installed", agent_evidence="inventory")
+    evaluate_agents([vm.pk])
+    client.force_login(make_user("viewer", role=Role.VIEWER))
+    assert "data-quick-fix" not in client.get("/recommendations/vm-agent-installed/").content.decode()
+    assert "install command" not in client.get(f"/resources/{vm.pk}/").content.decode()
+    assert commands_page(client, vm).status_code == 403
