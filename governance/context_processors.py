@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from governance.access import ACCESS, allows
-from governance.roles import role_of
+from governance.roles import TOWER_ROLES, role_of, teams_of
 from governance.selectors import assignable_teams
 
 # The governance pages' own tabs, in order.
@@ -27,6 +27,8 @@ def governance(request: HttpRequest) -> dict[str, Any]:
     current = request.resolver_match.url_name if request.resolver_match else ""
     return {
         "user_role": role_of(user),
+        # A tower's members see their tower's items only: the header says which tower.
+        "user_towers": [t.name for t in teams_of(user)] if role_of(user) in TOWER_ROLES else [],
         "may_open_my_items": allows(ACCESS["my-items"], user),
         "may_open_governance_report": allows(ACCESS["governance-report"], user),
         "may_assign": allows(ACCESS["assign"], user),

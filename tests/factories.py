@@ -19,14 +19,13 @@ def make_user(
     username: str = "analyst",
     *,
     password: str | None = None,
-    staff: bool = False,
     role: Role | None = Role.ANALYST,
     team: Team | None = None,
     email: str = "",
 ) -> User:
-    """A user with a role (and, for tower roles, a team); without a password it can only log in through
-    client.force_login (no slow hashing)."""
-    user = User(username=username, is_staff=staff, email=email)
+    """A user with a role (and, for tower roles, a team; an admin also gets Django's staff flags); without a
+    password it can only log in through client.force_login (no slow hashing)."""
+    user = User(username=username, email=email)
     if password is None:
         user.set_unusable_password()
     else:

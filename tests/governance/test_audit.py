@@ -75,7 +75,7 @@ def test_deleting_a_user_keeps_their_events_by_name():
 
 def test_the_admin_shows_audit_events_read_only():
     request = RequestFactory().get("/admin/")
-    request.user = make_user("root", role=Role.ADMIN, staff=True)
+    request.user = make_user("root", role=Role.ADMIN)
     model_admin = site._registry[AuditEvent]
     assert not model_admin.has_add_permission(request)
     assert not model_admin.has_change_permission(request)

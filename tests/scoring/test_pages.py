@@ -11,6 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from governance.roles import Role
 from posture.demo import load_demo
 from posture.models import Subscription
 from scoring.engine import ESTATE, compute_score
@@ -186,7 +187,7 @@ def test_names_from_imports_are_escaped(user_client: Client):
 
 
 def test_staff_see_the_admin_link_and_everyone_a_logout_form(client: Client):
-    client.force_login(make_user("boss", staff=True))
+    client.force_login(make_user("boss", role=Role.ADMIN))
     html = client.get("/").content.decode()
     assert 'href="/admin/"' in html
     assert re.search(
@@ -262,7 +263,7 @@ def test_unknown_control_is_a_404(user_client: Client):
 def test_every_link_of_the_dashboard_and_the_pages_it_links_to_answers_200(user_client: Client):
     """Crawl two levels deep from the dashboard of the demo estate, scoped and unscoped."""
     load_demo()
-    make_user("boss", staff=True)
+    make_user("boss", role=Role.ADMIN)
     first = Subscription.objects.order_by("name").first()
     assert first is not None
     start = ["/", f"/?{urlencode({'subscription': first.name})}"]
