@@ -5,10 +5,13 @@ rest is read-only."""
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 
 from governance import audit
 from governance.models import Assignment, AuditEvent, Exemption, GovernanceRule, Membership, Team
+from governance.roles import role_of
 
 
 class ReadOnlyAdmin(admin.ModelAdmin[Any]):
@@ -98,3 +101,28 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_filter = ("action", "object_type")
     search_fields = ("actor_name", "summary", "object_id")
     date_hierarchy = "at"
+
+
+class AuditedUserAdmin(UserAdmin):
+    """Django's user admin, with a change of role (its groups) in the audit log like any other."""
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        user = form.instance
+        before = role_of(User.objects.get(pk=user.pk)) if change else None
+        super().save_related(request, form, formsets, change)
+        after = role_of(User.objects.get(pk=user.pk))
+        if before != after:
+            now = after.label if after else "without a role"
+            audit.record(
+                actor=request.user,
+                action=audit.ROLE,
+                obj=user,
+                summary=f"{user.get_username()} is now {now} (admin site)",
+                before={"role": before.value if before else None},
+                after={"role": after.value if after else None},
+                ip=audit.client_ip(request),
+            )
+
+
+admin.site.unregister(User)
+admin.site.register(User, AuditedUserAdmin)

@@ -3,7 +3,7 @@
 from io import StringIO
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.core.management import CommandError, call_command
 
 from governance.models import AuditEvent, Membership, Team
@@ -93,3 +93,24 @@ def test_the_commands_set_up_a_tower(monkeypatch):
     monkeypatch.setattr("sys.stdin", StringIO("123\n"))
     with pytest.raises(CommandError, match="too short"):
         call_command("add_user", "y", "--role", "viewer", "--password-stdin", stdout=out)
+
+
+def test_a_role_changed_in_the_admin_site_is_audited(admin_client):
+    bob = make_user("bob", role=Role.VIEWER)
+    analysts = Group.objects.get(name="Security analyst")
+    page = admin_client.get(f"/admin/auth/user/{bob.pk}/change/")
+    assert page.status_code == 200
+    response = admin_client.post(
+        f"/admin/auth/user/{bob.pk}/change/",
+        {
+            "username": "bob",
+            "is_active": "on",
+            "groups": [analysts.pk],
+            "date_joined_0": "2026-11-29",
+            "date_joined_1": "08:00:00",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    event = AuditEvent.objects.filter(action="role_change").latest("pk")
+    assert (event.before, event.after) == ({"role": "viewer"}, {"role": "security_analyst"})
+    assert event.summary == "bob is now Security analyst (admin site)"
