@@ -7,9 +7,9 @@ from django.db.models import QuerySet
 
 from governance.models import Assignment
 from governance.roles import TOWER_ROLES, role_of, teams_of
-from posture.errors import UnknownSubscription
+from posture.errors import EmptyGroup
 from posture.models import Resource, Subscription
-from posture.selectors import scope_for
+from posture.selectors import scope_for, unknown_scope
 from scoring.engine import Scope
 
 
@@ -45,10 +45,16 @@ def scope_for_user(subscription: str | None, user: User | AnonymousUser) -> Scop
     """The scope a `?subscription=` value selects, narrowed to what the user may see. A subscription
     holding none of the user's resources is unknown to them, with the very message of a name that does
     not exist: guessing names tells nothing."""
-    scope = restrict(scope_for(subscription), user)
+    try:
+        scope = restrict(scope_for(subscription), user)
+    except EmptyGroup:
+        # To a tower's members an empty group holds none of their machines: as unknown as any other.
+        if visible_resources(user) is not None:
+            raise unknown_scope(subscription or "") from None
+        raise
     chosen = scope.subscription_ids
     if scope.is_restricted and chosen and not visible_subscriptions(scope).filter(pk__in=chosen).exists():
-        raise UnknownSubscription(f"no subscription named or with id {(subscription or '').strip()!r}")
+        raise unknown_scope(subscription or "")
     return scope
 
 

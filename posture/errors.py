@@ -15,3 +15,7 @@ class RejectedFile(UserError):
 
 class UnknownSubscription(UserError):
     pass
+
+
+class EmptyGroup(UserError):
+    """A group of subscriptions that holds none: there is nothing to score in it."""

@@ -27,6 +27,20 @@ class Subscription(models.Model):
         return self.name
 
 
+class SubscriptionGroup(models.Model):
+    """Subscriptions scored together, like a management group: `?subscription=group:<name>`."""
+
+    name = models.CharField(max_length=200, unique=True)
+    subscriptions = models.ManyToManyField(Subscription, related_name="groups", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class ResourceKind(models.TextChoices):
     VM = "vm", "Virtual machine"
     VMSS = "vmss", "Virtual machine scale set"

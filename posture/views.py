@@ -1,8 +1,9 @@
 """Pages of the estate (the resource list and one resource, with its OS-configuration findings and scans),
 and the subscription scope every page shares.
 
-Every page reads `?subscription=` (a name or a cloud id; empty means all subscriptions), keeps it in
-its links through `scope_query`, and answers an unknown subscription with a message and a 404.
+Every page reads `?subscription=` (a name or a cloud id, `group:<name>` for a group of subscriptions;
+empty means all subscriptions), keeps it in its links through `scope_query`, and answers an unknown
+subscription or group with a message and a 404.
 """
 
 from collections.abc import Callable
@@ -16,8 +17,9 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
 from governance.scoping import only_visible, restrict, scope_for_user, visible_subscriptions
-from posture.errors import UnknownSubscription, UserError
+from posture.errors import EmptyGroup, UnknownSubscription, UserError
 from posture.models import MACHINE_KINDS, AgentError, Resource, ResourceKind
+from posture.selectors import GROUP_PREFIX, groups_holding, scope_parameter
 from recommendations.kubernetes_selectors import cluster_evidence
 from recommendations.models import FindingState
 from recommendations.rule_selectors import machine_findings, machine_scans, machine_state_counts
@@ -85,8 +87,9 @@ def scoped(
 def scope_query(scope: Scope) -> QueryDict:
     """The query that keeps a scope in links: `{% querystring scope_query other=value %}`."""
     query = QueryDict(mutable=True)
-    if scope.label:
-        query["subscription"] = scope.label
+    value = scope_parameter(scope)
+    if value:
+        query["subscription"] = value
     return query
 
 
@@ -101,10 +104,17 @@ def render_page(
         if name not in ("subscription", "page")
         for value in values
     ]
+    choosable = visible_subscriptions(scope)
     shared = {
         "scope": scope,
         "scope_query": scope_query(scope),
-        "scope_choices": list(visible_subscriptions(scope).order_by("name").values_list("name", flat=True)),
+        "scope_choices": list(choosable.order_by("name").values_list("name", flat=True)),
+        # (value, name) of the groups holding a subscription the user may choose.
+        "scope_groups": [
+            (GROUP_PREFIX + name, name) for name in groups_holding(choosable).values_list("name", flat=True)
+        ],
+        # The selected `?subscription=` value, for the selector and the pages' own filter forms.
+        "scope_value": scope_parameter(scope),
         "scope_keep": keep,
     }
     return render(request, template, {**shared, **context}, status=status)
@@ -113,7 +123,12 @@ def render_page(
 def render_user_error(request: HttpRequest, error: UserError, status: int) -> HttpResponse:
     """The page's place taken by the user's mistake, said plainly; the scope falls back to all the
     user may see."""
-    title = "Unknown subscription" if isinstance(error, UnknownSubscription) else "Invalid filter"
+    if isinstance(error, UnknownSubscription):
+        title = "Unknown subscription"
+    elif isinstance(error, EmptyGroup):
+        title = "Empty group"
+    else:
+        title = "Invalid filter"
     context = {"title": title, "message": error.message}
     return render_page(request, "posture/user_error.html", context, restrict(ESTATE, request.user), status)
 

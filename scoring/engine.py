@@ -34,6 +34,8 @@ class Scope:
     subscription_ids: tuple[int, ...] | None = None
     label: str | None = None
     resources: "QuerySet[Resource] | None" = None
+    # The `?subscription=` value that selects this scope when the label is not it (`group:<name>`).
+    parameter: str | None = None
 
     @property
     def is_estate(self) -> bool:

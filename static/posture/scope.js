@@ -1,4 +1,5 @@
-// The scope selector applies as soon as a subscription is chosen; without JavaScript its button does.
+// The scope selector applies as soon as a subscription or a group is chosen; without JavaScript its
+// button does.
 "use strict";
 
 document.documentElement.classList.add("js");
