@@ -59,6 +59,9 @@ ACCESS: dict[str, Access] = {
     # The estate's set-up.
     "subscriptions": Access(READERS),
     "auto-provisioning": Access(ANALYSTS),
+    "subscription-group-create": Access(ANALYSTS),
+    "subscription-group-change": Access(ANALYSTS),
+    "subscription-group-delete": Access(ANALYSTS),
     "agent-install-commands": Access(ANALYSTS),
     "imports": Access(ANALYSTS),
     "import": Access(ANALYSTS),

@@ -19,6 +19,7 @@ EXEMPTION_END = "exemption_end"
 RULE = "governance_rule"
 ROLE = "role_change"
 TEAM = "team_change"
+SCOPE_GROUP = "scope_group"
 IMPORT = "import"
 EXPORT = "export"
 LOGIN = "login"
@@ -33,6 +34,7 @@ ACTIONS = (
     RULE,
     ROLE,
     TEAM,
+    SCOPE_GROUP,
     IMPORT,
     EXPORT,
     LOGIN,

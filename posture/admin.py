@@ -2,13 +2,17 @@
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from governance.audit import client_ip
 from posture.agents import revoke_token
-from posture.models import EnrollmentToken, Resource, Subscription, Workspace
+from posture.errors import UserError
+from posture.models import EnrollmentToken, Resource, Subscription, SubscriptionGroup, Workspace
 from posture.provisioning import set_auto_provisioning
+from posture.subscription_groups import delete_groups, group_state, record_change, valid_group_name
 from recommendations.evaluators.agents import evaluate_all_agents
 
 
@@ -24,6 +28,41 @@ class SubscriptionAdmin(admin.ModelAdmin[Subscription]):
         super().save_model(request, obj, form, change)
         if change and "provisioning_workspace" in form.changed_data:
             set_auto_provisioning(obj, workspace)
+
+
+class SubscriptionGroupForm(forms.ModelForm[SubscriptionGroup]):
+    def clean_name(self) -> str:
+        try:
+            return valid_group_name(self.cleaned_data["name"])
+        except UserError as error:
+            raise forms.ValidationError(error.message) from None
+
+
+@admin.register(SubscriptionGroup)
+class SubscriptionGroupAdmin(admin.ModelAdmin[SubscriptionGroup]):
+    """Groups change here as on the Subscriptions page: validated the same way, and audited."""
+
+    form = SubscriptionGroupForm
+    list_display = ("name", "created_at")
+    search_fields = ("name",)
+    filter_horizontal = ("subscriptions",)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        # The subscriptions are saved here, after the group: compare what it held with what it holds.
+        group = form.instance
+        before = {**group_state(group), "name": form.initial.get("name", group.name)} if change else None
+        super().save_related(request, form, formsets, change)
+        record_change(
+            actor=request.user, group=group, before=before, after=group_state(group), ip=client_ip(request)
+        )
+
+    def delete_model(self, request: HttpRequest, obj: SubscriptionGroup) -> None:
+        delete_groups(
+            actor=request.user, groups=SubscriptionGroup.objects.filter(pk=obj.pk), ip=client_ip(request)
+        )
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[SubscriptionGroup]) -> None:
+        delete_groups(actor=request.user, groups=queryset, ip=client_ip(request))
 
 
 @admin.register(Resource)

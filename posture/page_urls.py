@@ -13,6 +13,13 @@ urlpatterns = [
         subscription_views.auto_provisioning,
         name="auto-provisioning",
     ),
+    path("subscriptions/groups/", subscription_views.group_create, name="subscription-group-create"),
+    path("subscriptions/groups/<int:pk>/", subscription_views.group_change, name="subscription-group-change"),
+    path(
+        "subscriptions/groups/<int:pk>/delete/",
+        subscription_views.group_delete,
+        name="subscription-group-delete",
+    ),
     path("resources/", views.resource_list, name="resource-list"),
     path("resources/<int:pk>/", views.resource_detail, name="resource"),
     path("imports/", import_views.import_list, name="imports"),

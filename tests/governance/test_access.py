@@ -20,7 +20,7 @@ from governance.access import ACCESS, Access, allows
 from governance.models import Assignment, Exemption, Team
 from governance.roles import Role
 from posture.agents import issue_token
-from posture.models import ImportJob, Workspace
+from posture.models import ImportJob, SubscriptionGroup, Workspace
 from recommendations.models import Rule
 from scoring.models import Control
 from tests.factories import make_assessment, make_control, make_recommendation, make_resource, make_user
@@ -95,6 +95,8 @@ PK_OF_ROUTE = {
     "item": "assignment",
     "item-update": "assignment",
     "exemption-end": "exemption",
+    "subscription-group-change": "subscription_group",
+    "subscription-group-delete": "subscription_group",
 }
 
 
@@ -140,6 +142,8 @@ def estate() -> Estate:
     )
     job = ImportJob.objects.create(original_name="scan.xml", size=1, sha256="0" * 64)
     workspace = Workspace.objects.create(name="Main", workspace_id="ws-main")
+    group = SubscriptionGroup.objects.create(name="Everything")
+    group.subscriptions.add(resource.subscription)
     return Estate(
         team=team,
         ids={
@@ -150,6 +154,7 @@ def estate() -> Estate:
             "subscription": resource.subscription_id,
             "assignment": assignment.pk,
             "exemption": exemption.pk,
+            "subscription_group": group.pk,
         },
         recommendation_key=recommendation.key,
         agent_token=issue_token(workspace=workspace).token,
