@@ -10,7 +10,8 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest
 
 from governance import audit
-from governance.models import Assignment, AuditEvent, Exemption, GovernanceRule, Membership, Team
+from governance.api_tokens import revoke_api_token
+from governance.models import ApiToken, Assignment, AuditEvent, Exemption, GovernanceRule, Membership, Team
 from governance.roles import role_of
 
 
@@ -101,6 +102,28 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_filter = ("action", "object_type")
     search_fields = ("actor_name", "summary", "object_id")
     date_hierarchy = "at"
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyAdmin):
+    """Tokens are issued by `manage.py create_api_token` (the key is shown once); here they are revoked."""
+
+    list_display = ("prefix", "user", "label", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("prefix", "user__username", "label")
+    list_select_related = ("user",)
+    exclude = ("digest",)
+    actions = ("revoke",)
+
+    @admin.action(description="Revoke the selected API tokens")
+    def revoke(self, request: HttpRequest, queryset: Any) -> None:
+        ip = audit.client_ip(request)
+        revoked = [
+            token
+            for token in queryset.select_related("user")
+            if revoke_api_token(token, actor=request.user, ip=ip)
+        ]
+        self.message_user(request, f"{len(revoked)} token(s) revoked")
 
 
 class AuditedUserAdmin(UserAdmin):

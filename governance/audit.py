@@ -24,6 +24,7 @@ IMPORT = "import"
 EXPORT = "export"
 LOGIN = "login"
 LOGIN_FAILED = "login_failed"
+API_TOKEN = "api_token"  # noqa: S105 - an audit action name, not a secret
 ACTIONS = (
     ASSIGN,
     STATUS,
@@ -39,6 +40,7 @@ ACTIONS = (
     EXPORT,
     LOGIN,
     LOGIN_FAILED,
+    API_TOKEN,
 )
 
 Actor = User | AnonymousUser | None

@@ -1,5 +1,6 @@
 """Teams and roles, governance rules, assignments, exemptions and the audit log."""
 
+from governance.models.api_tokens import ApiToken
 from governance.models.assignments import Assignment, AssignmentStatus, Comment
 from governance.models.audit import AuditEvent
 from governance.models.exemptions import Exemption, ExemptionCategory
@@ -7,6 +8,7 @@ from governance.models.rules import GovernanceRule, Timeframe
 from governance.models.teams import Membership, Team
 
 __all__ = [
+    "ApiToken",
     "Assignment",
     "AssignmentStatus",
     "AuditEvent",
