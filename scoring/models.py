@@ -1,7 +1,9 @@
-"""Security controls: the groups of recommendations that carry the secure score's points."""
+"""Security controls: the groups of recommendations that carry the secure score's points; and the
+score's history, one row per (moment, subscription or the estate, control or the score itself)."""
 
 from django.db import models
 
+from posture.models import Subscription
 from recommendations.models import Recommendation
 
 
@@ -18,3 +20,33 @@ class Control(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ScorePoint(models.Model):
+    """One figure of a score snapshot: the rows sharing a `taken_at` are one snapshot.
+
+    `subscription` NULL is the whole estate; `control` NULL is the secure score of that scope (its
+    `weight` the counted resources), otherwise one control with its resource counts. Controls nobody
+    has assessed are left out. The (subscription, taken_at) index answers "the last N days of the
+    estate or of one subscription" in one range scan.
+    """
+
+    taken_at = models.DateTimeField(db_index=True)
+    subscription = models.ForeignKey(
+        Subscription, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    control = models.ForeignKey(Control, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    current = models.DecimalField(max_digits=12, decimal_places=2)
+    max = models.PositiveIntegerField()
+    percentage = models.DecimalField(max_digits=7, decimal_places=4)
+    healthy = models.PositiveIntegerField(default=0)
+    unhealthy = models.PositiveIntegerField(default=0)
+    not_applicable = models.PositiveIntegerField(default=0)
+    weight = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["subscription", "taken_at"], name="scorepoint_scope_time")]
+
+    def __str__(self) -> str:
+        where = self.subscription_id or "estate"
+        return f"{self.taken_at:%Y-%m-%d %H:%M} {where} {self.control_id or 'score'}"

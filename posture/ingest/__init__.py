@@ -29,6 +29,7 @@ from posture.ingest.kubernetes import persist_kubernetes
 from posture.ingest.rules import upsert_benchmark, upsert_rules
 from posture.ingest.scans import persist_scans
 from recommendations.models import Benchmark
+from scoring.history import record_snapshot
 
 
 @dataclass
@@ -125,11 +126,13 @@ def ingest_stream(
     file_sha256: str = "",
     resource_hint: str | None = None,
 ) -> dict[str, Any]:
-    """Persist one file's records, then bring governance up to date with what they changed, all in one
-    transaction. The counts say what changed (governance's only when it did something)."""
+    """Persist one file's records, bring governance up to date with what they changed and snapshot the
+    score if it moved, all in one transaction. The counts say what changed (governance's only when it
+    did something)."""
     since = timezone.now()
     counts = _persist(stream, file_format=file_format, file_sha256=file_sha256, resource_hint=resource_hint)
     counts.update({name: n for name, n in after_ingest(since).items() if n})
+    record_snapshot()
     return counts
 
 
