@@ -49,6 +49,9 @@ ACCESS: dict[str, Access] = {
     "agent-file": PUBLIC,
     # The score and the evidence: everybody, within their scope.
     "dashboard": Access(EVERYONE),
+    "chart-score-trend-csv": Access(EVERYONE),
+    "chart-failed-rules-csv": Access(EVERYONE),
+    "chart-top-recommendations-csv": Access(EVERYONE),
     "control": Access(EVERYONE),
     "recommendation": Access(EVERYONE),
     "os-config": Access(EVERYONE),

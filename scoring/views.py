@@ -1,15 +1,29 @@
-"""The score pages: the dashboard (score, controls, subscriptions) and one control's recommendations."""
+"""The score pages: the dashboard (score, controls, subscriptions, the charts and their CSVs) and one
+control's recommendations."""
 
+import csv
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
-from posture.views import render_page, scoped
+from posture.views import BadFilter, render_page, render_user_error, scoped
 from recommendations.models import Recommendation
+from recommendations.rule_selectors import open_summary
 from recommendations.selectors import ResourceFilter, ResourceState, filtered_resources, recommendations_by_id
-from scoring.engine import ControlScore, RecommendationScore, Scope, SubscriptionScore, compute_score
+from scoring import charts
+from scoring.engine import (
+    ControlScore,
+    RecommendationScore,
+    Scope,
+    ScoreReport,
+    SubscriptionScore,
+    compute_score,
+)
+from scoring.history import TREND_DAYS, Trend, history
+
+DEFAULT_TREND_DAYS = 30
 
 
 def percent(fraction: Decimal) -> Decimal:
@@ -48,6 +62,11 @@ class RecommendationRow:
 @require_safe
 @scoped
 def dashboard(request: HttpRequest, scope: Scope) -> HttpResponse:
+    try:
+        days = trend_days(request)
+    except BadFilter as error:
+        return render_user_error(request, error, 400)
+    trend = history(scope, days)
     report = compute_score(scope)
     rows = [ControlRow.of(control) for control in report.controls]
     unhealthy_anywhere = ResourceFilter(scope, state=ResourceState.UNHEALTHY)
@@ -62,8 +81,81 @@ def dashboard(request: HttpRequest, scope: Scope) -> HttpResponse:
         # The ring shows the percentage in its centre: across subscriptions that is the weighted
         # formula's, which is not current / max points.
         "chart": {"percent": float(percent(report.percentage)), "empty": report.max == 0},
+        **_chart_context(scope, report, trend, days),
     }
     return render_page(request, "scoring/dashboard.html", context, scope)
+
+
+def _chart_context(scope: Scope, report: ScoreReport, trend: Trend | None, days: int) -> dict[str, object]:
+    bars = charts.failed_rule_bars(open_summary(scope))
+    tops = charts.top_recommendations(report)
+    return {
+        "trend_days": days,
+        "trend_day_choices": TREND_DAYS,
+        "trend": trend,
+        "trend_table": charts.trend_table(trend),
+        "trend_chart": charts.trend_chart(trend) if trend else None,
+        "failed_rules_table": charts.failed_rules_table(bars),
+        "failed_rules_chart": charts.failed_rules_chart(bars),
+        "top_recommendations": tops,
+        "top_recommendations_chart": charts.top_recommendations_chart(tops),
+    }
+
+
+def trend_days(request: HttpRequest) -> int:
+    """`?days=` of the trend: one of TREND_DAYS."""
+    value = request.GET.get("days", "")
+    if not value:
+        return DEFAULT_TREND_DAYS
+    if value not in {str(days) for days in TREND_DAYS}:
+        raise BadFilter(f"days must be one of {', '.join(str(days) for days in TREND_DAYS)}")
+    return int(value)
+
+
+# The CSV of each chart: the same figures as its table.
+
+# Until one shared CSV escaping exists: a cell a spreadsheet would read as a formula is prefixed with '.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: charts.Cell) -> charts.Cell:
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_response(filename: str, table: charts.Table) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow([neutralise_cell(cell) for cell in table.header])
+    writer.writerows([neutralise_cell(cell) for cell in row] for row in table.rows)
+    return response
+
+
+@require_safe
+@scoped
+def score_trend_csv(request: HttpRequest, scope: Scope) -> HttpResponse:
+    try:
+        days = trend_days(request)
+    except BadFilter as error:
+        return render_user_error(request, error, 400)
+    # A scope with no stored history (a tower's view) gets the header alone.
+    return csv_response(f"score-trend-{days}-days.csv", charts.trend_table(history(scope, days)))
+
+
+@require_safe
+@scoped
+def failed_rules_csv(request: HttpRequest, scope: Scope) -> HttpResponse:
+    bars = charts.failed_rule_bars(open_summary(scope))
+    return csv_response("failed-rules.csv", charts.failed_rules_table(bars))
+
+
+@require_safe
+@scoped
+def top_recommendations_csv(request: HttpRequest, scope: Scope) -> HttpResponse:
+    tops = charts.top_recommendations(compute_score(scope))
+    return csv_response("top-recommendations.csv", charts.top_recommendations_table(tops))
 
 
 @require_safe
