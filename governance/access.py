@@ -17,7 +17,7 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.urls import ResolverMatch
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from governance.roles import Role, role_of
@@ -32,6 +32,8 @@ class Access:
     agents: bool = False
     # No login: the view holds nothing secret or authenticates the caller itself.
     public: bool = False
+    # API only: the roles that may write (POST, PATCH...) where `roles` may read (GET); None = `roles`.
+    writes: frozenset[Role] | None = None
 
 
 EVERYONE = frozenset(Role)
@@ -88,6 +90,31 @@ ACCESS: dict[str, Access] = {
     "api-imports": Access(ANALYSTS, agents=True),
     "api-import": Access(ANALYSTS, agents=True),
     "api-heartbeats": Access(agents=True),
+    "api-schema": Access(EVERYONE),
+    "api-docs": Access(EVERYONE),
+    "api-controls": Access(EVERYONE),
+    "api-control": Access(EVERYONE),
+    "api-subscriptions": Access(READERS),
+    "api-subscription": Access(READERS),
+    "api-resources": Access(EVERYONE),
+    "api-resource": Access(EVERYONE),
+    "api-recommendations": Access(EVERYONE),
+    "api-recommendation": Access(EVERYONE),
+    "api-assessments": Access(EVERYONE),
+    "api-assessment": Access(EVERYONE),
+    "api-rules": Access(EVERYONE),
+    "api-rule": Access(EVERYONE),
+    "api-findings": Access(EVERYONE),
+    "api-finding": Access(EVERYONE),
+    "api-teams": Access(EVERYONE),
+    "api-assignments": Access(EVERYONE, writes=ASSIGNERS),
+    "api-assignment": Access(EVERYONE, writes=WORKERS),
+    "api-assignment-comments": Access(EVERYONE, writes=WORKERS),
+    "api-exemptions": Access(READERS, writes=ANALYSTS),
+    "api-exemption": Access(READERS),
+    "api-exemption-end": Access(ANALYSTS),
+    "api-governance-rules": Access(ANALYSTS),
+    "api-governance-rule": Access(ANALYSTS),
     # Django's admin: users, teams, workspaces, tokens.
     "admin:*": Access(ADMINS),
 }
@@ -161,4 +188,6 @@ class RouteAccess(BasePermission):
 
         if isinstance(request.user, AgentPrincipal):
             return access.agents
+        if access.writes is not None and request.method not in SAFE_METHODS:
+            return allows(Access(access.writes), request.user)
         return allows(access, request.user)

@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
     "posture",
     "recommendations",
     "scoring",
@@ -140,12 +142,39 @@ if env_bool("POSTURE_TLS"):
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # The token first: a call without credentials is then a 401 naming the Token scheme.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "governance.api_tokens.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
         "governance.access.RouteAccess",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_THROTTLE_CLASSES": ["posture.api_base.UserThrottle", "posture.api_base.AnonThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# API calls per user (or agent token) and per address without a login; read at each call.
+POSTURE_API_USER_RATE = os.environ.get("POSTURE_API_USER_RATE", "600/min")
+POSTURE_API_ANON_RATE = os.environ.get("POSTURE_API_ANON_RATE", "60/min")
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Posture API",
+    "DESCRIPTION": "The secure score, the estate, its evidence and governance; lists are cursor-paginated.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Choice sets sharing a field name get names of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "AssessmentStatusEnum": "recommendations.models.AssessmentStatus",
+        "AssignmentStatusEnum": "governance.models.AssignmentStatus",
+        "ImportStatusEnum": "posture.models.ImportStatus",
+        "RecommendationSeverityEnum": "recommendations.models.Severity",
+        "RuleSeverityEnum": "recommendations.models.RuleSeverity",
+        "OperatingSystemEnum": "posture.models.OperatingSystem",
+    },
+    # The schema needs a login and a role like every route (governance/access.py).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated", "governance.access.RouteAccess"],
 }
 
 # Celery: JSON only; a task is acknowledged after it ran, so a killed worker's task is redelivered.

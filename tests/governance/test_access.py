@@ -17,11 +17,11 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from governance.access import ACCESS, Access, allows
-from governance.models import Assignment, Exemption, Team
+from governance.models import Assignment, Exemption, GovernanceRule, Team
 from governance.roles import Role
 from posture.agents import issue_token
 from posture.models import ImportJob, SubscriptionGroup, Workspace
-from recommendations.models import Rule
+from recommendations.models import Finding, Rule
 from scoring.models import Control
 from tests.factories import make_assessment, make_control, make_recommendation, make_resource, make_user
 from tests.scans import scan_xccdf
@@ -97,6 +97,17 @@ PK_OF_ROUTE = {
     "exemption-end": "exemption",
     "subscription-group-change": "subscription_group",
     "subscription-group-delete": "subscription_group",
+    "api-control": "control",
+    "api-subscription": "subscription",
+    "api-resource": "resource",
+    "api-assessment": "assessment",
+    "api-rule": "rule",
+    "api-finding": "finding",
+    "api-assignment": "assignment",
+    "api-assignment-comments": "assignment",
+    "api-exemption": "exemption",
+    "api-exemption-end": "exemption",
+    "api-governance-rule": "governance_rule",
 }
 
 
@@ -144,6 +155,7 @@ def estate() -> Estate:
     workspace = Workspace.objects.create(name="Main", workspace_id="ws-main")
     group = SubscriptionGroup.objects.create(name="Everything")
     group.subscriptions.add(resource.subscription)
+    rule = GovernanceRule.objects.create(name="Everything to the tower", priority=1, team=team)
     return Estate(
         team=team,
         ids={
@@ -155,6 +167,9 @@ def estate() -> Estate:
             "assignment": assignment.pk,
             "exemption": exemption.pk,
             "subscription_group": group.pk,
+            "assessment": assessment.pk,
+            "finding": Finding.objects.get().pk,
+            "governance_rule": rule.pk,
         },
         recommendation_key=recommendation.key,
         agent_token=issue_token(workspace=workspace).token,
