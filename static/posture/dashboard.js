@@ -120,7 +120,18 @@
         indexAxis: "y",
         maintainAspectRatio: false,
         animation: false,
-        scales: { x: { beginAtZero: true, title: { display: true, text: "points" } } },
+        scales: {
+          x: { beginAtZero: true, title: { display: true, text: "points" } },
+          // Long names are shortened on the axis; the tooltip and the table give them whole.
+          y: {
+            ticks: {
+              callback(value) {
+                const label = this.getLabelForValue(value);
+                return label.length > 40 ? `${label.slice(0, 39)}…` : label;
+              },
+            },
+          },
+        },
         plugins: { legend: { display: false } },
       },
     });
