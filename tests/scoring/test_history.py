@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 import time_machine
 from django.conf import settings
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from governance.models import Assignment, Team
@@ -184,6 +186,17 @@ def test_history_gives_the_score_and_each_control_of_the_estate_or_one_subscript
     assert one is not None
     assert one.moments == [NOW - timedelta(days=2)]
     assert one.score.values == [100.0]
+
+
+def test_history_is_one_query_however_many_snapshots():
+    small_estate()
+    for days_ago in (8, 6, 4, 2, 0):
+        assert record_snapshot(NOW - timedelta(days=days_ago)) is True
+    with CaptureQueriesContext(connection) as queries:
+        trend = history(ESTATE, 30, now=NOW)
+    assert len(queries) == 1
+    assert trend is not None
+    assert len(trend.moments) == 5
 
 
 def test_a_control_assessed_later_has_no_value_before():
