@@ -31,7 +31,10 @@ def test_drill_down_from_the_dashboard_to_an_unhealthy_reason(live_server: LiveS
 
     expect(page.get_by_role("heading", name="Secure score")).to_be_visible()
     # The doughnut is drawn (Chart.js from node_modules attaches itself to the canvas).
-    page.wait_for_function("() => Chart.getChart(document.getElementById('score-chart')) !== undefined")
+    page.wait_for_function(
+        "() => typeof Chart !== 'undefined'"
+        " && Chart.getChart(document.getElementById('score-chart')) !== undefined"
+    )
     page.screenshot(path=str(SCREENSHOT), full_page=True)
 
     row = page.locator("tr", has=page.get_by_role("link", name=RSC, exact=True))
