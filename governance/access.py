@@ -87,6 +87,7 @@ ACCESS: dict[str, Access] = {
     "team-create": Access(ADMINS),
     # API.
     "api-score": Access(EVERYONE),
+    "api-score-history": Access(EVERYONE),
     "api-imports": Access(ANALYSTS, agents=True),
     "api-import": Access(ANALYSTS, agents=True),
     "api-heartbeats": Access(agents=True),

@@ -32,7 +32,7 @@ from governance.models import (
 from governance.roles import TOWER_ROLES, role_of, teams_of
 from governance.scoping import visible_assignments
 from governance.selectors import in_scope as items_in_scope
-from posture.api_base import LIST_BACKENDS, SUBSCRIPTION_PARAMETER, Cursor, caller_scope
+from posture.api_base import LIST_BACKENDS, SUBSCRIPTION_PARAMETER, Cursor, IdFilter, caller_scope
 from posture.errors import UserError
 from posture.models import Resource, Subscription
 from recommendations.models import Assessment, Finding, Recommendation, Severity
@@ -135,12 +135,12 @@ class AssignmentSerializer(serializers.ModelSerializer[Assignment]):
 
 class AssignmentFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=AssignmentStatus.choices)
-    team = django_filters.NumberFilter(field_name="team_id", help_text="a team's id")
+    team = IdFilter(field_name="team_id", help_text="a team's id")
     owner = django_filters.CharFilter(lookup_expr="iexact")
     recommendation = django_filters.CharFilter(
         field_name="assessment__recommendation__key", help_text="its key"
     )
-    resource = django_filters.NumberFilter(field_name="assessment__resource_id", help_text="a resource's id")
+    resource = IdFilter(field_name="assessment__resource_id", help_text="a resource's id")
     due_before = django_filters.DateFilter(field_name="due_date", lookup_expr="lt")
     due_after = django_filters.DateFilter(field_name="due_date", lookup_expr="gte")
 

@@ -2,11 +2,13 @@
 
 from typing import Any
 
+import django_filters
+from django import forms
 from django.conf import settings
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework.exceptions import NotFound
 from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import CursorPagination
@@ -38,8 +40,37 @@ class Ordering(OrderingFilter):
     """`?ordering=field` or `-field` among the view's `ordering_fields` only; anything else is ignored
     (the default order, by id) as REST framework's OrderingFilter does."""
 
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        fields = list(getattr(view, "ordering_fields", ()))
+        allowed = ", ".join(f"`{name}`" for name in fields)
+        return [
+            {
+                "name": self.ordering_param,
+                "required": False,
+                "in": "query",
+                "description": f"Sort by {allowed}, descending with a leading `-`; anything else is ignored.",
+                "schema": {"type": "string", "enum": [v for name in fields for v in (name, f"-{name}")]},
+            }
+        ]
+
 
 LIST_BACKENDS = [DjangoFilterBackend, Ordering]
+
+# The largest primary key (BigAutoField); a larger number would overflow the database's integer.
+MAX_ID = 2**63 - 1
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
+class IdFilter(django_filters.NumberFilter):
+    """An object's id in a filter: a whole number the database can hold, else a 400."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
 
 SUBSCRIPTION_PARAMETER = OpenApiParameter(
     "subscription",

@@ -20,7 +20,7 @@ from governance.api_tokens import ApiTokenAuthentication
 from governance.scoping import restrict, visible_subscriptions
 from posture import agent_api
 from posture import api as imports_api
-from posture.api_base import LIST_BACKENDS, SUBSCRIPTION_PARAMETER, Cursor, caller_scope
+from posture.api_base import LIST_BACKENDS, SUBSCRIPTION_PARAMETER, Cursor, IdFilter, caller_scope
 from posture.models import (
     AgentState,
     ImportJob,
@@ -114,7 +114,7 @@ class ResourceFilter(django_filters.FilterSet):
         method="filter_state",
         help_text="the resource's state in `control` (in any control without it), as the score counts it",
     )
-    control = django_filters.NumberFilter(method="filter_state", help_text="a control's id")
+    control = IdFilter(method="filter_state", help_text="a control's id")
 
     class Meta:
         model = Resource

@@ -10,6 +10,7 @@ from scoring import api as scoring_api
 urlpatterns = [
     # The score.
     path("score/", scoring_api.ScoreView.as_view(), name="api-score"),
+    path("score/history/", scoring_api.ScoreHistory.as_view(), name="api-score-history"),
     path("controls/", scoring_api.ControlList.as_view(), name="api-controls"),
     path("controls/<int:pk>/", scoring_api.ControlDetail.as_view(), name="api-control"),
     # The estate.

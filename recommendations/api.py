@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 
-from posture.api_base import LIST_BACKENDS, SUBSCRIPTION_PARAMETER, Cursor, caller_scope
+from posture.api_base import LIST_BACKENDS, SUBSCRIPTION_PARAMETER, Cursor, IdFilter, caller_scope
 from recommendations.models import (
     Assessment,
     AssessmentStatus,
@@ -56,7 +56,7 @@ class RecommendationFilter(django_filters.FilterSet):
         field_name="display_name", lookup_expr="icontains", help_text="part of the display name"
     )
     severity = django_filters.ChoiceFilter(choices=Severity.choices)
-    control = django_filters.NumberFilter(field_name="controls", help_text="a control's id")
+    control = IdFilter(field_name="controls", help_text="a control's id")
 
     class Meta:
         model = Recommendation
@@ -118,7 +118,7 @@ class AssessmentFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=AssessmentStatus.choices)
     recommendation = django_filters.CharFilter(field_name="recommendation__key", help_text="its key")
     severity = django_filters.ChoiceFilter(field_name="recommendation__severity", choices=Severity.choices)
-    resource = django_filters.NumberFilter(field_name="resource_id", help_text="a resource's id")
+    resource = IdFilter(field_name="resource_id", help_text="a resource's id")
     exempted = django_filters.BooleanFilter(method="filter_exempted")
     changed_after = django_filters.IsoDateTimeFilter(field_name="status_changed", lookup_expr="gte")
 
@@ -183,7 +183,7 @@ class RuleSerializer(serializers.ModelSerializer[Rule]):
 class RuleFilter(django_filters.FilterSet):
     title = django_filters.CharFilter(lookup_expr="icontains", help_text="part of the title")
     severity = django_filters.ChoiceFilter(choices=RuleSeverity.choices)
-    benchmark = django_filters.NumberFilter(field_name="benchmark_id", help_text="a benchmark's id")
+    benchmark = IdFilter(field_name="benchmark_id", help_text="a benchmark's id")
 
     class Meta:
         model = Rule
@@ -244,7 +244,7 @@ class FindingFilter(django_filters.FilterSet):
     severity = django_filters.ChoiceFilter(choices=RuleSeverity.choices)
     result = django_filters.ChoiceFilter(choices=ResultValue.choices)
     rule = django_filters.CharFilter(field_name="rule__key", help_text="the rule's key (CCE or rule id)")
-    resource = django_filters.NumberFilter(field_name="resource_id", help_text="a resource's id")
+    resource = IdFilter(field_name="resource_id", help_text="a resource's id")
     seen_after = django_filters.IsoDateTimeFilter(field_name="last_seen", lookup_expr="gte")
 
     class Meta:
