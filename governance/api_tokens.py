@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.request import Request
+from rest_framework.throttling import SimpleRateThrottle
 
 from governance import audit
 from governance.models import ApiToken
@@ -97,6 +99,19 @@ def authenticate_api_token(key: str) -> ApiToken | None:
     return record
 
 
+class FailedTokenThrottle(SimpleRateThrottle):
+    """Wrong keys count against POSTURE_API_ANON_RATE per address: REST framework throttles only after
+    authentication, so without this a key could be guessed as fast as the server answers."""
+
+    scope = "api_token_failure"
+
+    def get_rate(self) -> str:
+        return str(settings.POSTURE_API_ANON_RATE)
+
+    def get_cache_key(self, request: Request, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
 class ApiTokenAuthentication(BaseAuthentication):
     """`Authorization: Token <key>`; a wrong, revoked or inactive user's token is a 401, and logged."""
 
@@ -107,6 +122,9 @@ class ApiTokenAuthentication(BaseAuthentication):
         presented = parts[1].decode(errors="replace") if len(parts) == 2 else ""
         record = authenticate_api_token(presented)
         if record is None:
+            throttle = FailedTokenThrottle()
+            if not throttle.allow_request(request, None):  # type: ignore[arg-type] # no view here
+                raise Throttled(throttle.wait())
             log.warning("rejected API token %r from %s", presented[:12], request.META.get("REMOTE_ADDR", "?"))
             raise AuthenticationFailed("invalid or revoked API token")
         return record.user, record

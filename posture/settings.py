@@ -154,6 +154,9 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_THROTTLE_CLASSES": ["posture.api_base.UserThrottle", "posture.api_base.AnonThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Throttles count addresses from X-Forwarded-For only behind this many proxies (0: the peer's
+    # address): otherwise a caller could name any address and never be throttled.
+    "NUM_PROXIES": int(os.environ.get("POSTURE_API_NUM_PROXIES", "0")),
 }
 # API calls per user (or agent token) and per address without a login; read at each call.
 POSTURE_API_USER_RATE = os.environ.get("POSTURE_API_USER_RATE", "600/min")

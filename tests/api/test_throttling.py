@@ -44,3 +44,23 @@ def test_agents_are_counted_by_their_token(db: None) -> None:
     job_url = reverse("api-import", args=[1])
     assert agent.get(job_url).status_code == 404  # no such job of its own: counted, not refused
     assert agent.get(job_url).status_code == 429
+
+
+@override_settings(POSTURE_API_ANON_RATE="2/min")
+def test_guessing_keys_is_throttled_per_address(analyst: User) -> None:
+    guesses = [
+        Client().get(reverse("api-resources"), headers={"authorization": f"Token psa_guess{n}"}).status_code
+        for n in range(3)
+    ]
+    assert guesses == [401, 401, 429]
+    # A right key still works: only wrong ones are counted.
+    assert token_client(analyst).get(reverse("api-resources")).status_code == 200
+
+
+@override_settings(POSTURE_API_ANON_RATE="1/min")
+def test_a_forged_forwarded_for_does_not_escape_the_count(db: None) -> None:
+    codes = [
+        Client().get(reverse("api-score"), headers={"authorization": "Token psa_x", "x-forwarded-for": ip})
+        for ip in ("1.1.1.1", "2.2.2.2")
+    ]
+    assert [response.status_code for response in codes] == [401, 429]
