@@ -32,6 +32,7 @@ from governance.models import (
 from governance.roles import TOWER_ROLES, role_of, teams_of
 from governance.scoping import visible_assignments
 from governance.selectors import in_scope as items_in_scope
+from governance.selectors import is_member
 from posture.api_base import LIST_BACKENDS, SUBSCRIPTION_PARAMETER, Cursor, IdFilter, caller_scope
 from posture.errors import UserError
 from posture.models import Resource, Subscription
@@ -180,6 +181,12 @@ def visible_items(request: Request) -> QuerySet[Assignment]:
     return items.select_related("assessment__resource", "assessment__recommendation", "team")
 
 
+def check_owner(owner: str, team: Team | None) -> None:
+    """As the item pages do: an owner given with a team is one of the team's users (by email)."""
+    if owner.strip() and team is not None and not is_member(owner.strip(), team.pk):
+        raise UserError(f"{owner.strip()} is not a member of {team.name}")
+
+
 def team_or_400(team_id: int | None) -> Team | None:
     if team_id is None:
         return None
@@ -220,10 +227,14 @@ class AssignmentList(generics.ListAPIView[Assignment]):
             )
         existed = Assignment.objects.filter(assessment=assessment, finding=finding).exists()
         try:
+            team = team_or_400(values.get("team"))
+            if team is None and not values.get("owner", "").strip():
+                raise UserError("choose a team or give an owner")
+            check_owner(values.get("owner", ""), team)
             item = assignments.assign(
                 user=person(request),
                 assessment=assessment,
-                team=team_or_400(values.get("team")),
+                team=team,
                 owner=values.get("owner", ""),
                 due=values.get("due_date"),
                 finding=finding,
@@ -251,8 +262,11 @@ class AssignmentDetail(generics.RetrieveAPIView[Assignment]):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         try:
+            team = team_or_400(values.get("team"))
+            if values.get("owner") and values["owner"].strip() != item.owner:
+                check_owner(values["owner"], team or item.team)
             change = assignments.Change(
-                team=team_or_400(values.get("team")),
+                team=team,
                 owner=values.get("owner"),
                 status=values.get("status"),
                 eta=values.get("eta"),

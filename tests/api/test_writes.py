@@ -46,11 +46,37 @@ def test_an_analyst_assigns_an_item_by_hand(estate: Estate, api: Client) -> None
 
 
 def test_assigning_an_assigned_item_again_reassigns_it(estate: Estate, api: Client) -> None:
-    data = {"assessment": estate.red.assessment.pk, "team": estate.blue.team.pk, "owner": "bo@example.com"}
+    data = {
+        "assessment": estate.red.assessment.pk,
+        "team": estate.blue.team.pk,
+        "owner": "blue-lead@example.com",
+    }
     response = send(api, "post", "api-assignments", data)
     assert response.status_code == 200
     estate.red.item.refresh_from_db()
-    assert (estate.red.item.team, estate.red.item.owner) == (estate.blue.team, "bo@example.com")
+    assert (estate.red.item.team, estate.red.item.owner) == (estate.blue.team, "blue-lead@example.com")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            {"team": "blue", "owner": "red-member@example.com"},
+            "red-member@example.com is not a member of blue",
+        ),
+        ({}, "choose a team or give an owner"),
+    ],
+)
+def test_the_owner_is_checked_as_on_the_pages(
+    estate: Estate, api: Client, data: dict[str, str], message: str
+) -> None:
+    teams = {"blue": estate.blue.team.pk}
+    body = {"assessment": estate.red.assessment.pk, **{k: teams.get(v, v) for k, v in data.items()}}
+    response = send(api, "post", "api-assignments", body)
+    assert response.status_code == 400
+    assert response.json() == {"detail": message}
+    changed = send(api, "patch", "api-assignment", {"owner": "blue-lead@example.com"}, estate.red.item.pk)
+    assert changed.status_code == 400
 
 
 def test_a_failed_rule_becomes_its_own_item(estate: Estate, api: Client) -> None:
