@@ -1,0 +1,219 @@
+"""Findings with their governance: the filters of the findings exports and API, and the one selection.
+
+A finding's team, owner, due date and status are those of its own item (an Assignment of that failed
+rule) if it has one, else of the item of its machine's OS-configuration assessment
+(machine-config-vulns for a VM or Arc machine, vmss-config-vulns of the scale set for an instance).
+Severity, OS and rule type are the catalog's (Rule), as on the OS-configuration pages.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+import django_filters
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import (
+    CharField,
+    DateField,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from governance.models import Assignment, AssignmentStatus
+from governance.scoping import visible_resources
+from posture.errors import UserError
+from posture.models import OperatingSystem, ResourceKind
+from posture.selectors import scope_for
+from recommendations.evaluators.os_config import MACHINE_KEY, SCALE_SET_KEY
+from recommendations.models import Finding, FindingState
+from recommendations.models.rules import SEVERITY_RANK, RuleSeverity
+from recommendations.selectors import UNKNOWN_OS
+
+OS_CONFIG_KEYS = (MACHINE_KEY, SCALE_SET_KEY)
+# The machine kinds whose findings roll up into each OS-configuration recommendation.
+KINDS_OF_KEY = {
+    MACHINE_KEY: (ResourceKind.VM, ResourceKind.ARC_MACHINE),
+    SCALE_SET_KEY: (ResourceKind.VMSS_INSTANCE,),
+}
+# An item that is done is never overdue.
+CLOSED_STATUSES = (AssignmentStatus.RESOLVED, AssignmentStatus.RISK_ACCEPTED)
+# `?severity=all`: every severity, instead of the default (the highest one present).
+ALL_SEVERITIES = "all"
+
+
+class BadFindingFilter(UserError):
+    """A findings filter that cannot be applied (unknown value, malformed date)."""
+
+
+def _governance(column: str, output: Any) -> Coalesce:
+    """The column of the finding's own item, else of its machine's (or scale set's) OS-config item."""
+    own = Assignment.objects.filter(finding_id=OuterRef("pk")).values(column)[:1]
+    machine = (
+        Assignment.objects.filter(
+            Q(assessment__resource_id=OuterRef("resource_id"))
+            | Q(assessment__resource_id=OuterRef("resource__parent_id")),
+            finding__isnull=True,
+            assessment__recommendation__key__in=OS_CONFIG_KEYS,
+        )
+        .order_by("assessment__resource__parent_id")  # the machine's own item before its scale set's
+        .values(column)[:1]
+    )
+    return Coalesce(Subquery(own, output_field=output), Subquery(machine, output_field=output))
+
+
+def with_governance(findings: QuerySet[Finding]) -> QuerySet[Finding]:
+    """Findings annotated with team_id, team, owner, due_date and status (None when nobody has it)."""
+    return findings.annotate(
+        team_id=_governance("team_id", IntegerField()),
+        team=_governance("team__name", CharField()),
+        owner=_governance("owner", CharField()),
+        due_date=_governance("due_date", DateField()),
+        status=_governance("status", CharField()),
+    )
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+class FindingFilterSet(django_filters.FilterSet):
+    """Every filter of the findings exports (and of the findings API). Multi-valued filters take a
+    repeated parameter or a comma-separated list."""
+
+    severity = django_filters.CharFilter(
+        method="filter_severity",
+        help_text="critical, high, medium, low, info, unknown (several: comma-separated), or `all`; "
+        "without it the highest severity present",
+    )
+    state = django_filters.ChoiceFilter(choices=FindingState.choices, help_text="default: open")
+    os = django_filters.ChoiceFilter(
+        field_name="rule__os",
+        method="filter_os",
+        choices=[(v or UNKNOWN_OS, label) for v, label in OperatingSystem.choices],
+        help_text="the rule's OS: linux, windows or unknown",
+    )
+    rule_type = django_filters.CharFilter(field_name="rule__rule_type", help_text="the rule's type")
+    rule = django_filters.CharFilter(method="filter_rule", help_text="a rule's id or key (CCE ID)")
+    recommendation = django_filters.ChoiceFilter(
+        method="filter_recommendation",
+        choices=[(key, key) for key in OS_CONFIG_KEYS],
+        help_text="the machines' OS-configuration recommendation",
+    )
+    resource = django_filters.NumberFilter(field_name="resource_id", help_text="a resource's id")
+    subscription = django_filters.CharFilter(
+        method="filter_subscription", help_text="a subscription's name or id, or group:NAME"
+    )
+    resource_group = django_filters.CharFilter(field_name="resource__resource_group", lookup_expr="iexact")
+    tag = django_filters.CharFilter(method="filter_tag", help_text="key=value, or key for any value")
+    team = django_filters.CharFilter(method="filter_team", help_text="a team's name or id")
+    owner = django_filters.CharFilter(field_name="owner", lookup_expr="iexact", help_text="an e-mail")
+    due_before = django_filters.DateFilter(field_name="due_date", lookup_expr="lte")
+    due_after = django_filters.DateFilter(field_name="due_date", lookup_expr="gte")
+    overdue = django_filters.BooleanFilter(method="filter_overdue", help_text="past due and not closed")
+    first_seen_after = django_filters.IsoDateTimeFilter(field_name="first_seen", lookup_expr="gte")
+    first_seen_before = django_filters.IsoDateTimeFilter(field_name="first_seen", lookup_expr="lte")
+
+    class Meta:
+        model = Finding
+        fields: list[str] = []
+
+    def filter_severity(self, queryset: QuerySet[Finding], name: str, value: str) -> QuerySet[Finding]:
+        values = _split(value)
+        if ALL_SEVERITIES in values:
+            return queryset
+        unknown = [v for v in values if v not in RuleSeverity.values]
+        if unknown:
+            raise BadFindingFilter(
+                f"unknown severity {unknown[0]!r}: use {', '.join(RuleSeverity.values)} or {ALL_SEVERITIES}"
+            )
+        return queryset.filter(rule__severity__in=values)
+
+    def filter_os(self, queryset: QuerySet[Finding], name: str, value: str) -> QuerySet[Finding]:
+        return queryset.filter(rule__os="" if value == UNKNOWN_OS else value)
+
+    def filter_rule(self, queryset: QuerySet[Finding], name: str, value: str) -> QuerySet[Finding]:
+        condition = Q(rule__key=value) | Q(rule__cce=value)
+        if value.isdigit() and len(value) < 19:
+            condition |= Q(rule_id=int(value))
+        return queryset.filter(condition)
+
+    def filter_recommendation(self, queryset: QuerySet[Finding], name: str, value: str) -> QuerySet[Finding]:
+        return queryset.filter(resource__kind__in=KINDS_OF_KEY[value])
+
+    def filter_subscription(self, queryset: QuerySet[Finding], name: str, value: str) -> QuerySet[Finding]:
+        # The pages' `?subscription=`: a name, an id or group:NAME, with their messages when unknown.
+        ids = scope_for(value).subscription_ids
+        return queryset if ids is None else queryset.filter(resource__subscription_id__in=ids)
+
+    def filter_tag(self, queryset: QuerySet[Finding], name: str, value: str) -> QuerySet[Finding]:
+        key, has_value, tag_value = value.partition("=")
+        key = key.strip()
+        if not key:
+            raise BadFindingFilter("a tag filter is key=value or key")
+        if not has_value:
+            return queryset.filter(resource__tags__has_key=key)
+        return queryset.alias(tag_value=KeyTextTransform(key, "resource__tags")).filter(tag_value=tag_value)
+
+    def filter_team(self, queryset: QuerySet[Finding], name: str, value: str) -> QuerySet[Finding]:
+        if value.isdigit() and len(value) < 19:
+            return queryset.filter(Q(team_id=int(value)) | Q(team=value))
+        return queryset.filter(Q(team=value))
+
+    def filter_overdue(self, queryset: QuerySet[Finding], name: str, value: bool | None) -> QuerySet[Finding]:
+        today = timezone.localdate()
+        overdue = Q(due_date__lt=today) & ~Q(status__in=CLOSED_STATUSES)
+        if value is None:
+            return queryset
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)
+
+
+def highest_severity(findings: QuerySet[Finding]) -> str | None:
+    """The highest rule severity among the findings, or None when there are none."""
+    present = set(findings.order_by().values_list("rule__severity", flat=True).distinct())
+    ranked = sorted(present, key=lambda s: SEVERITY_RANK.get(RuleSeverity(s), 0), reverse=True)
+    return ranked[0] if ranked else None
+
+
+def findings_for(
+    user: User | AnonymousUser, params: Mapping[str, Any]
+) -> tuple[QuerySet[Finding], dict[str, str]]:
+    """The findings `params` select among those the user may see, with their governance columns, and
+    the filters applied (defaults included: state open, the highest severity present).
+
+    Raises BadFindingFilter (or an UnknownSubscription) with a message for the user."""
+    data = _flatten(params)
+    data.setdefault("state", FindingState.OPEN)
+    findings = with_governance(Finding.objects.all())
+    resources = visible_resources(user)
+    if resources is not None:
+        # A tower's members: the findings of the machines of their towers' items.
+        findings = findings.filter(resource_id__in=resources.values("pk"))
+    filterset = FindingFilterSet(data, queryset=findings)
+    if not filterset.is_valid():
+        field, errors = next(iter(filterset.errors.items()))
+        raise BadFindingFilter(f"{field}: {' '.join(str(e) for e in errors)}")
+    selected = filterset.qs
+    used = {name: str(data[name]) for name in FindingFilterSet.base_filters if name in data}
+    if not data.get("severity"):
+        top = highest_severity(selected)
+        if top is not None:
+            selected = selected.filter(rule__severity=top)
+            used["severity"] = top
+    return selected, used
+
+
+def _flatten(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A plain dict of the parameters; a repeated one (?severity=a&severity=b) joined by commas."""
+    flat: dict[str, Any] = {}
+    for name in params:
+        values = params.getlist(name) if hasattr(params, "getlist") else [params[name]]
+        values = [v for v in values if v not in (None, "")]
+        if not values:
+            continue
+        flat[name] = ",".join(str(v) for v in values) if len(values) > 1 else values[0]
+    return flat
