@@ -1,11 +1,14 @@
 """What every REST list shares: cursor pagination, whitelisted ordering, throttles and the caller's scope."""
 
+import base64
+import binascii
+import json
 from typing import Any
 
 import django_filters
 from django import forms
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
@@ -14,6 +17,7 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+from rest_framework.utils.urls import replace_query_param
 
 from governance.scoping import scope_for_user
 from posture.errors import UserError
@@ -21,8 +25,13 @@ from scoring.engine import Scope
 
 
 class Cursor(CursorPagination):
-    """Keyset pages (`?cursor=`), by `id` unless `?ordering=` names a whitelisted field; ties on that
-    field are broken by `id`, so every page is the same whatever the database."""
+    """Keyset pages (`?cursor=`), by `id` unless `?ordering=` names whitelisted fields, with `id` last.
+
+    The cursor holds the whole sort key of the row it follows (the ordering fields and the id), so a
+    page is one indexed range query however deep, and ties on a field (a status, a name) neither skip
+    nor repeat rows either way. REST framework's own cursor keeps only the first field and counts an
+    offset through the ties, which is slow on them and loses rows when paging back.
+    """
 
     page_size = 50
     page_size_query_param = "page_size"
@@ -33,7 +42,77 @@ class Cursor(CursorPagination):
         ordering = tuple(super().get_ordering(request, queryset, view))
         if ordering[-1].lstrip("-") in ("id", "pk"):
             return ordering
-        return (*ordering, "-id" if ordering[0].startswith("-") else "id")
+        return (*ordering, "-id" if ordering[-1].startswith("-") else "id")
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any] | None:
+        self.request = request
+        size = self.get_page_size(request)
+        if not size:
+            return None
+        self.base_url = request.build_absolute_uri()
+        self.sort = self.get_ordering(request, queryset, view)
+        backwards, key = self._decode(request)
+        order = [_flipped(name) for name in self.sort] if backwards else list(self.sort)
+        if key is not None:
+            queryset = queryset.filter(_beyond(order, key))
+        rows = list(queryset.order_by(*order)[: size + 1])
+        more = len(rows) > size
+        self.page = rows[:size]
+        if backwards:
+            self.page.reverse()
+        # Paging back we came from the next page; paging on we came from the previous one.
+        self.has_next = True if backwards else more
+        self.has_previous = more if backwards else key is not None
+        return self.page
+
+    def get_next_link(self) -> str | None:
+        if not self.has_next or not self.page:
+            return None
+        return self._link(self.page[-1], backwards=False)
+
+    def get_previous_link(self) -> str | None:
+        if not self.has_previous or not self.page:
+            return None
+        return self._link(self.page[0], backwards=True)
+
+    def _link(self, row: Any, *, backwards: bool) -> str:
+        key = [_plain(getattr(row, name.lstrip("-"))) for name in self.sort]
+        token = base64.urlsafe_b64encode(json.dumps({"b": backwards, "k": key}).encode()).decode()
+        return replace_query_param(self.base_url or "", self.cursor_query_param, token)
+
+    def _decode(self, request: Request) -> tuple[bool, list[Any] | None]:
+        token = request.query_params.get(self.cursor_query_param)
+        if not token:
+            return False, None
+        try:
+            found = json.loads(base64.urlsafe_b64decode(token.encode()))
+            backwards, key = bool(found["b"]), list(found["k"])
+        except (ValueError, TypeError, KeyError, binascii.Error):
+            raise NotFound(self.invalid_cursor_message) from None
+        if len(key) != len(self.sort):
+            # A cursor of another ordering: start again rather than guess.
+            return False, None
+        return backwards, key
+
+
+def _flipped(name: str) -> str:
+    return name[1:] if name.startswith("-") else f"-{name}"
+
+
+def _plain(value: Any) -> Any:
+    return value if value is None or isinstance(value, (int, str)) else str(value)
+
+
+def _beyond(order: list[str], key: list[Any]) -> Q:
+    """Rows after `key` in `order`: (a > x) or (a = x and b > y) or ... (`<` for a descending field)."""
+    condition = Q(pk__in=[])
+    equal = Q()
+    for name, value in zip(order, key, strict=True):
+        field = name.lstrip("-")
+        lookup = "lt" if name.startswith("-") else "gt"
+        condition |= equal & Q(**{f"{field}__{lookup}": value})
+        equal &= Q(**{field: value})
+    return condition
 
 
 class Ordering(OrderingFilter):

@@ -167,6 +167,13 @@ def test_cursor_pages_walk_every_row_once_in_any_order(estate: Estate, api: Clie
                 break
             response = api.get(body["next"])
         assert len(seen) == len(set(seen)) == 9, ordering
+        # And back again from the last page, the same rows in the same order.
+        back: list[int] = []
+        while body["previous"] is not None:
+            body = api.get(body["previous"]).json()
+            back = [r["id"] for r in body["results"]] + back
+        assert back == seen[: len(back)]
+        assert len(back) == 9 - len(response.json()["results"]), ordering
 
 
 def test_the_page_size_is_capped(estate: Estate, api: Client) -> None:
@@ -174,3 +181,12 @@ def test_the_page_size_is_capped(estate: Estate, api: Client) -> None:
         make_resource(estate.red.subscription, name=f"extra-{n}")
     assert len(results(api, "api-resources", page_size=1)) == 1
     assert len(results(api, "api-resources", page_size=100000)) == 5
+
+
+def test_a_garbled_cursor_is_a_404_and_a_cursor_of_another_order_starts_again(
+    estate: Estate, api: Client
+) -> None:
+    assert api.get(reverse("api-resources"), {"cursor": "not-a-cursor"}).status_code == 404
+    first = api.get(reverse("api-resources"), {"page_size": 1}).json()
+    by_name = api.get(first["next"] + "&ordering=name").json()
+    assert by_name["results"][0]["name"] == "blue-vm"
