@@ -1,23 +1,38 @@
 """REST endpoints of the evidence: the recommendation and rule catalogs, assessments and findings.
 
 The catalogs are the same for everybody; assessments and findings are the scope's (a tower's members
-see their tower's resources only, and another's by id is a 404).
+see their tower's resources only, and another's by id is a 404). Findings are selected by
+governance.findings, the findings exports' filters, and carry their governance item's columns.
 """
+
+from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 
-from posture.api_base import LIST_BACKENDS, SUBSCRIPTION_PARAMETER, Cursor, IdFilter, caller_scope
+from governance.findings import FindingFilterSet, findings_for, with_governance
+from governance.models import AssignmentStatus
+from posture.api_base import (
+    LIST_BACKENDS,
+    MAX_ID,
+    SUBSCRIPTION_PARAMETER,
+    Cursor,
+    IdFilter,
+    Ordering,
+    caller_scope,
+)
+from posture.errors import UserError
 from recommendations.models import (
     Assessment,
     AssessmentStatus,
     Benchmark,
     Finding,
-    FindingState,
     Recommendation,
-    ResultValue,
     Rule,
     RuleSeverity,
     Severity,
@@ -213,9 +228,15 @@ class RuleDetail(RuleQueryset, generics.RetrieveAPIView[Rule]):
 
 
 class FindingSerializer(serializers.ModelSerializer[Finding]):
+    """A finding with its governance (annotated by governance.findings.with_governance)."""
+
     rule: serializers.SlugRelatedField[Rule] = serializers.SlugRelatedField(read_only=True, slug_field="key")
     rule_title = serializers.CharField(source="rule.title", read_only=True)
     resource_name = serializers.CharField(source="resource.name", read_only=True)
+    team = serializers.CharField(read_only=True, allow_null=True, help_text="its governance item's team")
+    owner = serializers.CharField(read_only=True, allow_null=True)
+    due_date = serializers.DateField(read_only=True, allow_null=True)
+    status = serializers.ChoiceField(choices=AssignmentStatus.choices, read_only=True, allow_null=True)
 
     class Meta:
         model = Finding
@@ -234,42 +255,58 @@ class FindingSerializer(serializers.ModelSerializer[Finding]):
             "last_seen",
             "resolved_at",
             "updated_at",
+            "team",
+            "owner",
+            "due_date",
+            "status",
         )
 
 
-class FindingFilter(django_filters.FilterSet):
-    """A minimal filter set of the findings endpoint."""
+class FiltersDocumentedOnly(DjangoFilterBackend):
+    """Documents the view's filter set; the view filters with governance.findings.findings_for."""
 
-    state = django_filters.ChoiceFilter(choices=FindingState.choices)
-    severity = django_filters.ChoiceFilter(choices=RuleSeverity.choices)
-    result = django_filters.ChoiceFilter(choices=ResultValue.choices)
-    rule = django_filters.CharFilter(field_name="rule__key", help_text="the rule's key (CCE or rule id)")
-    resource = IdFilter(field_name="resource_id", help_text="a resource's id")
-    seen_after = django_filters.IsoDateTimeFilter(field_name="last_seen", lookup_expr="gte")
-
-    class Meta:
-        model = Finding
-        fields = ("state", "severity", "result", "rule", "resource", "seen_after")
+    def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
+        return queryset
 
 
-class FindingQueryset:
-    def get_queryset(self) -> QuerySet[Finding]:
-        scope = caller_scope(self.request)  # type: ignore[attr-defined]
-        return Finding.objects.filter(in_scope(scope, "resource__subscription_id")).select_related(
-            "resource", "rule"
-        )
+def selected_findings(request: Request) -> QuerySet[Finding]:
+    """The findings the parameters select among those the caller may see (governance.findings: the
+    filters of the findings exports too; defaults: state open, the highest severity present)."""
+    caller_scope(request)  # another tower's or an unknown subscription is a 404, as everywhere
+    check_id(request, "resource")
+    try:
+        findings, _ = findings_for(request.user, request.query_params)
+    except UserError as error:
+        raise ValidationError({"detail": error.message}) from None
+    return findings.select_related("resource", "rule")
+
+
+def check_id(request: Request, name: str) -> None:
+    """A whole number the database can hold (FindingFilterSet takes any number), else a 400."""
+    value = request.query_params.get(name, "")
+    if value and not (value.isdigit() and 0 < int(value) <= MAX_ID):
+        raise ValidationError({name: ["a resource's id, a whole number"]})
 
 
 @extend_schema(parameters=[SUBSCRIPTION_PARAMETER])
-class FindingList(FindingQueryset, generics.ListAPIView[Finding]):
-    """Each machine's state against each OS-configuration rule."""
+class FindingList(generics.ListAPIView[Finding]):
+    """Each machine's failed (or passed, resolved...) OS-configuration rules, with the team, owner, due
+    date and status of their governance item; the filters are the findings exports'."""
 
     serializer_class = FindingSerializer
     pagination_class = Cursor
-    filter_backends = LIST_BACKENDS
-    filterset_class = FindingFilter
+    filter_backends = [FiltersDocumentedOnly, Ordering]
+    filterset_class = FindingFilterSet
     ordering_fields = ("id", "state", "severity", "last_seen", "updated_at")
 
+    def get_queryset(self) -> QuerySet[Finding]:
+        return selected_findings(self.request)
 
-class FindingDetail(FindingQueryset, generics.RetrieveAPIView[Finding]):
+
+class FindingDetail(generics.RetrieveAPIView[Finding]):
     serializer_class = FindingSerializer
+
+    def get_queryset(self) -> QuerySet[Finding]:
+        scope = caller_scope(self.request)
+        findings = Finding.objects.filter(in_scope(scope, "resource__subscription_id"))
+        return with_governance(findings).select_related("resource", "rule")

@@ -1,13 +1,14 @@
 """Read endpoints: every list and detail for an analyst, a tower's lead scoped to the tower (another
 tower's object is a 404 by id), filters, the ordering whitelist and cursor pagination."""
 
+from datetime import date
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
-from governance.models import Exemption
+from governance.models import Assignment, Exemption
 from posture.models import ImportJob
 from recommendations.models import Finding, Rule
 from scoring.models import Control
@@ -190,3 +191,25 @@ def test_a_garbled_cursor_is_a_404_and_a_cursor_of_another_order_starts_again(
     first = api.get(reverse("api-resources"), {"page_size": 1}).json()
     by_name = api.get(first["next"] + "&ordering=name").json()
     assert by_name["results"][0]["name"] == "blue-vm"
+
+
+def test_findings_use_the_exports_filters_and_carry_their_governance(estate: Estate, api: Client) -> None:
+    finding = Finding.objects.get(resource=estate.red.resource, state="open")
+    Assignment.objects.create(
+        assessment=estate.red.assessment,
+        finding=finding,
+        team=estate.red.team,
+        owner="red-lead@example.com",
+        first_detected=finding.last_seen,
+        due_date=date(2026, 12, 24),
+    )
+    # Defaults of governance.findings: open findings of the highest severity present.
+    open_ones = results(api, "api-findings")
+    assert {f["state"] for f in open_ones} == {"open"}
+    mine = results(api, "api-findings", team="red", severity="all")
+    assert [(f["id"], f["team"], f["owner"], f["due_date"]) for f in mine] == [
+        (finding.pk, "red", "red-lead@example.com", "2026-12-24")
+    ]
+    assert api.get(reverse("api-finding", args=[finding.pk])).json()["team"] == "red"
+    for bad in ({"severity": "dreadful"}, {"resource": "-1e308"}, {"resource": "99999999999999999999"}):
+        assert api.get(reverse("api-findings"), bad).status_code == 400, bad
