@@ -284,7 +284,7 @@ def selected_findings(request: Request) -> QuerySet[Finding]:
 def check_id(request: Request, name: str) -> None:
     """A whole number the database can hold (FindingFilterSet takes any number), else a 400."""
     value = request.query_params.get(name, "")
-    if value and not (value.isdigit() and 0 < int(value) <= MAX_ID):
+    if value and not (value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID):
         raise ValidationError({name: ["a resource's id, a whole number"]})
 
 
