@@ -107,6 +107,9 @@ ACCESS: dict[str, Access] = {
     "api-rule": Access(EVERYONE),
     "api-findings": Access(EVERYONE),
     "api-finding": Access(EVERYONE),
+    # Exports of findings: everybody who reads them, within their scope (a tower: its own).
+    "api-findings-export-csv": Access(EVERYONE),
+    "api-findings-export-xlsx": Access(EVERYONE),
     "api-teams": Access(EVERYONE),
     "api-assignments": Access(EVERYONE, writes=ASSIGNERS),
     "api-assignment": Access(EVERYONE, writes=WORKERS),

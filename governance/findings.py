@@ -7,6 +7,7 @@ Severity, OS and rule type are the catalog's (Rule), as on the OS-configuration 
 """
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 import django_filters
@@ -19,9 +20,10 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    TextField,
 )
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from governance.models import Assignment, AssignmentStatus
@@ -52,17 +54,13 @@ class BadFindingFilter(UserError):
 
 def _governance(column: str, output: Any) -> Coalesce:
     """The column of the finding's own item, else of its machine's (or scale set's) OS-config item."""
-    own = Assignment.objects.filter(finding_id=OuterRef("pk")).values(column)[:1]
-    machine = (
-        Assignment.objects.filter(
-            Q(assessment__resource_id=OuterRef("resource_id"))
-            | Q(assessment__resource_id=OuterRef("resource__parent_id")),
-            finding__isnull=True,
-            assessment__recommendation__key__in=OS_CONFIG_KEYS,
-        )
-        .order_by("assessment__resource__parent_id")  # the machine's own item before its scale set's
-        .values(column)[:1]
-    )
+    own = Assignment.objects.filter(finding_id=OuterRef("pk")).order_by().values(column)[:1]
+    machine = Assignment.objects.filter(
+        Q(assessment__resource_id=OuterRef("resource_id"))
+        | Q(assessment__resource_id=OuterRef("resource__parent_id")),
+        finding__isnull=True,
+        assessment__recommendation__key__in=OS_CONFIG_KEYS,
+    ).values(column)[:1]
     return Coalesce(Subquery(own, output_field=output), Subquery(machine, output_field=output))
 
 
@@ -157,7 +155,9 @@ class FindingFilterSet(django_filters.FilterSet):
             raise BadFindingFilter("a tag filter is key=value or key")
         if not has_value:
             return queryset.filter(resource__tags__has_key=key)
-        return queryset.alias(tag_value=KeyTextTransform(key, "resource__tags")).filter(tag_value=tag_value)
+        # As text, so that SQLite compares it as PostgreSQL does (not as a JSON value).
+        text = Cast(KeyTextTransform(key, "resource__tags"), output_field=TextField())
+        return queryset.alias(tag_value=text).filter(tag_value=tag_value)
 
     def filter_team(self, queryset: QuerySet[Finding], name: str, value: str) -> QuerySet[Finding]:
         if value.isdigit() and len(value) < 19:
@@ -180,16 +180,17 @@ def highest_severity(findings: QuerySet[Finding]) -> str | None:
 
 
 def findings_for(
-    user: User | AnonymousUser, params: Mapping[str, Any]
+    user: User | AnonymousUser | None, params: Mapping[str, Any]
 ) -> tuple[QuerySet[Finding], dict[str, str]]:
     """The findings `params` select among those the user may see, with their governance columns, and
-    the filters applied (defaults included: state open, the highest severity present).
+    the filters applied (defaults included: state open, the highest severity present). user=None is the
+    command line's: the whole estate.
 
     Raises BadFindingFilter (or an UnknownSubscription) with a message for the user."""
     data = _flatten(params)
     data.setdefault("state", FindingState.OPEN)
     findings = with_governance(Finding.objects.all())
-    resources = visible_resources(user)
+    resources = None if user is None else visible_resources(user)
     if resources is not None:
         # A tower's members: the findings of the machines of their towers' items.
         findings = findings.filter(resource_id__in=resources.values("pk"))
@@ -217,3 +218,32 @@ def _flatten(params: Mapping[str, Any]) -> dict[str, Any]:
             continue
         flat[name] = ",".join(str(v) for v in values) if len(values) > 1 else values[0]
     return flat
+
+
+Governance = tuple[str | None, str | None, date | None, str | None]
+NO_GOVERNANCE: Governance = (None, None, None, None)
+
+
+def governance_of(findings: list[tuple[int, int, int | None]]) -> dict[int, Governance]:
+    """Team name, owner, due date and status of each (finding id, resource id, parent id), in two
+    queries: what with_governance annotates, for an export reading thousands of rows at a time."""
+    columns = ("team__name", "owner", "due_date", "status")
+    own: dict[int, Governance] = {
+        row[0]: row[1:]
+        for row in Assignment.objects.filter(finding_id__in=[f[0] for f in findings]).values_list(
+            "finding_id", *columns
+        )
+    }
+    machines = {f[1] for f in findings} | {f[2] for f in findings if f[2] is not None}
+    by_machine: dict[int, Governance] = {
+        row[0]: row[1:]
+        for row in Assignment.objects.filter(
+            assessment__resource_id__in=machines,
+            finding__isnull=True,
+            assessment__recommendation__key__in=OS_CONFIG_KEYS,
+        ).values_list("assessment__resource_id", *columns)
+    }
+    return {
+        pk: own.get(pk) or by_machine.get(resource) or by_machine.get(parent or 0) or NO_GOVERNANCE
+        for pk, resource, parent in findings
+    }

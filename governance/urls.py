@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("governance.exemption_urls")),
     path("", include("governance.audit_urls")),
     path("", include("governance.people_urls")),
+    path("", include("governance.export_urls")),
 ]

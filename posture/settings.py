@@ -231,6 +231,8 @@ CACHES = {
 POSTURE_HEARTBEAT_RATE = os.environ.get("POSTURE_HEARTBEAT_RATE", "120/min")
 # The URL machines reach Posture by, for the agent install commands (default: the browser's).
 POSTURE_PUBLIC_URL = os.environ.get("POSTURE_PUBLIC_URL", "")
+# Findings exports: an XLSX holds at most this many rows (a CSV has no limit).
+POSTURE_XLSX_MAX_ROWS = int(os.environ.get("POSTURE_XLSX_MAX_ROWS", "100000"))
 # A machine whose last heartbeat is older than this is "Agent not responsive or missing ID".
 POSTURE_AGENT_STALE_AFTER_HOURS = float(os.environ.get("POSTURE_AGENT_STALE_AFTER_HOURS", "24"))
 # How often Celery beat re-evaluates the agents, so that silence turns into a finding by itself.
