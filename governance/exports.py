@@ -67,6 +67,7 @@ FIELDS = (
     "rule__severity",
     "expected",
     "actual",
+    "rule__expected",
     "state",
     "first_seen",
     "last_seen",
@@ -119,11 +120,13 @@ def finding_rows(
     rows = findings.order_by(*ORDER).values_list(*FIELDS).iterator(chunk_size=chunk_size)
     while chunk := list(islice(rows, chunk_size)):
         governance = governance_of([(row[0], row[1], row[2]) for row in chunk])
-        for pk, resource_pk, _parent, *cells in chunk:
+        for pk, resource_pk, _parent, *cells, rule_expected, state, first_seen, last_seen in chunk:
             team, owner, due, status = governance[pk]
-            state = cells[-3]
+            # The finding's expected value, else the rule's (as the pages show it).
+            cells[-2] = cells[-2] or rule_expected
             link = f"{base}/resources/{resource_pk}/?state={state}"
-            yield [neutralise_cell(v) for v in (*cells, team, owner, due, status, link)]
+            values = (*cells, state, first_seen, last_seen, team, owner, due, status, link)
+            yield [neutralise_cell(v) for v in values]
 
 
 def _text(value: Any) -> Any:

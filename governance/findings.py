@@ -97,6 +97,8 @@ class FindingFilterSet(django_filters.FilterSet):
     )
     rule_type = django_filters.CharFilter(field_name="rule__rule_type", help_text="the rule's type")
     rule = django_filters.CharFilter(method="filter_rule", help_text="a rule's id or key (CCE ID)")
+    benchmark = django_filters.NumberFilter(field_name="rule__benchmark_id", help_text="a benchmark's id")
+    q = django_filters.CharFilter(method="filter_query", help_text="part of the rule's key, id or title")
     recommendation = django_filters.ChoiceFilter(
         method="filter_recommendation",
         choices=[(key, key) for key in OS_CONFIG_KEYS],
@@ -139,6 +141,14 @@ class FindingFilterSet(django_filters.FilterSet):
         if value.isdigit() and len(value) < 19:
             condition |= Q(rule_id=int(value))
         return queryset.filter(condition)
+
+    def filter_query(self, queryset: QuerySet[Finding], name: str, value: str) -> QuerySet[Finding]:
+        # As the OS-configuration pages search (recommendations.rule_selectors).
+        return queryset.filter(
+            Q(rule__key__icontains=value)
+            | Q(rule__rule_id__icontains=value)
+            | Q(rule__title__icontains=value)
+        )
 
     def filter_recommendation(self, queryset: QuerySet[Finding], name: str, value: str) -> QuerySet[Finding]:
         return queryset.filter(resource__kind__in=KINDS_OF_KEY[value])

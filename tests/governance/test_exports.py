@@ -5,6 +5,7 @@ as uploads are (tests/scans.py), carrying formula-like titles, actual values and
 import csv
 import io
 from datetime import UTC, date, datetime
+from html import unescape
 from io import StringIO
 
 import openpyxl
@@ -19,6 +20,7 @@ from governance.findings import findings_for
 from governance.models import AuditEvent, GovernanceRule, Team
 from governance.roles import Role
 from posture.ingest import ingest_stream
+from posture.models import Resource
 from recommendations.models import Finding, Rule
 from tests.factories import make_user
 from tests.scans import baseline_row, scan_baseline, scan_xccdf
@@ -362,3 +364,43 @@ def test_the_command_refuses_a_bad_filter_and_a_large_xlsx(estate: None, setting
     settings.POSTURE_XLSX_MAX_ROWS = 1
     with pytest.raises(CommandError, match="CSV"):
         call_command("export_findings", "--format", "xlsx", "-o", str(tmp_path / "x.xlsx"))
+
+
+def export_links(html: str) -> list[str]:
+    return [
+        unescape(part.split('"', 1)[0])
+        for part in html.split('href="')[1:]
+        if part.startswith("/api/v1/findings/export.")
+    ]
+
+
+def test_the_pages_link_to_exports_of_their_tables(estate: None) -> None:
+    client = logged_in()
+    rule = Rule.objects.get(key="CCE-1001-1")
+    machine = Resource.objects.get(name="lnx-01")
+    pages = {
+        f"/rules/{rule.pk}/?subscription=Datacenter": {("lnx-01", "CCE-1001-1")},
+        "/os-configuration/?os=linux&sort=title": {
+            ("lnx-01", "CCE-1001-1"),
+            ("lnx-01", "CCE-1002-2"),
+            ("lnx-01", "tmp noexec"),
+            ("'" + EVIL_HOST, "CCE-1001-1"),
+            ("'" + EVIL_HOST, "tmp noexec"),
+        },
+        "/os-configuration/?severity=critical": {("win-01", "CCE-2001-1"), ("win-01", "CCE-2002-2")},
+        f"/resources/{machine.pk}/": {
+            ("lnx-01", "CCE-1001-1"),
+            ("lnx-01", "CCE-1002-2"),
+            ("lnx-01", "tmp noexec"),
+        },
+    }
+    for page, expected in pages.items():
+        response = client.get(page)
+        assert response.status_code == 200
+        csv_link, xlsx_link = export_links(response.content.decode())
+        assert xlsx_link == csv_link.replace("export.csv", "export.xlsx")
+        rows = export_csv(client, csv_link.removeprefix("/api/v1/findings/export.csv"))
+        # The CCE ID, else the title.
+        got = {(r[0], r[5] or r[6]) for r in rows[1:]}
+        assert got == expected, page
+        assert client.get(xlsx_link).status_code == 200
