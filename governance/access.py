@@ -59,6 +59,9 @@ ACCESS: dict[str, Access] = {
     "os-config": Access(EVERYONE),
     "rule": Access(EVERYONE),
     "baseline": Access(EVERYONE),
+    # Quick fix scripts for the failed rules a user sees (a tower: its own machines' only).
+    "quick-fix-bash": Access(EVERYONE),
+    "quick-fix-ansible": Access(EVERYONE),
     "resource-list": Access(EVERYONE),
     "resource": Access(EVERYONE),
     # The estate's set-up.
