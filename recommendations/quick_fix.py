@@ -11,6 +11,7 @@ leave its host guard; an Ansible fix must parse as a list of tasks that stay on 
 
 import re
 import shlex
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +32,7 @@ ANSIBLE_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,252}[A-Za-z0-9])?")
 # Task keywords that run a task somewhere else than on the play's machines.
 ELSEWHERE = ("delegate_to", "local_action", "connection")
 HEREDOC_END = "POSTURE_FIX_END"
+WRAP = 100  # columns of the fix text in comments
 
 
 class BadSelection(UserError):
@@ -202,7 +204,8 @@ def _header(kind: str, selection: Selection, generated: datetime, steps: list[Ma
             out += comment(f"Note: {step.note}", indent="    ")
         said = "Fix text:" if rule.fix_text else "No fix text in the benchmark; the rule says:"
         out += comment(said, indent="    ")
-        out += comment(text or "(nothing)", indent="      ")
+        wrapped = "\n".join(textwrap.fill(line, WRAP) for line in (text or "(nothing)").splitlines())
+        out += comment(wrapped, indent="      ")
     return [*out, "#"]
 
 

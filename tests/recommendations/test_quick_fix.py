@@ -102,11 +102,13 @@ def test_real_rules_make_a_valid_bash_script_with_the_manual_step_first(client, 
     assert crypto.fix_bash.strip() in script
     # Fixes in the order of their keys.
     assert script.index(KERBEROS + ":", len(head)) < script.index(CRYPTO + ":", len(head))
-    (tmp_path / "real.sh").write_text(script)
     event = AuditEvent.objects.get(action="export")
     assert event.summary == "downloaded the bash quick fix for 3 rules on 1 machine"
     assert event.after is not None
     assert event.after["rules"] == sorted([CRYPTO, KERBEROS, NO_FIX])
+    # Every failed rule of the scan at once: still valid.
+    every = download(client, "bash", list(Finding.objects.filter(state=FindingState.OPEN)))
+    assert bash_syntax_error(every.content.decode(), tmp_path) == ""
 
 
 def test_real_rules_make_an_ansible_playbook_of_plays_with_hosts_and_named_tasks(client, rhel9):
@@ -127,6 +129,9 @@ def test_real_rules_make_an_ansible_playbook_of_plays_with_hosts_and_named_tasks
     comments = playbook.split("\n- name:")[0]
     assert f"# [1] {NO_FIX}: " in comments
     assert "Machines: web-01 (vm)" in comments
+    every = download(client, "ansible", list(Finding.objects.filter(state=FindingState.OPEN)))
+    (play,) = plays_of(every.content.decode())
+    assert len(play["tasks"]) > 39
 
 
 # Grouping, with small scans whose rules get an Ansible fix.
