@@ -16,6 +16,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from playwright.sync_api import Page, expect
+from pytest_django.live_server_helper import LiveServer
 
 from governance.models import Assignment, AuditEvent, Team
 from governance.roles import Role
@@ -32,6 +34,7 @@ CRYPTO, KERBEROS, NO_FIX = "CCE-83450-7", "CCE-83449-9", "CCE-90125-6"
 SSH, DMESG = "sshd_disable_root_login", "sysctl_kernel_dmesg_restrict"
 CCES = {SSH: "CCE-80001-1", DMESG: "CCE-80002-2"}
 TITLES = {SSH: "Disable SSH root login", DMESG: "Restrict dmesg"}
+PASSWORD = "quick-fix-password-2"
 TASKS = "- name: Apply the setting\n  ansible.builtin.command: /bin/true\n"
 
 
@@ -351,3 +354,30 @@ def test_the_failing_tabs_of_the_rule_and_the_machine_pages_offer_the_quick_fix(
     assert 'id="fix-bundle"' in machine_page
     passed = client.get(reverse("resource", args=[finding.resource_id]), {"state": "passed"}).content.decode()
     assert "fix-bundle" not in passed
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_in_chromium_select_all_then_download_both_files(live_server: LiveServer, browser_page: Page, fleet):
+    make_user("analyst", password=PASSWORD)
+    page = browser_page
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill("analyst")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server.url}{reverse('rule', args=[Rule.objects.get(key=CCES[SSH]).pk])}")
+    bash, ansible = (page.get_by_role("button", name=f"Quick fix: {kind}") for kind in ("bash", "Ansible"))
+    expect(bash).to_be_disabled()
+    expect(ansible).to_be_disabled()
+    page.get_by_label("Select every machine on this page").check()
+    page.get_by_label("Select b-1").uncheck()
+    expect(bash).to_be_enabled()
+    with page.expect_download() as script:
+        bash.click()
+    text = Path(script.value.path()).read_text()
+    assert "\na-1|c-1)\n" in text
+    assert script.value.suggested_filename.endswith(".sh")
+    with page.expect_download() as playbook:
+        ansible.click()
+    (play,) = plays_of(Path(playbook.value.path()).read_text())
+    assert play["hosts"] == ["a-1", "c-1"]
