@@ -102,7 +102,7 @@ def parse_ids(raw: Sequence[str]) -> list[int]:
         raise BadSelection("select at least one failed rule")
     if len(raw) > MAX_SELECTION:
         raise BadSelection(f"select at most {MAX_SELECTION} failed rules at a time")
-    if not all(value.isdigit() and len(value) < 19 for value in raw):
+    if not all(value.isascii() and value.isdigit() and len(value) < 19 for value in raw):
         raise BadSelection("the selection names findings that do not exist")
     return sorted({int(value) for value in raw})
 

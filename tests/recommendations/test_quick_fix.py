@@ -310,6 +310,8 @@ def test_a_selection_must_name_failed_rules(client, fleet):
     client = analyst_client(client)
     assert client.post(reverse("quick-fix-bash")).status_code == 400
     assert client.post(reverse("quick-fix-bash"), {"finding": ["1; drop"]}).status_code == 400
+    assert client.post(reverse("quick-fix-bash"), {"finding": ["\u00b2"]}).status_code == 400
+    assert client.post(reverse("quick-fix-bash"), {"finding": ["9" * 30]}).status_code == 400
     assert client.post(reverse("quick-fix-bash"), {"finding": ["99999"]}).status_code == 404
     assert client.get(reverse("quick-fix-bash")).status_code == 405
     passed = Finding.objects.filter(state=FindingState.PASSED).first()
