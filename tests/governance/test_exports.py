@@ -17,7 +17,7 @@ from django.test import Client
 
 from governance.audit import EXPORT
 from governance.findings import findings_for
-from governance.models import AuditEvent, GovernanceRule, Team
+from governance.models import Assignment, AssignmentStatus, AuditEvent, GovernanceRule, Team
 from governance.roles import Role
 from posture.ingest import ingest_stream
 from posture.models import Resource
@@ -164,7 +164,7 @@ def test_csv_columns_governance_and_link(estate: None) -> None:
     assert row["subscription"] == "Datacenter"
     assert (row["OS"], row["severity"], row["state"]) == ("linux", "high", "open")
     assert (row["team"], row["owner"], row["due date"], row["status"]) == ("Linux", "", "2026-12-14", "open")
-    assert row["first seen"] == "2026-11-30T09:00:00+00:00"
+    assert row["first seen"] == "2026-11-30T09:00:00Z"
     assert row["link"].startswith("http://testserver/resources/")
     assert row["link"].endswith("/?state=open")
     assert {r[header.index("CCE ID")] for r in rows[1:]} == {"CCE-1001-1", "CCE-1002-2"}
@@ -242,6 +242,7 @@ def test_overdue_and_recommendation_filters(estate: None) -> None:
         ({"state": "gone"}, "state"),
         ({"due_before": "tomorrow"}, "due_before"),
         ({"tag": "=x"}, "key=value"),
+        ({"overdue": "maybe"}, "overdue is true or false"),
         ({"subscription": "Nowhere"}, "no subscription named or with id 'Nowhere'"),
     ],
 )
@@ -404,3 +405,32 @@ def test_the_pages_link_to_exports_of_their_tables(estate: None) -> None:
         got = {(r[0], r[5] or r[6]) for r in rows[1:]}
         assert got == expected, page
         assert client.get(xlsx_link).status_code == 200
+
+
+def test_a_findings_own_item_wins_over_its_machines(estate: None) -> None:
+    finding = Finding.objects.get(resource__name="lnx-01", rule__key="CCE-1002-2")
+    machine_item = Assignment.objects.get(assessment__resource=finding.resource, finding=None)
+    Assignment.objects.create(
+        assessment=machine_item.assessment,
+        finding=finding,
+        team=Team.objects.get(name="Windows"),
+        owner="=cmd@example.com",
+        status=AssignmentStatus.IN_PROGRESS,
+        first_detected=MONDAY,
+        due_date=date(2026, 12, 1),
+    )
+    rows = export_csv(logged_in(), "?severity=high&resource_group=rg-linux")
+    header = rows[0]
+    got = {r[header.index("CCE ID")]: r[header.index("team") :] for r in rows[1:]}
+    assert got["CCE-1002-2"][:4] == ["Windows", "'=cmd@example.com", "2026-12-01", "in_progress"]
+    assert got["CCE-1001-1"][:4] == ["Linux", "", "2026-12-14", "open"]
+    # The filters and the API's annotations agree with the file.
+    findings, _ = findings_for(make_user("admin", role=Role.ADMIN), {"severity": "high", "team": "Windows"})
+    assert names(findings) == {("lnx-01", "CCE-1002-2")}
+    assert findings.get().owner == "=cmd@example.com"  # type: ignore[attr-defined]
+    admin = make_user("admin2", role=Role.ADMIN)
+    with time_machine.travel(datetime(2026, 12, 5, tzinfo=UTC), tick=False):
+        overdue, _ = findings_for(admin, {"severity": "all", "overdue": "1"})
+        assert names(overdue) == {("lnx-01", "CCE-1002-2")}
+        on_time, _ = findings_for(admin, {"severity": "high", "overdue": "no"})
+        assert names(on_time) == {("lnx-01", "CCE-1001-1"), (EVIL_HOST, "CCE-1001-1")}
