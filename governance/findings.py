@@ -140,7 +140,7 @@ class FindingFilterSet(django_filters.FilterSet):
 
     def filter_rule(self, queryset: QuerySet[Finding], name: str, value: str) -> QuerySet[Finding]:
         condition = Q(rule__key=value) | Q(rule__cce=value)
-        if value.isdigit() and len(value) < 19:
+        if value.isascii() and value.isdigit() and len(value) < 19:
             condition |= Q(rule_id=int(value))
         return queryset.filter(condition)
 
@@ -172,7 +172,7 @@ class FindingFilterSet(django_filters.FilterSet):
         return queryset.alias(tag_value=text).filter(tag_value=tag_value)
 
     def filter_team(self, queryset: QuerySet[Finding], name: str, value: str) -> QuerySet[Finding]:
-        if value.isdigit() and len(value) < 19:
+        if value.isascii() and value.isdigit() and len(value) < 19:
             return queryset.filter(Q(team_id=int(value)) | Q(team=value))
         return queryset.filter(Q(team=value))
 

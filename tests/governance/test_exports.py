@@ -434,3 +434,11 @@ def test_a_findings_own_item_wins_over_its_machines(estate: None) -> None:
         assert names(overdue) == {("lnx-01", "CCE-1002-2")}
         on_time, _ = findings_for(admin, {"severity": "high", "overdue": "no"})
         assert names(on_time) == {("lnx-01", "CCE-1001-1"), (EVIL_HOST, "CCE-1001-1")}
+
+
+@pytest.mark.parametrize("parameter", ["rule", "team"])
+def test_a_non_ascii_digit_in_an_id_filter_is_a_name_not_a_crash(admin_client, parameter):
+    # str.isdigit() accepts "²", which int() refuses.
+    response = admin_client.get("/api/v1/findings/export.csv", {parameter: "²"})
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).count(b"\r\n") == 1  # the header row only
