@@ -7,6 +7,7 @@ import io
 from datetime import UTC, date, datetime
 from html import unescape
 from io import StringIO
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -14,6 +15,8 @@ import time_machine
 from django.core.management import CommandError, call_command
 from django.db.models import QuerySet
 from django.test import Client
+from playwright.sync_api import Page
+from pytest_django.live_server_helper import LiveServer
 
 from governance.audit import EXPORT
 from governance.findings import findings_for
@@ -36,6 +39,7 @@ onprem:lnx-01,lnx-01,arc_machine,linux,Datacenter,rg-linux,env=prod
 onprem:win-01,win-01,arc_machine,windows,Datacenter,rg-windows,env=prod
 """.encode()
 NOEXEC = "tmp_noexec"
+PASSWORD = "export-password-1"
 DANGEROUS = ['=HYPERLINK("http://x","y")', "+1", "-2+3", "@SUM(A1)", "\tTabbed", "\rReturned"]
 
 
@@ -442,3 +446,29 @@ def test_a_non_ascii_digit_in_an_id_filter_is_a_name_not_a_crash(admin_client, p
     response = admin_client.get("/api/v1/findings/export.csv", {parameter: "²"})
     assert response.status_code == 200
     assert b"".join(response.streaming_content).count(b"\r\n") == 1  # the header row only
+
+
+@pytest.mark.browser
+def test_a_tower_lead_downloads_the_overviews_export_in_chromium(
+    estate: None, live_server: LiveServer, browser_page: Page
+) -> None:
+    make_user("lin-lead", password=PASSWORD, role=Role.LEAD, team=Team.objects.get(name="Linux"))
+    page = browser_page
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill("lin-lead")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/os-configuration/?severity=high")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Export CSV").click()
+    download = download_info.value
+    assert download.suggested_filename.startswith("findings-")
+    assert download.suggested_filename.endswith(".csv")
+    rows = list(csv.reader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"), newline="")))
+    assert {(r[0], r[5]) for r in rows[1:]} == {
+        ("lnx-01", "CCE-1001-1"),
+        ("lnx-01", "CCE-1002-2"),
+        ("'" + EVIL_HOST, "CCE-1001-1"),
+    }
+    assert AuditEvent.objects.get(action=EXPORT).after["filters"] == {"severity": "high", "state": "open"}  # type: ignore[index]
