@@ -3,10 +3,13 @@ analyst's API token, never get a server error. Deterministic (derandomized), a f
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import override_settings
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, Phase, given, settings
@@ -41,8 +44,22 @@ def run_operation(operation: Any, headers: dict[str, str], seen: Counter[tuple[s
     check()
 
 
+@pytest.fixture
+def connection_kept_across_requests() -> Iterator[None]:
+    """Schemathesis calls the real WSGI handler, whose request signals close the database connection
+    after each request; the test's transaction lives on that connection (on PostgreSQL it would be
+    gone), so keep it open as Django's test client does."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @override_settings(POSTURE_API_USER_RATE="100000/min")
-def test_no_operation_answers_with_a_server_error(estate: Estate) -> None:
+def test_no_operation_answers_with_a_server_error(
+    estate: Estate, connection_kept_across_requests: None
+) -> None:
     raw = json.loads(json.dumps(SchemaGenerator().get_schema(request=None, public=True), default=str))
     schema = schemathesis.openapi.from_dict(raw)
     headers = {"Authorization": f"Token {issue_api_token(user=estate.red.lead, label='fuzz').key}"}
