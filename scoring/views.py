@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
+from governance.exports import neutralise_cell
 from posture.views import BadFilter, render_page, render_user_error, scoped
 from recommendations.models import Recommendation
 from recommendations.rule_selectors import open_summary
@@ -112,16 +113,7 @@ def trend_days(request: HttpRequest) -> int:
     return int(value)
 
 
-# The CSV of each chart: the same figures as its table.
-
-# Until one shared CSV escaping exists: a cell a spreadsheet would read as a formula is prefixed with '.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise_cell(value: charts.Cell) -> charts.Cell:
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+# The CSV of each chart: the same figures as its table, escaped as the findings exports are.
 
 
 def csv_response(filename: str, table: charts.Table) -> HttpResponse:
