@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from governance import assignments, exemptions, rules
+from governance.assignments import check_owner
 from governance.models import (
     Assignment,
     AssignmentStatus,
@@ -32,7 +33,6 @@ from governance.models import (
 from governance.roles import TOWER_ROLES, role_of, teams_of
 from governance.scoping import visible_assignments
 from governance.selectors import in_scope as items_in_scope
-from governance.selectors import is_member
 from posture.api_base import LIST_BACKENDS, SUBSCRIPTION_PARAMETER, Cursor, IdFilter, caller_scope
 from posture.errors import UserError
 from posture.models import Resource, Subscription
@@ -179,12 +179,6 @@ class AssignmentChange(serializers.Serializer[dict[str, Any]]):
 def visible_items(request: Request) -> QuerySet[Assignment]:
     items = items_in_scope(visible_assignments(person(request)), caller_scope(request))
     return items.select_related("assessment__resource", "assessment__recommendation", "team")
-
-
-def check_owner(owner: str, team: Team | None) -> None:
-    """As the item pages do: an owner given with a team is one of the team's users (by email)."""
-    if owner.strip() and team is not None and not is_member(owner.strip(), team.pk):
-        raise UserError(f"{owner.strip()} is not a member of {team.name}")
 
 
 def team_or_400(team_id: int | None) -> Team | None:

@@ -19,6 +19,7 @@ from governance import audit
 from governance.models import Assignment, AssignmentStatus, Comment, GovernanceRule, Team
 from governance.notifications import notify_assigned
 from governance.roles import TOWER_ROLES, Role, role_of, teams_of
+from governance.selectors import is_member
 from posture.errors import UserError
 from recommendations.models import Assessment, AssessmentStatus, Finding, FindingState
 
@@ -165,6 +166,12 @@ class Change:
     clear_eta: bool = False
     due: date | None = None
     comment: str = ""
+
+
+def check_owner(owner: str, team: Team | None) -> None:
+    """An owner given together with a team must be one of the team's users (by email)."""
+    if owner.strip() and team is not None and not is_member(owner.strip(), team.pk):
+        raise UserError(f"{owner.strip()} is not a member of {team.name}")
 
 
 def _check_assign(user: Person, team: Team | None) -> None:
