@@ -48,7 +48,10 @@ def in_ci() -> bool:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # tryfirst: pytest-django orders tests by their django_db marker in its own hook, which must see ours.
     missing = [name for name in ("REDIS_URL", "DATABASE_URL") if not os.environ.get(name)]
+    long_wanted = os.environ.get("POSTURE_LONG_TESTS") == "1"
     for item in items:
+        if item.get_closest_marker("long") and not long_wanted:
+            item.add_marker(pytest.mark.skip(reason="long variant: set POSTURE_LONG_TESTS=1 to run it"))
         if item.get_closest_marker("worker"):
             item.add_marker(pytest.mark.django_db(transaction=True))
             if missing:
