@@ -24,6 +24,7 @@ IMPORT = "import"
 EXPORT = "export"
 LOGIN = "login"
 LOGIN_FAILED = "login_failed"
+ACCOUNT_LOCKED = "account_locked"
 API_TOKEN = "api_token"  # noqa: S105 - an audit action name, not a secret
 ACTIONS = (
     ASSIGN,
@@ -40,6 +41,7 @@ ACTIONS = (
     EXPORT,
     LOGIN,
     LOGIN_FAILED,
+    ACCOUNT_LOCKED,
     API_TOKEN,
 )
 

@@ -1,8 +1,9 @@
-"""Logins and failed logins go to the audit log (Django's auth signals are the only place they are
-seen), and no delete, not even a queryset's, removes an audit event."""
+"""Logins, failed logins and account lockouts go to the audit log (Django's and django-axes' signals
+are the only place they are seen), and no delete, not even a queryset's, removes an audit event."""
 
 from typing import Any
 
+from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db.models.signals import pre_delete
 from django.dispatch import receiver
@@ -30,6 +31,26 @@ def _login_failed(
         actor_name=username or "(no username)",
         action=audit.LOGIN_FAILED,
         summary=f"failed login as {username!r}",
+        ip=audit.client_ip(request),
+    )
+
+
+@receiver(user_locked_out)
+def _locked_out(sender: Any, request: HttpRequest, username: str | None, **kwargs: Any) -> None:
+    # Axes sends this when the limit is reached, and again for each attempt refused while locked; only
+    # the first carries the failure count it just reached.
+    name = str(username or "")[:150]
+    failures = getattr(request, "axes_failures_since_start", None)
+    summary = (
+        f"account {name!r} locked after {failures} failed logins"
+        if failures is not None
+        else f"login refused: account {name!r} is locked"
+    )
+    audit.record(
+        actor=None,
+        actor_name=name or "(no username)",
+        action=audit.ACCOUNT_LOCKED,
+        summary=summary,
         ip=audit.client_ip(request),
     )
 

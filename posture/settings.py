@@ -5,6 +5,7 @@ in-process (task_always_eager). With both set it is the production shape: Postgr
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -48,6 +49,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
+    "csp",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -68,6 +71,9 @@ MIDDLEWARE = [
     "governance.access.AccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes requires: it turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "posture.urls"
@@ -110,6 +116,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login throttling (django-axes): an account, and separately an address, is locked after this many
+# failed logins in a row, for the cool-off time; a success resets the count. The address is read as
+# the API throttles read it (POSTURE_API_NUM_PROXIES). Unlock early in the admin (Access attempts) or
+# with `manage.py axes_reset_username NAME` / `axes_reset_ip ADDRESS`. AxesBackend refuses a locked
+# account before ModelBackend checks the password (and is a ModelBackend for client.force_login).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(os.environ.get("POSTURE_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("POSTURE_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "governance.lockout.client_address"
+# No banner on every manage.py command; lockouts are still logged (logger "axes", WARNING).
+AXES_VERBOSE = False
+AXES_RESET_ON_SUCCESS = True
+# The cool-off runs from the lock: attempts refused meanwhile do not start it again.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "governance.lockout.lockout_response"
+# Axes' log lines name the username and address, as the audit log does (passwords are always masked).
+AXES_SENSITIVE_PARAMETERS: list[str] = []
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -140,6 +164,25 @@ if env_bool("POSTURE_TLS"):
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = 31536000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # The preload token only consents to the browsers' preload list; the domain's owner still has to
+    # submit the domain. POSTURE_HSTS_PRELOAD=0 withholds it (check --deploy then warns, W021).
+    SECURE_HSTS_PRELOAD = env_bool("POSTURE_HSTS_PRELOAD", default=True)
+
+# Content Security Policy (django-csp): our own scripts and styles only, no inline script or style
+# attribute (chart data travels in json_script blocks, which are data, not script), no plugins, no
+# framing, forms post only to us.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 REST_FRAMEWORK = {
     # The token first: a call without credentials is then a 401 naming the Token scheme.
