@@ -11,23 +11,26 @@ from django.views.decorators.http import require_POST, require_safe
 
 from governance.models import Membership, Team
 from governance.people import create_team, save_person
-from governance.roles import GROUPS, Role, role_of
+from governance.roles import GROUPS, Role, listed_role
 from posture.errors import UserError
-from posture.views import render_page, render_user_error, scoped
+from posture.views import paginate, render_page, render_user_error, scoped
 from scoring.engine import Scope
 
 
 @require_safe
 @scoped
 def people(request: HttpRequest, scope: Scope) -> HttpResponse:
-    teams_by_user: dict[int, Team] = {m.user_id: m.team for m in Membership.objects.select_related("team")}
+    # A page of users, each with the role and team read in two queries for the page, not per user.
+    page_obj = paginate(request, User.objects.order_by("username", "pk").prefetch_related("groups"))
+    memberships = Membership.objects.filter(user__in=[user.pk for user in page_obj]).select_related("team")
+    teams_by_user: dict[int, Team] = {m.user_id: m.team for m in memberships}
     users = [
-        {"user": user, "role": role_of(user), "team": teams_by_user.get(user.pk)}
-        for user in User.objects.order_by("username").prefetch_related("groups")
+        {"user": user, "role": listed_role(user), "team": teams_by_user.get(user.pk)} for user in page_obj
     ]
     context = {
         "nav": "people",
         "users": users,
+        "page_obj": page_obj,
         "teams": Team.objects.order_by("name"),
         "roles": [(role.value, GROUPS[role]) for role in Role],
     }

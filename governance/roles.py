@@ -53,9 +53,21 @@ def role_of(user: User | AnonymousUser) -> Role | None:
     # Once per request: the role is asked for by the route check, the scope and the services.
     cached: dict[int, Role | None] = user.__dict__.setdefault("_posture_role", {})
     if user.pk not in cached:
-        names = set(user.groups.values_list("name", flat=True))
-        cached[user.pk] = next((r for r in PRECEDENCE if GROUPS[r] in names), None)
+        cached[user.pk] = strongest_role(set(user.groups.values_list("name", flat=True)))
     return cached[user.pk]
+
+
+def listed_role(user: User) -> Role | None:
+    """role_of a user of a list that prefetched its groups (no query per user)."""
+    if not user.is_active:
+        return None
+    if user.is_superuser:
+        return Role.ADMIN
+    return strongest_role({group.name for group in user.groups.all()})
+
+
+def strongest_role(group_names: set[str]) -> Role | None:
+    return next((r for r in PRECEDENCE if GROUPS[r] in group_names), None)
 
 
 def teams_of(user: User | AnonymousUser) -> QuerySet[Team]:
