@@ -21,8 +21,8 @@ from governance.selectors import (
     ITEM_RELATED,
     assignable_teams,
     governance_report,
-    group_items,
     item_history,
+    items_page,
     may_assign,
     open_items,
     team_members,
@@ -33,6 +33,8 @@ from recommendations.models import Assessment, Finding
 from scoring.engine import Scope
 
 BULK_ACTIONS = ("assign", "status", "eta", "comment")
+# A tower lead's page at tens of thousands of items: a hundred at a time, the counts of all of them.
+MY_ITEMS_PAGE_SIZE = 100
 
 
 def _date(raw: str, what: str) -> date | None:
@@ -70,12 +72,13 @@ def _actor(request: HttpRequest) -> User | AnonymousUser:
 @require_safe
 @scoped
 def my_items(request: HttpRequest, scope: Scope) -> HttpResponse:
-    groups = group_items(open_items(request.user, scope))
+    page = items_page(open_items(request.user, scope), request.GET.get("page"), MY_ITEMS_PAGE_SIZE)
     teams = assignable_teams(request.user)
     context = {
         "nav": "my-items",
-        "groups": groups,
-        "total": sum(group.count for group in groups),
+        "groups": page.groups,
+        "page_obj": page.page_obj,
+        "total": page.total,
         "statuses": AssignmentStatus.choices,
         "teams": teams,
         "members": team_members(teams),
@@ -152,7 +155,9 @@ def items_bulk(request: HttpRequest) -> HttpResponse:
         messages.error(request, f"Nothing changed: {error.message}.")
     else:
         messages.success(request, f"{len(items)} item{'' if len(items) == 1 else 's'} changed.")
-    return HttpResponseRedirect(reverse("my-items"))
+    # Back to the page the items were selected on.
+    page = request.POST.get("page", "")
+    return HttpResponseRedirect(reverse("my-items") + (f"?page={page}" if page.isdecimal() else ""))
 
 
 # --- one item ---------------------------------------------------------------------------------------

@@ -1,11 +1,13 @@
 """Reads of governance for the item pages: a user's open items grouped by due date and recommendation,
 an item's history, the members an item can go to, and the governance report's figures."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.core.paginator import Page, Paginator
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from governance.models import Assignment, AssignmentStatus, AuditEvent, Team
@@ -29,6 +31,8 @@ ITEM_RELATED = (
 class RecommendationGroup:
     name: str
     items: list[Assignment] = field(default_factory=list)
+    # Items of this recommendation and due group on every page (`items` holds this page's).
+    total: int = 0
 
 
 @dataclass
@@ -36,9 +40,13 @@ class DueGroup:
     key: str
     label: str
     recommendations: list[RecommendationGroup] = field(default_factory=list)
+    # Items of this due group on every page, and the page its first item is on.
+    total: int = 0
+    first_page: int = 1
 
     @property
     def count(self) -> int:
+        """Items of this group on this page."""
         return sum(len(group.items) for group in self.recommendations)
 
 
@@ -66,19 +74,89 @@ def due_key(due: date, today: date) -> str:
 DUE_LABELS = {"overdue": "Overdue", "week": "This week", "later": "Later"}
 
 
-def group_items(items: QuerySet[Assignment], today: date | None = None) -> list[DueGroup]:
+def due_bucket(today: date) -> Case:
+    """0 overdue, 1 this week, 2 later: the order of the due groups, as SQL."""
+    return Case(
+        When(due_date__lt=today, then=Value(0)),
+        When(due_date__lt=today + timedelta(days=WEEK_DAYS), then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+
+
+BUCKET_KEYS = tuple(DUE_LABELS)  # by due_bucket's number
+
+
+def in_page_order(items: QuerySet[Assignment], today: date) -> QuerySet[Assignment]:
+    """Items in the order My items shows them (due group, recommendation, due date), so a page goes on
+    where the one before it stopped."""
+    return items.annotate(due_bucket=due_bucket(today)).order_by(
+        "due_bucket", "assessment__recommendation__display_name", "due_date", "pk"
+    )
+
+
+def due_totals(items: QuerySet[Assignment], today: date) -> dict[str, dict[str, int]]:
+    """Due group key -> recommendation name -> items, over all pages (one aggregate query)."""
+    rows = (
+        items.order_by()
+        .annotate(due_bucket=due_bucket(today))
+        .values("due_bucket", "assessment__recommendation__display_name")
+        .annotate(n=Count("pk"))
+    )
+    totals: dict[str, dict[str, int]] = {key: {} for key in DUE_LABELS}
+    for row in rows:
+        totals[BUCKET_KEYS[row["due_bucket"]]][row["assessment__recommendation__display_name"]] = row["n"]
+    return totals
+
+
+def group_items(
+    items: Iterable[Assignment],
+    today: date | None = None,
+    totals: dict[str, dict[str, int]] | None = None,
+    page_size: int | None = None,
+) -> list[DueGroup]:
     """Items by due date (Overdue, This week, Later), then by recommendation (by name); empty groups
-    stay, so every page shows the three counts."""
+    stay, so every page shows the three counts. With `totals` (due_totals) the counts are those of
+    every page, and each group knows the page it starts on."""
     today = today or timezone.localdate()
     by_due: dict[str, dict[str, RecommendationGroup]] = {key: {} for key in DUE_LABELS}
     for item in items:
         name = item.assessment.recommendation.display_name
         groups = by_due[due_key(item.due_date, today)]
         groups.setdefault(name, RecommendationGroup(name)).items.append(item)
-    return [
-        DueGroup(key, DUE_LABELS[key], [groups[name] for name in sorted(groups)])
-        for key, groups in by_due.items()
-    ]
+    result = []
+    before = 0  # items of the groups before this one, on every page
+    for key, groups in by_due.items():
+        recommendations = [groups[name] for name in sorted(groups)]
+        for group in recommendations:
+            group.total = totals[key].get(group.name, 0) if totals else len(group.items)
+        total = sum(totals[key].values()) if totals else sum(len(group.items) for group in recommendations)
+        first_page = before // page_size + 1 if page_size else 1
+        result.append(DueGroup(key, DUE_LABELS[key], recommendations, total=total, first_page=first_page))
+        before += total
+    return result
+
+
+@dataclass(frozen=True)
+class ItemsPage:
+    groups: list[DueGroup]
+    page_obj: Page[Assignment]
+    total: int
+
+
+def items_page(
+    items: QuerySet[Assignment], number: str | None, size: int, today: date | None = None
+) -> ItemsPage:
+    """One page of `items` (a page number out of range gives the last, a non-number the first),
+    grouped, with the counts of every page."""
+    today = today or timezone.localdate()
+    totals = due_totals(items, today)
+    total = sum(n for by_name in totals.values() for n in by_name.values())
+    paginator = Paginator(in_page_order(items, today), size)
+    # The aggregate counted them already: the paginator need not count again.
+    paginator.count = total
+    page_obj = paginator.get_page(number)
+    return ItemsPage(group_items(page_obj, today, totals, size), page_obj, total)
 
 
 def item_history(item: Assignment) -> QuerySet[AuditEvent]:
