@@ -1,0 +1,214 @@
+"""Query budgets of the pages: a page costs the same number of queries for a fleet of 6 machines as for
+30 (no query per row), and no more than its pinned budget.
+
+The pages are walked from the URL map, as tests/governance/test_access.py does, so a new page fails
+here until it has a budget. A budget is a ceiling to change on purpose: a change that adds a query to a
+page must raise the page's number below and say why in its commit.
+
+Each page is asked by two people: an admin (the estate, every page) and a tower's lead (the tower's
+scope, which filters through other queries).
+"""
+
+from collections.abc import Iterator
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from governance.access import ACCESS, allows
+from tests.budgets.fleet import BIG, CONFIG_KEY, SMALL, Fleet
+from tests.governance.test_access import Route, project_routes
+
+pytestmark = pytest.mark.django_db
+
+# Routes that answer POST only (forms and downloads of a selection), so they are no page to measure.
+POST_ONLY = frozenset(
+    {
+        "logout",
+        "quick-fix-bash",
+        "quick-fix-ansible",
+        "auto-provisioning",
+        "subscription-group-create",
+        "subscription-group-change",
+        "subscription-group-delete",
+        "agent-install-commands",
+        "items-bulk",
+        "item-update",
+        "assign",
+        "exemption-end",
+        "person-save",
+        "team-create",
+    }
+)
+
+
+# The pages a route is asked as: (label, path with its query). The pk routes ask for rows the fleet
+# holds at both sizes; the query variants are the tabs whose lists grow with the fleet.
+def pages_of(route: Route, ids: dict[str, int]) -> list[tuple[str, str]]:
+    name = route.name
+    if name == "agent-file":
+        return [(name, reverse(name, args=["install.sh"]))]
+    if name == "recommendation":
+        return [(name, reverse(name, args=[CONFIG_KEY]))]
+    if name == "resource":
+        machine = reverse(name, args=[ids["machine"]])
+        return [
+            ("resource (machine)", machine),
+            ("resource (machine, passed rules)", machine + "?state=passed"),
+            ("resource (scale set)", reverse(name, args=[ids["scale_set"]])),
+            ("resource (cluster)", reverse(name, args=[ids["cluster"]])),
+        ]
+    if name == "rule":
+        rule = reverse(name, args=[ids["rule"]])
+        return [
+            ("rule (failing)", rule),
+            ("rule (passing)", rule + "?tab=passing"),
+            ("rule (never scanned)", rule + "?tab=never_scanned"),
+        ]
+    if name == "resource-list":
+        return [(name, reverse(name)), ("resource-list (unhealthy)", reverse(name) + "?state=unhealthy")]
+    if name == "audit-log":
+        return [(name, reverse(name))]
+    pk = {"control": "control", "import": "import", "item": "item"}.get(name)
+    if pk is not None:
+        return [(name, reverse(name, args=[ids[pk]]))]
+    assert not route.arguments, f"{name} takes {route.arguments}: give it a page in pages_of()"
+    return [(name, reverse(name))]
+
+
+def page_routes() -> list[Route]:
+    return [
+        route
+        for route in project_routes()
+        if not route.is_api and route.name != "admin:*" and route.name not in POST_ONLY
+    ]
+
+
+# Ceilings, by who asks and page label. SQLite and PostgreSQL cost the same unless ON_POSTGRESQL says.
+BUDGETS: dict[str, dict[str, int]] = {
+    "admin": {
+        "login": 2,
+        "dashboard": 15,
+        "chart-score-trend-csv": 3,
+        "chart-failed-rules-csv": 3,
+        "chart-top-recommendations-csv": 10,
+        "control": 13,
+        "recommendation": 9,
+        "os-config": 10,
+        "rule (failing)": 9,
+        "rule (passing)": 9,
+        "rule (never scanned)": 8,
+        "baseline": 10,
+        "agent-file": 2,
+        "subscriptions": 9,
+        "resource-list": 7,
+        "resource-list (unhealthy)": 7,
+        "resource (machine)": 14,
+        "resource (machine, passed rules)": 14,
+        "resource (scale set)": 12,
+        "resource (cluster)": 14,
+        "imports": 6,
+        "import": 5,
+        "my-items": 8,
+        "item": 9,
+        "governance-report": 7,
+        "exemptions": 6,
+        "exemption-create": 6,
+        "governance-rules": 7,
+        "audit-log": 7,
+        "people": 9,
+    },
+    # A tower's scope costs a query or two more: the tower's subscriptions and resources.
+    "lead": {
+        "login": 4,
+        "dashboard": 16,
+        "chart-score-trend-csv": 3,
+        "chart-failed-rules-csv": 4,
+        "chart-top-recommendations-csv": 11,
+        "control": 15,
+        "recommendation": 11,
+        "os-config": 12,
+        "rule (failing)": 11,
+        "rule (passing)": 11,
+        "rule (never scanned)": 10,
+        "baseline": 12,
+        "agent-file": 2,
+        "resource-list": 9,
+        "resource-list (unhealthy)": 9,
+        "resource (machine)": 16,
+        "resource (machine, passed rules)": 16,
+        "resource (scale set)": 14,
+        "resource (cluster)": 16,
+        "my-items": 10,
+        "item": 12,
+    },
+}
+ON_POSTGRESQL: dict[str, dict[str, int]] = {"admin": {}, "lead": {}}
+
+
+def budget(who: str, label: str) -> int | None:
+    if connection.vendor == "postgresql" and label in ON_POSTGRESQL[who]:
+        return ON_POSTGRESQL[who][label]
+    return BUDGETS[who].get(label)
+
+
+def count(client: Client, path: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path)
+    assert response.status_code == 200, f"{path} answered {response.status_code}"
+    return len(queries)
+
+
+def measure(client: Client, pages: list[tuple[str, str]]) -> dict[str, int]:
+    counts = {}
+    for label, path in pages:
+        client.get(path)  # what is cached per process (content types, the role) is not the page's cost
+        counts[label] = count(client, path)
+    return counts
+
+
+def user_pages(fleet: Fleet, who: str) -> Iterator[tuple[str, str]]:
+    user = getattr(fleet, who)
+    ids = fleet.ids()
+    for route in page_routes():
+        if allows(ACCESS[route.name], user):
+            yield from pages_of(route, ids)
+
+
+@pytest.mark.parametrize("who", ["admin", "lead"])
+def test_every_page_costs_the_same_queries_for_a_bigger_fleet_and_stays_in_budget(
+    fleet: Fleet, client: Client, who: str
+) -> None:
+    client.force_login(getattr(fleet, who))
+    pages = list(user_pages(fleet, who))
+    small = measure(client, pages)
+    fleet.grow(BIG)
+    big = measure(client, pages)
+    print(f"\n{who} {connection.vendor}: " + ", ".join(f'"{label}": {small[label]}' for label in small))
+
+    growing = {label: (small[label], big[label]) for label in small if small[label] != big[label]}
+    assert not growing, f"pages costing more queries for {BIG} machines than for {SMALL}: {growing}"
+    unbudgeted = sorted(label for label in small if budget(who, label) is None)
+    assert not unbudgeted, f"pages without a query budget for {who} (add them to BUDGETS): {unbudgeted}"
+    over = {label: (n, budget(who, label)) for label, n in big.items() if n > (budget(who, label) or 0)}
+    assert not over, f"pages over their query budget, (queries, budget): {over}"
+
+
+FAKE_IDS = dict.fromkeys(("machine", "scale_set", "cluster", "rule", "control", "import", "item"), 1)
+
+
+def test_every_budget_is_a_page() -> None:
+    labels = {label for who in ("admin", "lead") for label in BUDGETS[who]}
+    stale = sorted(labels - {label for route in page_routes() for label, _ in pages_of(route, FAKE_IDS)})
+    assert not stale, f"budgets of pages that do not exist: {stale}"
+
+
+def test_post_only_routes_are_no_pages(fleet: Fleet, client: Client) -> None:
+    client.force_login(fleet.admin)
+    routes = {route.name: route for route in project_routes()}
+    for name in sorted(POST_ONLY):
+        route = routes[name]
+        args = [1] * len(route.arguments)
+        assert client.get(reverse(name, args=args)).status_code == 405, f"{name} answers GET: budget it"
