@@ -6,7 +6,7 @@ newer one decided.
 """
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,7 +21,7 @@ NOT_EVALUATED = {ResultValue.ERROR, ResultValue.UNKNOWN}
 
 
 @dataclass(frozen=True)
-class _Row:
+class ResultRow:
     scan_id: int
     scanned_at: datetime
     result: str
@@ -30,7 +30,7 @@ class _Row:
     actual: str
 
 
-def _derive(rows: list[_Row]) -> dict[str, object]:
+def _derive(rows: list[ResultRow]) -> dict[str, object]:
     """The finding's fields from one rule's results on one machine, oldest first."""
     latest = rows[-1]
     fails = [row for row in rows if row.result == ResultValue.FAIL]
@@ -62,10 +62,67 @@ def _derive(rows: list[_Row]) -> dict[str, object]:
     }
 
 
+@dataclass(frozen=True)
+class Latest:
+    """What a stored finding remembers of its history: enough to append a newer result to it."""
+
+    state: str
+    result: str
+    first_seen: datetime | None
+    resolved_at: datetime | None
+
+
+def advance(previous: Latest | None, row: ResultRow) -> dict[str, object] | None:
+    """The finding's fields once a result newer than all before is appended: `_derive` of the longer
+    history, from the stored finding alone. None when that needs the history itself (a failed rule that
+    went unevaluated and now passes: the finding does not keep when the first result after the fail was)."""
+    ever_failed = previous is not None and previous.first_seen is not None
+    first_seen = previous.first_seen if previous is not None and previous.first_seen else None
+    resolved_at = None
+    if row.result == ResultValue.FAIL:
+        state = FindingState.OPEN
+        first_seen = first_seen or row.scanned_at
+    elif ever_failed and row.result not in NOT_EVALUATED:
+        assert previous is not None
+        state = FindingState.RESOLVED
+        if previous.result == ResultValue.FAIL:
+            resolved_at = row.scanned_at
+        elif previous.state == FindingState.RESOLVED:
+            resolved_at = previous.resolved_at
+        else:
+            return None
+    elif row.result in PASSING:
+        state = FindingState.PASSED
+    elif row.result in NOT_EVALUATED:
+        state = FindingState.NOT_EVALUATED
+    else:
+        state = FindingState.NOT_APPLICABLE
+    return {
+        "state": state,
+        "result": row.result,
+        "severity": row.severity,
+        "expected": row.expected,
+        "actual": row.actual,
+        "first_seen": first_seen,
+        "last_seen": row.scanned_at,
+        "resolved_at": resolved_at,
+        "scan_id": row.scan_id,
+    }
+
+
+def count_transition(counts: MutableMapping[str, int], before: str | None, after: str) -> None:
+    if after == FindingState.OPEN and before == FindingState.RESOLVED:
+        counts["findings_reopened"] += 1
+    elif after == FindingState.OPEN and before != FindingState.OPEN:
+        counts["findings_opened"] += 1
+    elif after == FindingState.RESOLVED and before == FindingState.OPEN:
+        counts["findings_resolved"] += 1
+
+
 def refresh_findings(*, resource_id: int, rule_ids: Iterable[int]) -> Counter[str]:
     """Re-derive the machine's findings for these rules; count what opened, resolved and reopened."""
     rule_ids = list(rule_ids)
-    history: dict[int, list[_Row]] = defaultdict(list)
+    history: dict[int, list[ResultRow]] = defaultdict(list)
     rows = (
         # By the machine's scan ids first, so the (scan, rule) index answers: filtering on the join
         # lets the planner walk every machine's results of these rules, which grows with the fleet.
@@ -77,7 +134,7 @@ def refresh_findings(*, resource_id: int, rule_ids: Iterable[int]) -> Counter[st
         .values_list("rule_id", "scan_id", "scan__scanned_at", "result", "severity", "expected", "actual")
     )
     for rule_id, scan_id, scanned_at, result, severity, expected, actual in rows:
-        history[rule_id].append(_Row(scan_id, scanned_at, result, severity, expected, actual))
+        history[rule_id].append(ResultRow(scan_id, scanned_at, result, severity, expected, actual))
     existing = {f.rule_id: f for f in Finding.objects.filter(resource_id=resource_id, rule_id__in=rule_ids)}
     counts: Counter[str] = Counter(findings_opened=0, findings_resolved=0, findings_reopened=0)
     now = timezone.now()
@@ -87,15 +144,10 @@ def refresh_findings(*, resource_id: int, rule_ids: Iterable[int]) -> Counter[st
         values = _derive(rule_rows)
         finding = existing.get(rule_id)
         before = finding.state if finding else None
-        after = values["state"]
-        if after == FindingState.OPEN and before == FindingState.RESOLVED:
-            counts["findings_reopened"] += 1
-        elif after == FindingState.OPEN and before != FindingState.OPEN:
-            counts["findings_opened"] += 1
-        elif after == FindingState.RESOLVED and before == FindingState.OPEN:
-            counts["findings_resolved"] += 1
+        after = str(values["state"])
+        count_transition(counts, before, after)
         if before != after:
-            transitions.append((rule_id, before, str(after)))
+            transitions.append((rule_id, before, after))
         if finding is None or any(getattr(finding, name) != value for name, value in values.items()):
             changed.append(Finding(resource_id=resource_id, rule_id=rule_id, updated_at=now, **values))
     # One INSERT ... ON CONFLICT for new and changed findings alike: every rescan touches most of a

@@ -123,11 +123,12 @@ def upsert_rules(
     return ids, counts
 
 
-def ensure_rules(records: Iterable[RuleRecord]) -> tuple[dict[str, int], int]:
-    """Rules results refer to without describing them: catalog entries are kept, missing ones created."""
+def ensure_rules(records: Iterable[RuleRecord]) -> tuple[dict[str, int], set[str]]:
+    """Rules results refer to without describing them: catalog entries are kept, missing ones created.
+    Returns the ids by key and the keys created."""
     wanted = {rule_key(r.rule_id, r.cce): r for r in records}
     ids = rule_ids_by_key(wanted)
     missing = [Rule(key=key, **_values(record, None)) for key, record in wanted.items() if key not in ids]
     Rule.objects.bulk_create(missing)
     ids.update(rule_ids_by_key(r.key for r in missing))
-    return ids, len(missing)
+    return ids, {r.key for r in missing}

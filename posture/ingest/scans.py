@@ -3,6 +3,8 @@
 from collections import Counter
 from typing import Any
 
+from django.utils import timezone
+
 from posture.errors import RejectedFile
 from posture.importers.records import RuleRecord, RuleResultRecord, ScanRecord, ScapDocument
 from posture.importers.rule_types import short_rule_name, xccdf_rule_type
@@ -12,6 +14,7 @@ from posture.models import Resource, resource_key
 from recommendations.evaluators.os_config import evaluate_os_configuration
 from recommendations.findings import refresh_findings
 from recommendations.models import Benchmark, ResultValue, Scan, ScanResult
+from recommendations.tallies import move_machine
 
 # When one scan holds two results for one rule (two XCCDF rules sharing a CCE), the worst one stands.
 RESULT_WEIGHT = {
@@ -27,6 +30,13 @@ RESULT_WEIGHT = {
 }
 
 
+NO_SCANS = (
+    "the file holds no scan result (no XCCDF TestResult): a benchmark or data stream is loaded "
+    "with `manage.py load_benchmark`"
+)
+NAMELESS = "the scan names no host (no target, host name or FQDN); use --resource"
+
+
 def match_resource(scan: ScanRecord, hint: str | None, *, discovered_from: str) -> tuple[Resource, bool]:
     """The machine a scan describes: --resource, else its host name or FQDN; else a discovered Arc machine."""
     if hint:
@@ -35,7 +45,7 @@ def match_resource(scan: ScanRecord, hint: str | None, *, discovered_from: str) 
             raise RejectedFile(f"--resource {hint!r} is not a known resource")
         return found, False
     if not (scan.resource_id or scan.fqdn or scan.hostname):
-        raise RejectedFile("the scan names no host (no target, host name or FQDN); use --resource")
+        raise RejectedFile(NAMELESS)
     return find_or_discover_machine(
         resource_id=scan.resource_id,
         fqdn=scan.fqdn,
@@ -45,7 +55,9 @@ def match_resource(scan: ScanRecord, hint: str | None, *, discovered_from: str) 
     )
 
 
-def _dedupe(results: list[RuleResultRecord], cce_of_rule: dict[str, str]) -> dict[str, RuleResultRecord]:
+def dedupe_results(
+    results: list[RuleResultRecord], cce_of_rule: dict[str, str]
+) -> dict[str, RuleResultRecord]:
     by_key: dict[str, RuleResultRecord] = {}
     for result in results:
         key = rule_key(result.rule_id, result.cce or cce_of_rule.get(result.rule_id, ""))
@@ -58,14 +70,31 @@ def _dedupe(results: list[RuleResultRecord], cce_of_rule: dict[str, str]) -> dic
     return by_key
 
 
+def set_os_from_scan(pairs: list[tuple[Resource, str]]) -> None:
+    """Machines nobody gave an OS take their scan's; their findings so far move to the OS's tallies."""
+    changed: dict[int, tuple[Resource, str]] = {}
+    for resource, os_name in pairs:
+        if not resource.os and os_name and resource.pk not in changed:
+            changed[resource.pk] = (resource, os_name)
+    now = timezone.now()
+    for resource, os_name in changed.values():
+        move_machine(
+            resource.pk,
+            old_subscription_id=resource.subscription_id,
+            old_os=resource.os,
+            new_subscription_id=resource.subscription_id,
+            new_os=os_name,
+        )
+        resource.os = os_name
+        resource.updated_at = now
+    Resource.objects.bulk_update([resource for resource, _ in changed.values()], ["os", "updated_at"])
+
+
 def persist_scans(
     document: ScapDocument, *, file_sha256: str, resource_hint: str | None, source: str
 ) -> dict[str, Any]:
     if not document.scans:
-        raise RejectedFile(
-            "the file holds no scan result (no XCCDF TestResult): a benchmark or data stream is loaded "
-            "with `manage.py load_benchmark`"
-        )
+        raise RejectedFile(NO_SCANS)
     if resource_hint and len(document.scans) > 1:
         raise RejectedFile("--resource names one machine, but the file holds scans of several")
     benchmark = upsert_benchmark(document.benchmark)
@@ -107,7 +136,7 @@ def persist_scans(
         rule_ids, counts = upsert_rules(document.rules, benchmark)
     extra_ids, created = ensure_rules(extra.values())
     rule_ids.update(extra_ids)
-    counts["rules_created"] += created
+    counts["rules_created"] += len(created)
     summary: dict[str, Any] = dict(counts)
     summary["invalid_cce"] = document.invalid_cce
     per_scan = [
@@ -177,7 +206,7 @@ def _persist_scan(
     )
     kept = {
         key: result
-        for key, result in _dedupe(scan.results, cce_of_rule).items()
+        for key, result in dedupe_results(scan.results, cce_of_rule).items()
         if result.result != ResultValue.NOT_SELECTED
     }
     ScanResult.objects.bulk_create(
@@ -195,8 +224,7 @@ def _persist_scan(
         batch_size=2000,
     )
     if not resource.os and scan.os:
-        resource.os = scan.os
-        resource.save(update_fields=["os", "updated_at"])
+        set_os_from_scan([(resource, scan.os)])
     summary["scan_id"] = stored.pk
     summary.update(refresh_findings(resource_id=resource.pk, rule_ids=[rule_ids[k] for k in kept]))
     evaluate_os_configuration([resource.pk])

@@ -9,10 +9,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from governance import audit
 from posture.importers.detect import FORMATS
 from posture.ingest import IngestResult, ingest_file
+from posture.ingest.batches import ingest_files
 
 
 class Command(BaseCommand):
-    help = "Import files (format detected from content; --format forces one). Each file is all-or-nothing."
+    help = (
+        "Import files (format detected from content; --format forces one). Each file is all-or-nothing; "
+        "many scan files are written in batches."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("files", nargs="+", type=Path)
@@ -23,10 +27,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        results = [
-            ingest_file(path, file_format=options["file_format"], resource=options["resource"])
-            for path in options["files"]
-        ]
+        if options["resource"] or len(options["files"]) == 1:
+            results = [
+                ingest_file(path, file_format=options["file_format"], resource=options["resource"])
+                for path in options["files"]
+            ]
+        else:
+            # Many files: scan results go in batches, one transaction each (see posture/ingest/batches.py).
+            results = ingest_files(options["files"], file_format=options["file_format"])
         for result in results:
             audit.record(
                 actor=None,
