@@ -3,6 +3,12 @@
 A job runs at most MAX_ATTEMPTS times: a file that kills the worker (redelivered by acks_late) ends as
 failed instead of taking workers down forever. The import itself is one transaction, so a killed
 worker leaves nothing half-imported and the next attempt starts clean.
+
+That transaction holds the job's row lock and ends by marking the job done, so the file's rows and
+the job's status commit together: a second delivery of the job waits for it and finds it done, and a
+running job whose row nobody holds was abandoned by a worker that died. Redis gives a dead worker's
+message back only after the visibility timeout (time limit + 10 minutes), so requeue_abandoned_jobs,
+run by every worker as it starts and by beat, sends those jobs again at once.
 """
 
 import hashlib
@@ -17,7 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from governance import audit
@@ -147,8 +153,7 @@ def _claim(job_id: int) -> ImportJob | None:
         job = ImportJob.objects.select_for_update().get(pk=job_id)
         if job.status in (ImportStatus.DONE, ImportStatus.FAILED):
             return None
-        job.attempts += 1
-        if job.attempts > MAX_ATTEMPTS:
+        if job.attempts >= MAX_ATTEMPTS:  # each earlier attempt died without finishing
             job.status = ImportStatus.FAILED
             job.error = (
                 f"the import stopped the worker {MAX_ATTEMPTS} times without finishing; "
@@ -157,6 +162,7 @@ def _claim(job_id: int) -> ImportJob | None:
             job.finished_at = timezone.now()
             job.save()
             return None
+        job.attempts += 1
         job.status = ImportStatus.RUNNING
         job.started_at = job.started_at or timezone.now()
         job.save()
@@ -165,27 +171,51 @@ def _claim(job_id: int) -> ImportJob | None:
 
 def run_import_job(job_id: int) -> str:
     """Run one queued import; returns the job's final status."""
-    job = _claim(job_id)
-    if job is None:
+    # The attempt commits on its own: a worker killed during the import has still used it.
+    if _claim(job_id) is None:
         return ImportJob.objects.get(pk=job_id).status
-    report_progress(job.pk, 5, "reading")
-    before = _score_summary()
-    result = ingest_file(
-        stored_path(job),
-        file_format=job.requested_format or None,
-        resource=job.resource_hint or None,
-        progress=lambda percent, phase: report_progress(job.pk, percent, phase),
-    )
-    job.detected_format = result.format or ""
-    job.finished_at = timezone.now()
-    if result.status == "imported":
-        job.status = ImportStatus.DONE
-        job.counts = result.counts
-        job.score_before = before
-        job.score_after = _score_summary()
-    else:
-        job.status = ImportStatus.FAILED
-        job.error = result.error or "rejected"
-    job.save()
-    report_progress(job.pk, 100, job.status)
+    report_progress(job_id, 5, "reading")
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        if job.status != ImportStatus.RUNNING:  # a second delivery finished it while this one waited
+            return job.status
+        before = _score_summary()
+        result = ingest_file(
+            stored_path(job),
+            file_format=job.requested_format or None,
+            resource=job.resource_hint or None,
+            progress=lambda percent, phase: report_progress(job_id, percent, phase),
+        )
+        job.detected_format = result.format or ""
+        job.finished_at = timezone.now()
+        if result.status == "imported":
+            job.status = ImportStatus.DONE
+            job.counts = result.counts
+            job.score_before = before
+            job.score_after = _score_summary()
+        else:
+            job.status = ImportStatus.FAILED
+            job.error = result.error or "rejected"
+        job.save()
+    report_progress(job_id, 100, job.status)
     return job.status
+
+
+def abandoned_jobs() -> list[int]:
+    """Running jobs whose import holds no row lock: their worker died, or their task crashed."""
+    if not connection.features.has_select_for_update_skip_locked:
+        # SQLite has no row locks to tell a live import from a dead one; tasks run in-process there.
+        return []
+    with transaction.atomic():
+        running = ImportJob.objects.select_for_update(skip_locked=True).filter(status=ImportStatus.RUNNING)
+        return list(running.order_by("pk").values_list("pk", flat=True))
+
+
+def requeue_abandoned_jobs(*, enqueue: Callable[[int], Any]) -> list[int]:
+    """Queue the abandoned jobs again; each new delivery counts an attempt, so a file that keeps killing
+    workers still ends as failed. A job that a live worker took meanwhile is only delivered twice: the
+    second delivery waits for the first's row lock and finds the job done."""
+    abandoned = abandoned_jobs()
+    for job_id in abandoned:
+        enqueue(job_id)
+    return abandoned

@@ -288,6 +288,8 @@ CELERY_BEAT_SCHEDULE = {
     # Expired exemptions lapse within the hour; rules catch up with evidence imports did not bring.
     "lapse-exemptions": {"task": "governance.tasks.lapse_exemptions", "schedule": 3600},
     "governance-catch-up": {"task": "governance.tasks.catch_up", "schedule": 3600},
+    # Imports a dead worker left running are queued again (a worker that starts does it at once too).
+    "requeue-abandoned-imports": {"task": "posture.tasks.requeue_abandoned_imports", "schedule": 300},
     # The score's history: a snapshot when the score changed (grace periods end by themselves), or daily.
     "score-snapshot": {"task": "scoring.tasks.record_snapshot", "schedule": 3600},
     "weekly-digest": {
