@@ -8,24 +8,17 @@
 """
 
 import os
-import signal
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import time_machine
-from django.conf import settings
-from django.db import connection
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from posture.celery import app
 from posture.models import Workspace
+from tests.celery_worker import Worker, WorkerFailed
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -37,7 +30,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-WORKER_START_SECONDS = 60
 
 
 def in_ci() -> bool:
@@ -67,77 +59,24 @@ def _start_worker_for_marked_tests(request: pytest.FixtureRequest) -> None:
         request.getfixturevalue("celery_worker_process")
 
 
-def database_url_for_test_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def tail(path: Path, lines: int = 40) -> str:
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-
-
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real prefork worker on REDIS_URL, connected to the test database; yields its node name."""
-    redis_url = os.environ.get("REDIS_URL", "")
-    database_url = os.environ.get("DATABASE_URL", "")
-    if not redis_url or not database_url:
+    if not os.environ.get("REDIS_URL") or not os.environ.get("DATABASE_URL"):
         pytest.skip("needs REDIS_URL and DATABASE_URL (the PostgreSQL pass of bin/test)")
-
-    nodename = f"posture-test-{os.getpid()}@{socket.gethostname()}"
-    log = tmp_path_factory.mktemp("celery") / "worker.log"
-    env = {
-        **os.environ,
-        # pytest-django renamed the database (test_posture) in this process only.
-        "DATABASE_URL": database_url_for_test_database(database_url, str(connection.settings_dict["NAME"])),
-        "DJANGO_SETTINGS_MODULE": "posture.settings",
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "posture",
-        "worker",
-        "--pool=prefork",
-        "--concurrency=1",
-        "-Q",
-        "celery",
-        "--without-heartbeat",
-        "--without-gossip",
-        "--without-mingle",
-        "--loglevel=INFO",
-        "-n",
-        nodename,
-    ]
-    with log.open("wb") as output:
-        # Its own process group, so the prefork children can be stopped with it if it hangs.
-        process = subprocess.Popen(
-            command,
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    worker = Worker(
+        nodename=f"posture-test-{os.getpid()}@{socket.gethostname()}",
+        log=tmp_path_factory.mktemp("celery") / "worker.log",
+    )
     try:
-        deadline = time.monotonic() + WORKER_START_SECONDS
-        while not app.control.ping(destination=[nodename], timeout=0.5):
-            if process.poll() is not None:
-                pytest.fail(f"the Celery worker exited with status {process.returncode}:\n{tail(log)}")
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"the Celery worker did not answer a ping in {WORKER_START_SECONDS}s:\n{tail(log)}"
-                )
-        yield nodename
+        worker.start()
+    except WorkerFailed as error:
+        worker.stop()
+        pytest.fail(str(error))
+    try:
+        yield worker.nodename
     finally:
-        # Stopped before pytest-django drops the test database, which fails while the worker is connected.
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        worker.stop()
 
 
 @pytest.fixture(scope="session")
