@@ -2,7 +2,8 @@
 
 Deriving them from the stored results (instead of patching the previous state) makes the outcome
 independent of the order in which scan files arrive: an older scan imported late changes nothing a
-newer one decided.
+newer one decided. Two scans of a machine taken at the same moment are ordered by their file's SHA-256
+(the file that holds them, unique per machine), not by when they arrived.
 """
 
 from collections import Counter, defaultdict
@@ -130,7 +131,7 @@ def refresh_findings(*, resource_id: int, rule_ids: Iterable[int]) -> Counter[st
             scan_id__in=list(Scan.objects.filter(resource_id=resource_id).values_list("id", flat=True)),
             rule_id__in=rule_ids,
         )
-        .order_by("rule_id", "scan__scanned_at", "scan_id")
+        .order_by("rule_id", "scan__scanned_at", "scan__file_sha256", "scan_id")
         .values_list("rule_id", "scan_id", "scan__scanned_at", "result", "severity", "expected", "actual")
     )
     for rule_id, scan_id, scanned_at, result, severity, expected, actual in rows:

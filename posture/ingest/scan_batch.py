@@ -8,7 +8,7 @@ the batch) has its findings derived from its whole history, exactly as a single 
 """
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -131,14 +131,7 @@ def _catalog_rules(documents: list[ScapDocument]) -> list[RulePart | RejectedFil
         if document.rules and not document.rules_skipped:
             flush()
             rule_ids, counts = upsert_rules(document.rules, benchmark)
-        keys: set[str] = set()
-        extra_keys: set[str] = set()
-        for record, extra in _referenced_rules(document):
-            key = rule_key(record.rule_id, record.cce)
-            keys.add(key)
-            if extra:
-                extra_keys.add(key)
-            wanted.setdefault(key, record)
+        keys, extra_keys = _reference_rules(document, wanted)
         summary: dict[str, Any] = dict(counts)
         summary["invalid_cce"] = document.invalid_cce
         waiting.append((rule_ids, keys, extra_keys, summary))
@@ -147,13 +140,22 @@ def _catalog_rules(documents: list[ScapDocument]) -> list[RulePart | RejectedFil
     return parts
 
 
-def _referenced_rules(document: ScapDocument) -> Iterable[tuple[RuleRecord, bool]]:
-    """Rules the results refer to that the document does not describe in full (as `persist_scans`)."""
+def _reference_rules(document: ScapDocument, wanted: dict[str, RuleRecord]) -> tuple[set[str], set[str]]:
+    """The keys of the rules the results refer to that the document does not describe in full (as
+    `persist_scans` finds them), and which of them are extras (not in a known benchmark's list). A rule
+    not yet in `wanted` is added with what this document says of it (the first document names it)."""
     known = {r.rule_id for r in document.rules} | set(document.rule_cces)
+    keys: set[str] = set()
+    extra: set[str] = set()
     for scan in document.scans:
         for result in scan.results:
-            if result.rule_id not in known and result.result != ResultValue.NOT_SELECTED:
-                record = RuleRecord(
+            if result.rule_id in known or result.result == ResultValue.NOT_SELECTED:
+                continue
+            key = rule_key(result.rule_id, result.cce)
+            keys.add(key)
+            extra.add(key)
+            if key not in wanted:
+                wanted[key] = RuleRecord(
                     rule_id=result.rule_id,
                     cce=result.cce,
                     title=short_rule_name(result.rule_id).replace("_", " "),
@@ -161,20 +163,22 @@ def _referenced_rules(document: ScapDocument) -> Iterable[tuple[RuleRecord, bool
                     rule_type=xccdf_rule_type(result.rule_id),
                     os=scan.os,
                 )
-                yield record, True
     if document.rules_skipped:
         severity = {result.rule_id: result.severity for scan in document.scans for result in scan.results}
         os_name = document.benchmark.os if document.benchmark else ""
         for rule_id, cce in document.rule_cces.items():
-            record = RuleRecord(
-                rule_id=rule_id,
-                cce=cce,
-                title=short_rule_name(rule_id).replace("_", " "),
-                severity=severity.get(rule_id, "unknown"),
-                rule_type=xccdf_rule_type(rule_id),
-                os=os_name,
-            )
-            yield record, False
+            key = rule_key(rule_id, cce)
+            keys.add(key)
+            if key not in wanted:
+                wanted[key] = RuleRecord(
+                    rule_id=rule_id,
+                    cce=cce,
+                    title=short_rule_name(rule_id).replace("_", " "),
+                    severity=severity.get(rule_id, "unknown"),
+                    rule_type=xccdf_rule_type(rule_id),
+                    os=os_name,
+                )
+    return keys, extra
 
 
 def _match(
@@ -374,7 +378,9 @@ def _update_findings(batch: Batch) -> None:
     appendable = [
         entry
         for entry in batch
-        if newest.get(entry[0].pk) is None or entry[1].scanned_at >= newest[entry[0].pk]
+        # Strictly newer: a scan taken at the same moment as a stored one is ordered among them by its
+        # file's hash (refresh_findings), not appended because it arrived last.
+        if newest.get(entry[0].pk) is None or entry[1].scanned_at > newest[entry[0].pk]
     ]
     previous = _stored_findings([resource.pk for resource, _, _, _ in appendable if resource.pk in newest])
     now = timezone.now()
