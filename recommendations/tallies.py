@@ -54,18 +54,22 @@ def add_rule_deltas(deltas: dict[RuleKey, tuple[int, int, int]]) -> None:
     if not deltas:
         return
     table = connection.ops.quote_name(RuleTally._meta.db_table)
-    # An increment in one statement, so that concurrent imports add up instead of overwriting.
+    rows = [(sub, rule, machine_os, *delta) for (sub, machine_os, rule), delta in deltas.items()]
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"""INSERT INTO {table} (subscription_id, rule_id, machine_os, open_count, passing_count,
-                                     evaluated_count)
-                VALUES (%s, %s, %s, %s, %s, %s)
-                ON CONFLICT (subscription_id, rule_id, machine_os) DO UPDATE SET
-                    open_count = {table}.open_count + excluded.open_count,
-                    passing_count = {table}.passing_count + excluded.passing_count,
-                    evaluated_count = {table}.evaluated_count + excluded.evaluated_count""",  # noqa: S608
-            [(sub, rule, machine_os, *delta) for (sub, machine_os, rule), delta in deltas.items()],
-        )
+        for start in range(0, len(rows), 500):
+            chunk = rows[start : start + 500]
+            # An increment in one statement, so that concurrent imports add up instead of overwriting;
+            # many rows a statement, since a fleet's batch moves thousands of keys.
+            cursor.execute(
+                f"""INSERT INTO {table} (subscription_id, rule_id, machine_os, open_count, passing_count,
+                                         evaluated_count)
+                    VALUES {", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))}
+                    ON CONFLICT (subscription_id, rule_id, machine_os) DO UPDATE SET
+                        open_count = {table}.open_count + excluded.open_count,
+                        passing_count = {table}.passing_count + excluded.passing_count,
+                        evaluated_count = {table}.evaluated_count + excluded.evaluated_count""",  # noqa: S608
+                [value for row in chunk for value in row],
+            )
 
 
 def _machine_contribution(resource_id: int) -> dict[int, tuple[int, int, int]]:
