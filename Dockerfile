@@ -15,8 +15,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
-COPY requirements.txt ./
-RUN pip install -r requirements.txt
+# The lock pins every package with its hashes (bin/lock writes it from requirements.txt).
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
 # Kept in the image because STATICFILES_DIRS names it; `manage.py check` warns about a missing one.
 COPY --from=assets /app/node_modules ./node_modules
 COPY . .
