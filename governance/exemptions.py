@@ -4,12 +4,12 @@ The evaluated status waits in the assessment (held_status / held_reason, kept cu
 evaluators) and comes back when the exemption ends, by hand or by expiry (a periodic task).
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from governance import audit
@@ -44,34 +44,74 @@ def active() -> QuerySet[Exemption]:
     )
 
 
-def _exempt(queryset: QuerySet[Assessment], category: str) -> int:
-    now = timezone.now()
-    changed = []
-    for assessment in queryset.filter(held_status=""):
-        assessment.held_status, assessment.held_reason = assessment.status, assessment.reason
-        if assessment.status != AssessmentStatus.NOT_APPLICABLE:
-            assessment.status_changed = now
-        assessment.status, assessment.reason = AssessmentStatus.NOT_APPLICABLE, reason_of(category)
-        assessment.updated_at = now
-        changed.append(assessment)
+def covers(exemption: Exemption, resource_id: int, subscription_id: int, resource_group: str) -> bool:
+    """Whether an exemption covers an assessment of its recommendation on this resource: covered()
+    for rows already read (apply_exemptions matches them to every exemption at once)."""
+    if exemption.resource_id:
+        return exemption.resource_id == resource_id
+    if exemption.subscription_id and exemption.subscription_id != subscription_id:
+        return False
+    return not exemption.resource_group or exemption.resource_group.lower() == resource_group.lower()
+
+
+def _hold(assessment: Assessment, category: str, now: datetime) -> None:
+    """The evaluated status waits in held_status; the assessment shows Not applicable, exempted."""
+    assessment.held_status, assessment.held_reason = assessment.status, assessment.reason
+    if assessment.status != AssessmentStatus.NOT_APPLICABLE:
+        assessment.status_changed = now
+    assessment.status, assessment.reason = AssessmentStatus.NOT_APPLICABLE, reason_of(category)
+    assessment.updated_at = now
+
+
+def _save_held(changed: Sequence[Assessment]) -> None:
     Assessment.objects.bulk_update(
         changed,
         ["status", "reason", "held_status", "held_reason", "status_changed", "updated_at"],
         batch_size=500,
     )
+
+
+def _exempt(queryset: QuerySet[Assessment], category: str) -> int:
+    now = timezone.now()
+    changed = list(queryset.filter(held_status=""))
+    for assessment in changed:
+        _hold(assessment, category, now)
+    _save_held(changed)
     return len(changed)
 
 
 def apply_exemptions(resource_ids: Iterable[int] | None = None) -> int:
-    """Exempt what active exemptions cover and is not exempted yet (new assessments, new resources)."""
-    ids = None if resource_ids is None else list(resource_ids)
-    total = 0
+    """Exempt what active exemptions cover and is not exempted yet (new assessments, new resources).
+
+    Two reads however many exemptions there are (one query each made every import cost a query per
+    exemption): the exemptions, then the assessments of their recommendations not exempted yet, each
+    given to the first exemption covering it in active()'s order (the newest)."""
+    by_recommendation: dict[int, list[Exemption]] = {}
     for exemption in active():
-        queryset = covered(exemption)
-        if ids is not None:
-            queryset = queryset.filter(resource_id__in=ids)
-        total += _exempt(queryset, exemption.category)
-    return total
+        by_recommendation.setdefault(exemption.recommendation_id, []).append(exemption)
+    if not by_recommendation:
+        return 0
+    candidates = Assessment.objects.filter(
+        held_status="", recommendation_id__in=list(by_recommendation)
+    ).annotate(in_subscription=F("resource__subscription_id"), in_group=F("resource__resource_group"))
+    if resource_ids is not None:
+        candidates = candidates.filter(resource_id__in=list(resource_ids))
+    now = timezone.now()
+    changed = []
+    for assessment in candidates:
+        covering = next(
+            (
+                exemption
+                for exemption in by_recommendation[assessment.recommendation_id]
+                if covers(exemption, assessment.resource_id, assessment.in_subscription, assessment.in_group)
+            ),
+            None,
+        )
+        if covering is not None:
+            _hold(assessment, covering.category, now)
+            changed.append(assessment)
+    _save_held(changed)
+    return len(changed)
 
 
 @transaction.atomic
