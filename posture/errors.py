@@ -19,3 +19,16 @@ class UnknownSubscription(UserError):
 
 class EmptyGroup(UserError):
     """A group of subscriptions that holds none: there is nothing to score in it."""
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """A value from the user's file as a message quotes it: its repr, cut to `limit` characters (a
+    100,000-character cell quoted whole would bury the message)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
+def listed(values: list[str], most: int = 5) -> str:
+    """Values a message names, quoted: the first `most` of them and how many more there are."""
+    named = ", ".join(shown(value, 40) for value in values[:most])
+    return named if len(values) <= most else f"{named} and {len(values) - most} more"

@@ -59,7 +59,8 @@ def _refuse_dtd(root: etree._Element) -> None:
 
 
 def _syntax_message(error: etree.XMLSyntaxError) -> str:
-    message = str(error.msg or error).split(" (", 1)[0].strip()
+    # libxml2's messages may span lines (the offending bytes are quoted on the next one): one line here.
+    message = " ".join(str(error.msg or error).split(" (", 1)[0].split())
     if "no element found" in message or "Document is empty" in message:
         return "the file is empty or not XML"
     if "Start tag expected" in message:

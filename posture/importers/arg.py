@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import IO, Any
 
-from posture.errors import RejectedFile
+from posture.errors import RejectedFile, shown
 from posture.importers.azure_ids import parse_resource_id
-from posture.importers.json_input import parse_json
+from posture.importers.json_input import json_type, parse_json
 from posture.importers.records import AssessmentRecord
 from recommendations.models import AssessmentStatus
 
@@ -42,10 +42,10 @@ def _text(value: Any) -> str:
 def _record(position: int, item: Any) -> AssessmentRecord:
     where = f"record {position}"
     if not isinstance(item, dict):
-        raise RejectedFile(f"{where}: expected an object, found {type(item).__name__}")
+        raise RejectedFile(f"{where}: expected an object, found {json_type(item)}")
     record_type = _text(item.get("type"))
     if record_type and record_type.lower() != ASSESSMENT_TYPE:
-        raise RejectedFile(f"{where}: type {record_type!r} is not {ASSESSMENT_TYPE}")
+        raise RejectedFile(f"{where}: type {shown(record_type)} is not {ASSESSMENT_TYPE}")
     properties = item.get("properties")
     if not isinstance(properties, dict):
         raise RejectedFile(f"{where}: 'properties' is missing")
@@ -60,7 +60,9 @@ def _record(position: int, item: Any) -> AssessmentRecord:
         raise RejectedFile(f"{where}: 'properties.status' is missing")
     code = _text(status.get("code"))
     if code.lower() not in STATUS_CODES:
-        raise RejectedFile(f"{where}: status code {code!r} is not one of Healthy, Unhealthy, NotApplicable")
+        raise RejectedFile(
+            f"{where}: status code {shown(code)} is not one of Healthy, Unhealthy, NotApplicable"
+        )
     assessment_key = _text(item.get("name"))
     display_name = _text(properties.get("displayName"))
     if not assessment_key and not display_name:
@@ -91,7 +93,7 @@ def _timestamp(where: str, name: str, value: Any) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise RejectedFile(f"{where}: {name} {text!r} is not an ISO 8601 time") from None
+        raise RejectedFile(f"{where}: {name} {shown(text)} is not an ISO 8601 time") from None
     if moment.tzinfo is None:
-        raise RejectedFile(f"{where}: {name} {text!r} has no UTC offset")
+        raise RejectedFile(f"{where}: {name} {shown(text)} has no UTC offset")
     return moment

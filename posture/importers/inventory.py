@@ -2,11 +2,12 @@
 
 import csv
 import io
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from typing import IO
 
-from posture.errors import RejectedFile
+from posture.errors import RejectedFile, listed, shown
 from posture.importers.records import ResourceRecord
 from posture.models import MACHINE_KINDS, AgentState, OperatingSystem, PowerState, ResourceKind
 
@@ -53,7 +54,7 @@ def read_inventory(stream: IO[bytes]) -> Iterator[ResourceRecord]:
             record = _record(line, dict(zip(columns, (c.strip() for c in row), strict=True)), states_agent)
             key = record.resource_id.lower()
             if key in seen:
-                raise RejectedFile(f"line {line}: resource_id {record.resource_id!r} appears twice")
+                raise RejectedFile(f"line {line}: resource_id {shown(record.resource_id)} appears twice")
             seen.add(key)
             yield record
     except UnicodeDecodeError as error:
@@ -65,11 +66,8 @@ def read_inventory(stream: IO[bytes]) -> Iterator[ResourceRecord]:
 def _check_header(columns: list[str]) -> None:
     unknown = [c for c in columns if c not in COLUMNS]
     if unknown:
-        raise RejectedFile(
-            f"unknown column(s) {', '.join(repr(c) for c in unknown)}; "
-            f"an inventory CSV has: {', '.join(COLUMNS)}"
-        )
-    duplicated = sorted({c for c in columns if columns.count(c) > 1})
+        raise RejectedFile(f"unknown column(s) {listed(unknown)}; an inventory CSV has: {', '.join(COLUMNS)}")
+    duplicated = sorted(c for c, n in Counter(columns).items() if n > 1)
     if duplicated:
         raise RejectedFile(f"column(s) {', '.join(duplicated)} appear more than once in the header")
     missing = [c for c in REQUIRED if c not in columns]
@@ -89,7 +87,7 @@ def _choice(line: int, column: str, value: str, choices: type[object], default: 
         return default
     lowered = value.lower()
     if lowered not in allowed:
-        raise RejectedFile(f"line {line}: {column} {value!r} is not one of {', '.join(allowed)}")
+        raise RejectedFile(f"line {line}: {column} {shown(value)} is not one of {', '.join(allowed)}")
     return lowered
 
 
@@ -135,7 +133,7 @@ def _tags(line: int, value: str) -> dict[str, str]:
             continue
         key, sep, tag_value = item.partition("=")
         if not sep or not key.strip():
-            raise RejectedFile(f"line {line}: tag {item!r} is not key=value")
+            raise RejectedFile(f"line {line}: tag {shown(item)} is not key=value")
         tags[key.strip()] = tag_value.strip()
     return tags
 
@@ -146,7 +144,7 @@ def _timestamp(line: int, value: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise RejectedFile(f"line {line}: last_heartbeat {value!r} is not an ISO 8601 time") from None
+        raise RejectedFile(f"line {line}: last_heartbeat {shown(value)} is not an ISO 8601 time") from None
     if moment.tzinfo is None:
-        raise RejectedFile(f"line {line}: last_heartbeat {value!r} has no UTC offset (add Z or +hh:mm)")
+        raise RejectedFile(f"line {line}: last_heartbeat {shown(value)} has no UTC offset (add Z or +hh:mm)")
     return moment

@@ -1,22 +1,33 @@
 """The one way importers read a JSON file: empty, undecodable and malformed input become one clear line."""
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
 from posture.errors import RejectedFile
 
 Hint = Callable[[bytes, json.JSONDecodeError], str]
+# Escapes that decode to text no database stores: NUL, and UTF-16 surrogates (paired ones are one
+# character after decoding; a lone one stays a lone surrogate). Only when the text holds one of these
+# is the decoded document checked, so well-formed exports pay nothing.
+SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def parse_json(raw: bytes, *, hint: Hint | None = None) -> Any:
     """The decoded document; `hint` may add a format-specific explanation to a syntax error."""
     if not raw.strip():
         raise RejectedFile("the file is empty")
+    encoding = json.detect_encoding(raw)
     try:
-        return json.loads(raw)
+        # Decoded here, strictly: json.loads(bytes) lets UTF-8-encoded surrogates through.
+        text = raw.decode(encoding)
     except UnicodeDecodeError as error:
-        raise RejectedFile(f"the file is not UTF-8 text (byte {error.start})") from None
+        named = "UTF-8" if encoding.startswith("utf-8") else encoding.upper()
+        raise RejectedFile(f"the file is not {named} text (byte {error.start})") from None
+    try:
+        document = json.loads(text)
     except json.JSONDecodeError as error:
         extra = hint(raw, error) if hint else ""
         # Some messages end in "at" ("Unterminated string starting at"): the place follows once.
@@ -24,3 +35,42 @@ def parse_json(raw: bytes, *, hint: Hint | None = None) -> Any:
         raise RejectedFile(
             f"not valid JSON{extra}: {message} at line {error.lineno}, column {error.colno}"
         ) from None
+    except RecursionError:
+        raise RejectedFile("not valid JSON for Posture: arrays or objects nested too deeply") from None
+    except ValueError:
+        # Python refuses integers of more than 4,300 digits (a guard against slow conversions).
+        raise RejectedFile("not valid JSON for Posture: a number too long to read") from None
+    if SUSPECT_ESCAPE.search(text):
+        _refuse_unstorable_text(document)
+    return document
+
+
+def _refuse_unstorable_text(document: Any) -> None:
+    """Walks the document (without recursion: it may be deep) for a NUL or a lone surrogate."""
+    pending = [document]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str) and (found := UNSTORABLE.search(value)):
+            if found.group() == "\x00":
+                raise RejectedFile("the JSON holds a NUL character (\\u0000), which no export has in text")
+            raise RejectedFile("the JSON holds a lone UTF-16 surrogate escape (\\ud800 to \\udfff): not text")
+
+
+def json_type(value: Any) -> str:
+    """What JSON calls a decoded value's type, for messages ("found null", not "found NoneType")."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"

@@ -20,8 +20,8 @@ import json
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from posture.errors import RejectedFile
-from posture.importers.json_input import parse_json
+from posture.errors import RejectedFile, shown
+from posture.importers.json_input import json_type, parse_json
 from recommendations.models import ContainerType, ProfileSource, WorkloadKind
 
 ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
@@ -146,7 +146,7 @@ def _sort_items(items: list[Any]) -> tuple[dict[str, list[tuple[str, dict[str, A
             continue
         key = (kind, item["metadata"].get("namespace") or "", item["metadata"]["name"])
         if key in seen:
-            raise RejectedFile(f"{where}: the List holds this {kind} {key[2]!r} twice")
+            raise RejectedFile(f"{where}: the List holds this {kind} {shown(key[2])} twice")
         seen.add(key)
         objects[kind].append((where, item))
     return objects, other
@@ -192,7 +192,7 @@ def _check_item(position: int, item: Any) -> tuple[str, str]:
     """The kind of a List item and how error messages name it; rejects an item that is not an object."""
     where = f"item {position}"
     if not isinstance(item, dict):
-        raise RejectedFile(f"{where}: expected a Kubernetes object, found {type(item).__name__}")
+        raise RejectedFile(f"{where}: expected a Kubernetes object, found {json_type(item)}")
     kind, api_version = item.get("kind"), item.get("apiVersion")
     if not isinstance(kind, str) or not kind or not isinstance(api_version, str) or not api_version:
         raise RejectedFile(f"{where}: not a Kubernetes object (no apiVersion and kind)")
@@ -217,7 +217,7 @@ def _count(where: str, name: str, value: Any, default: int) -> int:
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise RejectedFile(f"{where}: {name} must be a whole number, found {value!r}")
+        raise RejectedFile(f"{where}: {name} must be a whole number, found {shown(value)}")
     return value
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from posture.errors import RejectedFile
+from posture.errors import RejectedFile, shown
 from posture.importers.json_input import parse_json
 from posture.importers.records import BenchmarkRecord, RuleRecord, RuleResultRecord, ScanRecord, ScapDocument
 from posture.importers.rule_types import baseline_rule_type
@@ -86,10 +86,12 @@ def _json_rows(raw: bytes) -> Iterator[tuple[int, dict[str, str]]]:
     document = parse_json(raw)
     if isinstance(document, dict) and isinstance(document.get("tables"), list) and document["tables"]:
         table = document["tables"][0]
-        columns = [_column(str(c.get("name", ""))) for c in table.get("columns", []) if isinstance(c, dict)]
-        records = [
-            dict(zip(columns, row, strict=False)) for row in table.get("rows", []) if isinstance(row, list)
-        ]
+        if not isinstance(table, dict) or not isinstance(table.get("columns"), list):
+            raise RejectedFile("not a SecurityBaseline export: the first table has no 'columns' list")
+        if not isinstance(table.get("rows"), list):
+            raise RejectedFile("not a SecurityBaseline export: the first table has no 'rows' list")
+        columns = [_column(str(c.get("name", ""))) for c in table["columns"] if isinstance(c, dict)]
+        records = [dict(zip(columns, row, strict=False)) for row in table["rows"] if isinstance(row, list)]
     elif isinstance(document, list):
         records = [
             {_column(str(k)): v for k, v in item.items()} if isinstance(item, dict) else item
@@ -116,7 +118,7 @@ def _time(where: str, value: str) -> datetime:
                 return datetime.strptime(value, pattern).replace(tzinfo=UTC)
             except ValueError:
                 continue
-        raise RejectedFile(f"{where}: TimeGenerated {value!r} is not a time") from None
+        raise RejectedFile(f"{where}: TimeGenerated {shown(value)} is not a time") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -124,7 +126,7 @@ def _choice(where: str, column: str, value: str, mapping: dict[str, str]) -> str
     found = mapping.get(value.strip().lower().replace(" ", ""))
     if found is None:
         allowed = ", ".join(sorted({k.title() for k in mapping}))
-        raise RejectedFile(f"{where}: {column} {value!r} is not one of {allowed}")
+        raise RejectedFile(f"{where}: {column} {shown(value)} is not one of {allowed}")
     return found
 
 

@@ -14,7 +14,7 @@ from typing import IO
 
 from lxml import etree
 
-from posture.errors import RejectedFile
+from posture.errors import RejectedFile, shown
 from posture.importers.oval import OVAL_RECORD_TAGS, OVAL_TESTS_TAG, SYSTEM_DATA_TAG, OvalCollector
 from posture.importers.records import (
     BenchmarkRecord,
@@ -105,9 +105,9 @@ def _timestamp(value: str | None, what: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise RejectedFile(f"{what} {value!r} is not an ISO 8601 time") from None
+        raise RejectedFile(f"{what} {shown(value)} is not an ISO 8601 time") from None
     if moment.tzinfo is None:
-        raise RejectedFile(f"{what} {value!r} has no UTC offset")
+        raise RejectedFile(f"{what} {shown(value)} has no UTC offset")
     return moment
 
 
@@ -381,7 +381,9 @@ class ScapReader:
         if not rule_id:
             raise RejectedFile("a rule-result has no idref")
         if result not in RESULTS:
-            raise RejectedFile(f"rule-result {rule_id}: result {result!r} is not an XCCDF result value")
+            raise RejectedFile(
+                f"rule-result {shown(rule_id)}: result {shown(result)} is not an XCCDF result value"
+            )
         if result == "fail":
             self._oval.want(definitions)
         severity = _severity(element.get("severity"))

@@ -361,7 +361,7 @@ BAD_DUMPS = [
     pytest.param(
         kubectl_list(pod("p", container("a")), "oops"),  # type: ignore[arg-type]
         {},
-        "item 3: expected a Kubernetes object, found str",
+        "item 3: expected a Kubernetes object, found a string",
         id="non-object-item",
     ),
     pytest.param(
@@ -434,7 +434,7 @@ def test_bad_dumps_are_rejected_with_one_line_and_change_nothing(tmp_path, conte
 
 
 def test_ingest_stream_raises_the_rejection_for_a_bad_dump(imported):
-    with pytest.raises(RejectedFile, match=r"^item 3: expected a Kubernetes object, found int$"):
+    with pytest.raises(RejectedFile, match=r"^item 3: expected a Kubernetes object, found a number$"):
         ingest_stream(
             io.BytesIO(kubectl_list(pod("p", container("a")), 7)),  # type: ignore[arg-type]
             file_format="kubernetes",
