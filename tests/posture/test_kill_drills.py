@@ -180,7 +180,8 @@ def kill_during_imports(worker: Worker, jobs: list[int], count: int, rng: random
         if found is None:
             break
         job_id, percent = found
-        how = rng.choice(["worker", "child"])
+        # Whole worker and pool child in turn, so even the short drill has both.
+        how = ("worker", "child")[len(kills) % 2]
         if how == "worker":
             worker.kill()
         else:
