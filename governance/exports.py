@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import CharField, Func, QuerySet
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from governance import audit
 from governance.findings import NO_GOVERNANCE, machine_governance
@@ -226,6 +227,10 @@ def csv_chunks(export: Export, findings: QuerySet[Finding], *, bom: bool = False
 
 
 def _cell(value: Any) -> Any:
+    if isinstance(value, str):
+        # XML cannot hold most control characters (a scan's value may carry them): openpyxl refuses
+        # the cell and the whole export failed. Each is shown as U+FFFD, the rest of the text as it is.
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
     if isinstance(value, datetime) and value.tzinfo is not None:
         # Spreadsheets have no time zones: times are written in UTC.
         return value.astimezone(UTC).replace(tzinfo=None)

@@ -70,7 +70,8 @@ def database_state() -> dict[str, list[dict[str, Any]]]:
     for app in APPS:
         for model in apps.get_app_config(app).get_models():
             for m2m in model._meta.many_to_many:
-                through = m2m.remote_field.through  # type: ignore[union-attr]
+                through = m2m.remote_field.through
+                assert through is not None
                 state[through._meta.db_table] = list(through._default_manager.order_by("pk").values())
     return state
 
@@ -299,7 +300,7 @@ def findings_by_name() -> dict[tuple[str, str], tuple[Any, ...]]:
             f.first_seen,
             f.last_seen,
             f.resolved_at,
-            f.scan.file_sha256,
+            f.scan.file_sha256 if f.scan else None,
         )
         for f in Finding.objects.select_related("resource", "rule", "scan")
     }
