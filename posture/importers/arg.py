@@ -12,6 +12,7 @@ from typing import IO, Any
 from posture.errors import RejectedFile, shown
 from posture.importers.azure_ids import parse_resource_id
 from posture.importers.json_input import json_type, parse_json
+from posture.importers.limits import check_lengths
 from posture.importers.records import AssessmentRecord
 from recommendations.models import AssessmentStatus
 
@@ -71,7 +72,7 @@ def _record(position: int, item: Any) -> AssessmentRecord:
     subscription_id = _text(item.get("subscriptionId")) or parsed.subscription_id
     if not subscription_id:
         raise RejectedFile(f"{where}: no subscriptionId, and the resource id names none")
-    return AssessmentRecord(
+    record = AssessmentRecord(
         position=position,
         assessment_key=assessment_key.lower(),
         display_name=display_name,
@@ -84,6 +85,8 @@ def _record(position: int, item: Any) -> AssessmentRecord:
         first_evaluated=_timestamp(where, "firstEvaluationDate", status.get("firstEvaluationDate")),
         status_changed=_timestamp(where, "statusChangeDate", status.get("statusChangeDate")),
     )
+    check_lengths(record, where)
+    return record
 
 
 def _timestamp(where: str, name: str, value: Any) -> datetime | None:

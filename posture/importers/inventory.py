@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import IO
 
 from posture.errors import RejectedFile, listed, shown
+from posture.importers.limits import check_lengths
 from posture.importers.records import ResourceRecord
 from posture.models import MACHINE_KINDS, AgentState, OperatingSystem, PowerState, ResourceKind
 
@@ -51,6 +52,8 @@ def read_inventory(stream: IO[bytes]) -> Iterator[ResourceRecord]:
                 continue
             if len(row) != len(columns):
                 raise RejectedFile(f"line {line}: expected {len(columns)} fields, found {len(row)}")
+            if any("\x00" in cell for cell in row):
+                raise RejectedFile(f"line {line}: a cell holds a NUL character, which is not text")
             record = _record(line, dict(zip(columns, (c.strip() for c in row), strict=True)), states_agent)
             key = record.resource_id.lower()
             if key in seen:
@@ -104,7 +107,7 @@ def _record(line: int, row: dict[str, str], states_agent: bool) -> ResourceRecor
         raise RejectedFile(f"line {line}: parent_id is required for a vmss_instance")
     if parent_id and kind != ResourceKind.VMSS_INSTANCE:
         raise RejectedFile(f"line {line}: parent_id is only for a vmss_instance, not a {kind}")
-    return ResourceRecord(
+    record = ResourceRecord(
         line=line,
         resource_id=row["resource_id"],
         name=row["name"],
@@ -124,6 +127,8 @@ def _record(line: int, row: dict[str, str], states_agent: bool) -> ResourceRecor
         workspace_id=row.get("workspace_id", ""),
         last_heartbeat=_timestamp(line, row.get("last_heartbeat", "")),
     )
+    check_lengths(record, f"line {line}")
+    return record
 
 
 def _tags(line: int, value: str) -> dict[str, str]:

@@ -22,6 +22,7 @@ from typing import IO, Any
 
 from posture.errors import RejectedFile, shown
 from posture.importers.json_input import json_type, parse_json
+from posture.importers.limits import check_lengths
 from recommendations.models import ContainerType, ProfileSource, WorkloadKind
 
 ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
@@ -307,6 +308,7 @@ def _containers(
                     set_by=set_by,
                 )
             )
+            check_lengths(found[-1], f"{where}: {path}")
     return found
 
 

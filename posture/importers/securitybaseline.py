@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from posture.errors import RejectedFile, shown
 from posture.importers.json_input import parse_json
+from posture.importers.limits import check_document
 from posture.importers.records import BenchmarkRecord, RuleRecord, RuleResultRecord, ScanRecord, ScapDocument
 from posture.importers.rule_types import baseline_rule_type
 
@@ -60,6 +61,8 @@ def _rows(stream: IO[bytes]) -> Iterator[tuple[int, dict[str, str]]]:
                 continue
             if len(row) != len(header):
                 raise RejectedFile(f"line {reader.line_num}: expected {len(header)} fields, found {len(row)}")
+            if any("\x00" in cell for cell in row):
+                raise RejectedFile(f"line {reader.line_num}: a cell holds a NUL character, which is not text")
             yield reader.line_num, dict(zip(header, (c.strip() for c in row), strict=True))
     except UnicodeDecodeError as error:
         raise RejectedFile(f"the file is not UTF-8 text (byte {error.start})") from None
@@ -201,4 +204,5 @@ def read_security_baseline(stream: IO[bytes]) -> ScapDocument:
     document.benchmark = BENCHMARK[first.os]
     document.rules = list(rules.values())
     document.scans = list(scans.values())
+    check_document(document)
     return document

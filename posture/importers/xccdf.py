@@ -15,6 +15,7 @@ from typing import IO
 from lxml import etree
 
 from posture.errors import RejectedFile, shown
+from posture.importers.limits import check_document
 from posture.importers.oval import OVAL_RECORD_TAGS, OVAL_TESTS_TAG, SYSTEM_DATA_TAG, OvalCollector
 from posture.importers.records import (
     BenchmarkRecord,
@@ -480,7 +481,9 @@ class ScapReader:
 
 def read_scap(stream: IO[bytes], known_benchmarks: frozenset[tuple[str, str]] = frozenset()) -> ScapDocument:
     """Read a SCAP file; rules of the benchmarks in known_benchmarks (id, version) are not read again."""
-    return ScapReader(known_benchmarks).read(stream)
+    document = ScapReader(known_benchmarks).read(stream)
+    check_document(document)
+    return document
 
 
 def iter_results(document: ScapDocument) -> Iterator[RuleResultRecord]:

@@ -10,6 +10,7 @@ import pytest
 from posture.errors import RejectedFile
 from posture.importers.json_input import parse_json
 from posture.ingest import ingest_stream
+from tests.corpus.seeds import FIXTURES
 from tests.db_state import database_state
 from tests.scap_builder import xccdf_result
 
@@ -132,3 +133,70 @@ def test_an_inventory_header_repeating_a_column_100000_times_is_refused_at_once(
     message = refusal(b",".join([b"name"] * 100_000) + b"\n", "inventory")
     assert message == "column(s) name appear more than once in the header"
     assert time.monotonic() - started < 5
+
+
+ESTATE = (FIXTURES / "inventory" / "estate.csv").read_bytes()
+BASELINE = (FIXTURES / "securitybaseline" / "dc-lon-07.csv").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("file_format", "content"),
+    [
+        ("inventory", ESTATE.replace(b",web-01,", b",web\x0001,", 1)),
+        ("securitybaseline", BASELINE.replace(b",dc-lon-07,", b",dc\x00lon,", 1)),
+    ],
+)
+def test_a_nul_in_a_csv_cell_is_refused_before_postgresql_refuses_it(
+    file_format: str, content: bytes
+) -> None:
+    assert refusal(content, file_format) == "line 2: a cell holds a NUL character, which is not text"
+
+
+@pytest.mark.parametrize(
+    ("file_format", "content", "message"),
+    [
+        (
+            "scap",
+            xccdf_result(host="h" * 301, results={"a": "pass"}, when=WHEN),
+            "the scan: hostname 'hhhhh",
+        ),
+        (
+            "scap",
+            xccdf_result(host="h", results={"a": "pass"}, when=WHEN, profile="p" * 400),
+            "the scan: profile id 'ppp",
+        ),
+        (
+            "scap",
+            xccdf_result(host="h", results={"a": "pass"}, when=WHEN).replace(
+                b"<version>1.0", b"<version>" + b"9" * 101
+            ),
+            "the benchmark: version '999",
+        ),
+        (
+            "scap",
+            xccdf_result(host="h", results={"a" * 300: "pass"}, when=WHEN),
+            "a rule: rule id 'xccdf_org",
+        ),
+        ("securitybaseline", BASELINE.replace(b"CCE-37615-2", b"X" * 301), "a rule: rule id 'XXX"),
+        ("inventory", ESTATE.replace(b",web-01,", b"," + b"w" * 301 + b",", 1), "line 2: name 'www"),
+    ],
+)
+def test_a_value_longer_than_its_column_is_refused_before_postgresql_refuses_it(
+    file_format: str, content: bytes, message: str
+) -> None:
+    refused = refusal(content, file_format)
+    assert refused.startswith(message), refused
+    assert "characters long; Posture keeps at most" in refused
+
+
+def test_a_container_name_longer_than_its_column_is_refused() -> None:
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p", "namespace": "default"},
+        "spec": {"containers": [{"name": "c" * 254, "image": "busybox"}]},
+    }
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}
+    dump = {"cluster": "aks-prod", "list": {"apiVersion": "v1", "kind": "List", "items": [namespace, pod]}}
+    refused = refusal(json.dumps(dump).encode(), "kubernetes")
+    assert refused.startswith("item 2 (Pod default/p): spec.containers[0]: container 'ccc"), refused
