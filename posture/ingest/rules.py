@@ -74,7 +74,7 @@ def rule_ids_by_key(keys: Iterable[str]) -> dict[str, int]:
     return ids
 
 
-def _digest(records: list[RuleRecord]) -> str:
+def rules_digest(records: list[RuleRecord]) -> str:
     digest = hashlib.sha256()
     for record in records:
         digest.update(repr(record).encode())
@@ -86,7 +86,7 @@ def upsert_rules(
 ) -> tuple[dict[str, int], Counter[str]]:
     """Create or refresh rules; returns rule ids by key and counts of created / updated rules."""
     counts: Counter[str] = Counter(rules_created=0, rules_updated=0)
-    digest = _digest(records) if benchmark is not None else ""
+    digest = rules_digest(records) if benchmark is not None else ""
     if benchmark is not None and records and benchmark.rules_digest == digest:
         keys = [rule_key(r.rule_id, r.cce) for r in records]
         known = rule_ids_by_key(keys)

@@ -21,7 +21,7 @@ from posture.errors import RejectedFile
 from posture.importers.records import RuleRecord, ScanRecord, ScapDocument
 from posture.importers.rule_types import short_rule_name, xccdf_rule_type
 from posture.ingest.copy import insert_rows
-from posture.ingest.rules import ensure_rules, rule_key, upsert_benchmark, upsert_rules
+from posture.ingest.rules import ensure_rules, rule_key, rules_digest, upsert_benchmark, upsert_rules
 from posture.ingest.scans import NAMELESS, NO_SCANS, dedupe_results, set_os_from_scan
 from posture.matching import MachineEvidence, discover_machine, find_known_machines
 from posture.models import Resource
@@ -102,6 +102,7 @@ def _catalog_rules(documents: list[ScapDocument]) -> list[RulePart | RejectedFil
     wanted: dict[str, RuleRecord] = {}
     waiting: list[tuple[dict[str, int], set[str], set[str], dict[str, Any]]] = []
     claimed: set[str] = set()
+    current: dict[int, tuple[str, dict[str, int]]] = {}  # benchmark -> its rules' digest and ids
 
     def flush() -> None:
         ids, created = ensure_rules(wanted.values()) if wanted else ({}, set())
@@ -130,7 +131,15 @@ def _catalog_rules(documents: list[ScapDocument]) -> list[RulePart | RejectedFil
         rule_ids: dict[str, int] = {}
         if document.rules and not document.rules_skipped:
             flush()
-            rule_ids, counts = upsert_rules(document.rules, benchmark)
+            digest = rules_digest(document.rules) if benchmark is not None else ""
+            if benchmark is not None and current.get(benchmark.pk, ("",))[0] == digest:
+                # The same rules as the catalog's now (each Windows machine's export lists them): as
+                # `upsert_rules` would find, nothing to write.
+                rule_ids = dict(current[benchmark.pk][1])
+            else:
+                rule_ids, counts = upsert_rules(document.rules, benchmark)
+                if benchmark is not None:
+                    current[benchmark.pk] = (digest, dict(rule_ids))
         keys, extra_keys = _reference_rules(document, wanted)
         summary: dict[str, Any] = dict(counts)
         summary["invalid_cce"] = document.invalid_cce

@@ -14,7 +14,7 @@ from django.db import transaction
 from posture.ingest import IngestResult, ingest_file
 from posture.ingest.batches import ingest_files
 from recommendations.findings import Latest, ResultRow, _derive, advance
-from recommendations.models import Assessment, Finding, MachineTally, RuleTally, Scan, ScanResult
+from recommendations.models import Assessment, Finding, MachineTally, Rule, RuleTally, Scan, ScanResult
 from recommendations.tallies import rebuild_tallies
 from tests.scans import T0, baseline_row
 from tests.scap_builder import xccdf_result
@@ -52,13 +52,20 @@ def fleet_files(folder: Path, seed: int) -> list[Path]:
     nameless = folder / "nameless.xml"
     nameless.write_bytes(xccdf_result(host="", results={"rule_00": "fail"}, when=T0, bare=True))
     files.insert(9, nameless)
-    baseline = folder / "winny.json"
-    baseline.write_text(
-        json.dumps(
-            [baseline_row("winny", "CCE-37615-2", "Failed"), baseline_row("winny", "CCE-38347-1", "Passed")]
+    # Windows exports list their rules: the same list again, a changed one, then the first again.
+    for n, (description, day) in enumerate([("", 7), ("", 8), ("Changed wording", 9), ("", 10)]):
+        baseline = folder / f"winny-{n}.json"
+        extra = {"Description": description} if description else {}
+        when = {"TimeGenerated": (T0 + timedelta(days=day)).isoformat()}
+        baseline.write_text(
+            json.dumps(
+                [
+                    baseline_row("winny", "CCE-37615-2", rng.choice(["Failed", "Passed"]), **extra, **when),
+                    baseline_row("winny", "CCE-38347-1", "Passed", **when),
+                ]
+            )
         )
-    )
-    files.insert(14, baseline)
+        files.insert(14 + 3 * n, baseline)
     return files
 
 
@@ -113,6 +120,9 @@ def facts() -> dict[str, Any]:
             for r, n, s in MachineTally.objects.values_list(
                 "resource__resource_id", "open_count", "by_severity"
             )
+        ),
+        "rules": sorted(
+            Rule.objects.values_list("key", "rule_id", "title", "description", "severity", "rule_type", "os")
         ),
         "assessments": sorted(
             Assessment.objects.values_list("resource__resource_id", "recommendation__key", "status", "reason")
@@ -175,12 +185,12 @@ def test_one_batch_holding_every_file(tmp_path: Path) -> None:
 def test_the_ingest_command_takes_many_files(tmp_path: Path) -> None:
     files = fleet_files(tmp_path, 5)
     out = io.StringIO()
-    with pytest.raises(Exception, match="1 of 28 file"):
+    with pytest.raises(Exception, match="1 of 31 file"):
         call_command("ingest", *map(str, files), stdout=out)
     lines = out.getvalue().splitlines()
     assert len(lines) == len(files)
     assert "nameless.xml: rejected: the scan names no host" in lines[9]
-    assert Scan.objects.count() == 25  # 24 scans and the Windows baseline
+    assert Scan.objects.count() == 28  # 24 scans and 4 Windows baselines
 
 
 def rows_strategy(rng: random.Random, length: int) -> list[ResultRow]:
