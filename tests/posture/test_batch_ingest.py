@@ -56,12 +56,12 @@ def fleet_files(folder: Path, seed: int) -> list[Path]:
     for n, (description, day) in enumerate([("", 7), ("", 8), ("Changed wording", 9), ("", 10)]):
         baseline = folder / f"winny-{n}.json"
         extra = {"Description": description} if description else {}
-        when = {"TimeGenerated": (T0 + timedelta(days=day)).isoformat()}
+        moment = {"TimeGenerated": (T0 + timedelta(days=day)).isoformat()}
         baseline.write_text(
             json.dumps(
                 [
-                    baseline_row("winny", "CCE-37615-2", rng.choice(["Failed", "Passed"]), **extra, **when),
-                    baseline_row("winny", "CCE-38347-1", "Passed", **when),
+                    baseline_row("winny", "CCE-37615-2", rng.choice(["Failed", "Passed"]), **extra, **moment),
+                    baseline_row("winny", "CCE-38347-1", "Passed", **moment),
                 ]
             )
         )
