@@ -26,10 +26,13 @@ settings.register_profile(
 settings.register_profile(
     "posture-long",
     parent=settings.get_profile("posture-ci"),
-    max_examples=400,
+    max_examples=200,
     derandomize=False,
 )
 CI = settings.get_profile("posture-ci")
+# Examples that import files and export them cost ~0.5 s each on PostgreSQL: fewer, to keep the suite
+# under a minute per database pass.
+CI_IMPORTS = settings(CI, max_examples=10)
 LONG = settings.get_profile("posture-long")
 
 

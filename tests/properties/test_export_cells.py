@@ -29,7 +29,7 @@ from governance.roles import Role
 from posture.ingest import ingest_stream
 from recommendations.models import Finding, Rule
 from tests.factories import make_user
-from tests.properties.examples import CI, LONG, forgetting
+from tests.properties.examples import CI_IMPORTS, LONG, forgetting
 from tests.scap_builder import xccdf_result
 
 pytestmark = pytest.mark.django_db
@@ -260,7 +260,7 @@ PLAIN = dict.fromkeys(FIELDS, "x") | {"xml_title": "x", "linux": "x"}
     texts=PLAIN | {"raw_title": "\t=1", "raw_actual": "\r@SUM(A1)", "team": "-Ops", "owner": "=x"},
     subscription="@Lab",
 )
-@CI
+@CI_IMPORTS
 def test_exported_cells_are_never_formulas(texts: dict[str, str], subscription: str) -> None:
     check_exports(texts, subscription)
 

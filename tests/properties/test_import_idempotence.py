@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from posture.ingest import ingest_file
 from recommendations.models import Assessment, Finding
-from tests.properties.examples import CI, LONG, forgetting
+from tests.properties.examples import CI_IMPORTS, LONG, forgetting
 from tests.scap_builder import xccdf_result
 
 pytestmark = pytest.mark.django_db
@@ -259,7 +259,7 @@ def check_idempotent(tmp_path: Path, file_format: str, content: bytes, before: l
 
 @pytest.mark.parametrize("file_format", list(FORMATS))
 @given(data=st.data())
-@CI
+@CI_IMPORTS
 def test_importing_a_file_twice_changes_nothing_more(
     tmp_path: Path, file_format: str, data: st.DataObject
 ) -> None:
@@ -360,7 +360,7 @@ TIED_SCANS = [
 
 @given(files=scan_sets(), permutation=st.permutations(range(3)))
 @example(files=TIED_SCANS, permutation=(1, 0, 2))
-@CI
+@CI_IMPORTS
 def test_scans_give_the_same_findings_in_any_order(
     tmp_path: Path, files: list[bytes], permutation: tuple[int, ...]
 ) -> None:
