@@ -8,14 +8,14 @@ carriage return) is neutralised by `neutralise_cell`, the one place that knows h
 import csv
 import io
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import islice
 from typing import IO, Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
+from django.db import connections
 from django.db.models import CharField, Func, QuerySet
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -31,7 +31,6 @@ BOM = "\ufeff".encode()
 CHUNK_ROWS = 5000
 # Bytes gathered before a CSV chunk is sent: fewer, larger writes to the socket.
 CHUNK_BYTES = 64 * 1024
-WRITE_BATCH = 500
 
 COLUMNS = (
     "resource name",
@@ -126,96 +125,113 @@ class Export:
         )
 
 
-def _machines(findings: QuerySet[Finding], base: str) -> dict[int, tuple[int | None, list[Any], str]]:
-    """Each machine of the findings: its scale set, its neutralised cells and the start of its link."""
+# A machine's cells, the start of its links and its OS-configuration item's team, owner, due, status.
+Machine = tuple[list[Any], str, tuple[Any, ...]]
+
+
+def _machines(findings: QuerySet[Finding], base: str, *, as_text: bool) -> dict[int, Machine]:
+    """Each machine of the findings: its neutralised cells, the start of its link and the governance
+    its findings fall back to (its own OS-configuration item, else its scale set's)."""
+    items = {
+        pk: (
+            neutralise_cell(team),
+            neutralise_cell(owner),
+            due.isoformat() if as_text and due else due,
+            status,
+        )
+        for pk, (team, owner, due, status) in machine_governance(findings).items()
+    }
     fields = ("pk", "parent_id", "name", "resource_id", "subscription__name", "resource_group")
     rows = Resource.objects.filter(pk__in=findings.order_by().values("resource_id")).values_list(*fields)
     return {
-        pk: (parent, [neutralise_cell(cell) for cell in cells], f"{base}/resources/{pk}/?state=")
+        pk: (
+            [neutralise_cell(cell) for cell in cells],
+            f"{base}/resources/{pk}/?state=",
+            items.get(pk) or items.get(parent) or NO_GOVERNANCE,
+        )
         for pk, parent, *cells in rows.iterator()
     }
 
 
-def _rules(findings: QuerySet[Finding]) -> dict[int, list[Any]]:
-    """Each rule of the findings: OS, CCE ID, title, type, severity, expected value, neutralised."""
+def _rules(findings: QuerySet[Finding]) -> dict[int, tuple[list[Any], Any]]:
+    """Each rule of the findings: OS, CCE ID, title, type and severity, and its expected value,
+    neutralised."""
     fields = ("pk", "os", "cce", "title", "rule_type", "severity", "expected")
     rows = Rule.objects.filter(pk__in=findings.order_by().values("rule_id")).values_list(*fields)
-    return {pk: [neutralise_cell(cell) for cell in cells] for pk, *cells in rows.iterator()}
+    return {
+        pk: ([neutralise_cell(cell) for cell in cells], neutralise_cell(expected))
+        for pk, *cells, expected in rows.iterator()
+    }
+
+
+def _stream(rows: QuerySet[Any], chunk_size: int) -> Iterator[tuple[Any, ...]]:
+    """The rows of a values_list queryset, `chunk_size` at a time in memory.
+
+    On PostgreSQL one query streamed (psycopg's chunked rows mode): the database sends rows while
+    Python writes the ones before, with no FETCH round trip, and psycopg builds them in C. A
+    server-side cursor outside a transaction (a streamed response's case) is WITH HOLD, which makes
+    PostgreSQL compute every row before the first FETCH: the export waited for the whole query, then
+    wrote. Elsewhere Django's chunked iterator."""
+    connection = connections[rows.db]
+    if connection.vendor != "postgresql":
+        yield from rows.iterator(chunk_size=chunk_size)
+        return
+    sql, params = rows.query.get_compiler(rows.db).as_sql()
+    with connection.cursor() as cursor:
+        yield from cursor.cursor.stream(sql, params, size=chunk_size)
 
 
 def finding_rows(
-    findings: QuerySet[Finding], base_url: str, *, times_as_text: bool = False, chunk_size: int = CHUNK_ROWS
-) -> Iterator[list[Any]]:
-    """Each finding's cells in COLUMNS order, text neutralised, read `chunk_size` rows at a time from a
-    server-side cursor: memory holds a chunk and the selection's machines, rules and machine items
-    (bounded by the estate), never the rows."""
-    machines = _machines(findings, base_url.rstrip("/"))
+    findings: QuerySet[Finding], base_url: str, *, as_text: bool = False, chunk_size: int = CHUNK_ROWS
+) -> Generator[list[Any], None, None]:
+    """Each finding's cells in COLUMNS order, text neutralised, read `chunk_size` rows at a time:
+    memory holds those and the selection's machines, rules and machine items (bounded by the estate),
+    never the rows. as_text: times and dates as ISO 8601 text, as the CSV writes them."""
+    machines = _machines(findings, base_url.rstrip("/"), as_text=as_text)
     rules = _rules(findings)
-    items = {
-        pk: (neutralise_cell(team), neutralise_cell(owner), due, status)
-        for pk, (team, owner, due, status) in machine_governance(findings).items()
-    }
     times = TIMES
-    if times_as_text:
+    if as_text:
         findings = findings.annotate(**{t: UtcText(f) for t, f in zip(TIMES_AS_TEXT, TIMES, strict=True)})
         times = TIMES_AS_TEXT
-    rows = findings.order_by(*ORDER).values_list(*FIELDS, *times).iterator(chunk_size=chunk_size)
-    for (
-        resource_pk,
-        rule_pk,
-        expected,
-        actual,
-        state,
-        team,
-        owner,
-        due,
-        status,
-        first_seen,
-        last_seen,
-    ) in rows:
-        parent, machine, link = machines[resource_pk]
-        os, cce, title, rule_type, severity, rule_expected = rules[rule_pk]
-        if status is None:
-            # No item of its own: its machine's, else its scale set's.
-            team, owner, due, status = items.get(resource_pk) or items.get(parent) or NO_GOVERNANCE
-        else:
-            team, owner = neutralise_cell(team), neutralise_cell(owner)
+    rows = _stream(findings.order_by(*ORDER).values_list(*FIELDS, *times), chunk_size)
+    for resource_pk, rule_pk, expected, actual, state, team, owner, due, status, first, last in rows:
+        machine, link, governance = machines[resource_pk]
+        rule, rule_expected = rules[rule_pk]
+        if status is not None:
+            # Its own item's governance, else its machine's.
+            governance = (neutralise_cell(team), neutralise_cell(owner), due, status)
         yield [
             *machine,
-            os,
-            cce,
-            title,
-            rule_type,
-            severity,
+            *rule,
             # The finding's expected value, else the rule's (as the pages show it).
             neutralise_cell(expected) if expected else rule_expected,
             neutralise_cell(actual),
             state,
-            first_seen,
-            last_seen,
-            team,
-            owner,
-            due,
-            status,
+            first,
+            last,
+            *governance,
             link + state,
         ]
 
 
-def csv_chunks(export: Export, findings: QuerySet[Finding], *, bom: bool = False) -> Iterator[bytes]:
+def csv_chunks(
+    export: Export, findings: QuerySet[Finding], *, bom: bool = False
+) -> Generator[bytes, None, None]:
     """The CSV (RFC 4180, UTF-8) in chunks of about CHUNK_BYTES; the export is recorded when it ends."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     complete = False
+    rows = finding_rows(findings, export.base_url, as_text=True, chunk_size=CHUNK_ROWS)
     try:
         if bom:
             yield BOM
-        rows = finding_rows(findings, export.base_url, times_as_text=True)
-        # writerows in batches: the csv module's loop, not ours. It writes None as an empty cell and a
-        # date as 2026-12-14.
-        while batch := list(islice(rows, WRITE_BATCH)):
-            writer.writerows(batch)
-            export.rows += len(batch)
+        # A row at a time, each freed once written: rows gathered in batches lived through the cycle
+        # collector's passes into its oldest generation, whose passes then walked every object of the
+        # process (1.2 s of CPU for 1,000,000 rows); the csv module writes None as an empty cell.
+        for row in rows:
+            writer.writerow(row)
+            export.rows += 1
             if buffer.tell() >= CHUNK_BYTES:
                 yield buffer.getvalue().encode()
                 buffer.seek(0)
@@ -223,6 +239,8 @@ def csv_chunks(export: Export, findings: QuerySet[Finding], *, bom: bool = False
         yield buffer.getvalue().encode()
         complete = True
     finally:
+        # Ends the rows' query first (a download stopped half way): its connection records the export.
+        rows.close()
         export.record(complete=complete)
 
 

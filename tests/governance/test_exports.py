@@ -4,6 +4,7 @@ as uploads are (tests/scans.py), carrying formula-like titles, actual values and
 
 import csv
 import io
+from contextlib import closing
 from datetime import UTC, date, datetime
 from html import unescape
 from io import StringIO
@@ -18,6 +19,7 @@ from django.test import Client
 from playwright.sync_api import Page
 from pytest_django.live_server_helper import LiveServer
 
+from governance import exports
 from governance.audit import EXPORT
 from governance.findings import findings_for
 from governance.models import Assignment, AssignmentStatus, AuditEvent, GovernanceRule, Team
@@ -311,6 +313,24 @@ def test_the_audit_event_is_written_when_the_stream_ends(estate: None) -> None:
     assert not AuditEvent.objects.filter(action=EXPORT).exists()
     b"".join(response.streaming_content)  # type: ignore[attr-defined]
     assert AuditEvent.objects.get(action=EXPORT).after["rows"] == 8  # type: ignore[index]
+
+
+def test_a_download_stopped_half_way_is_recorded_as_interrupted(estate: None, monkeypatch) -> None:
+    # Rows read 3 at a time, each sent as it is written: the client goes away after two of eight.
+    monkeypatch.setattr(exports, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(exports, "CHUNK_BYTES", 1)
+    findings, used = findings_for(None, {"severity": "all"})
+    export = exports.Export(actor=None, filters=used, format="csv", base_url="http://testserver/")
+    # Closed as a WSGI server closes the response when the client goes away (and even if this fails:
+    # a stream left open holds the connection).
+    with closing(exports.csv_chunks(export, findings)) as chunks:
+        assert next(chunks).count(b"\r\n") == 2  # the header and a row
+        assert next(chunks).count(b"\r\n") == 1
+    event = AuditEvent.objects.get(action=EXPORT)
+    assert event.summary == "exported 2 findings as CSV (interrupted)"
+    assert event.after["complete"] is False  # type: ignore[index]
+    # The rows' query was ended, not left holding the connection (PostgreSQL streams them).
+    assert Finding.objects.filter(state="open").count() == 8
 
 
 def test_the_xlsx_is_refused_over_the_row_cap(estate: None, settings) -> None:
