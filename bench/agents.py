@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/agents.py --machines 10000
 
-On a fresh PostgreSQL database (BENCH_DATABASE_URL, default posture_bench): an inventory of machines
+On a fresh PostgreSQL database (BENCH_DATABASE_URL, default posture_bench_agents: not the fleet
+benchmark's posture_bench, which another benchmark may be using): an inventory of machines
 with agents that reported minutes ago, a tenth of them scale-set instances; then the task's service
 timed three ways: nothing changed (the usual run), every machine gone silent past the threshold (the
 worst run: every health assessment rewritten), and a heartbeat's own re-evaluation of one machine.
@@ -10,6 +11,7 @@ worst run: every health assessment rewritten), and a heartbeat's own re-evaluati
 
 import argparse
 import io
+import os
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -17,7 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import setup_django
+from bench.common import DEFAULT_URL, setup_django
+
+os.environ.setdefault("BENCH_DATABASE_URL", DEFAULT_URL.rsplit("/", 1)[0] + "/posture_bench_agents")
 
 SUBSCRIPTIONS = ["prod-eu", "prod-us", "staging", "lab", "datacenter"]
 NOW = datetime.now(UTC)

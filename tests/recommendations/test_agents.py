@@ -12,6 +12,7 @@ import time_machine
 from django.conf import settings as django_settings
 from django.utils import timezone
 
+from governance.sync import touched_since
 from posture.agents import Heartbeat, issue_token, record_heartbeat, register_workspace
 from posture.celery import app as celery_app
 from posture.ingest import ingest_file, ingest_stream
@@ -344,6 +345,25 @@ def test_an_unchanged_verdict_writes_nothing_and_a_changed_one_moves_status_chan
         evaluate_agents([vm.pk], now=later)
     health = Assessment.objects.get(resource=vm, recommendation__key=HEALTH)
     assert (health.status, health.status_changed, health.first_evaluated) == ("unhealthy", later, NOW)
+
+
+def test_a_changed_verdict_rewrites_its_own_row_and_governance_sees_the_change(workspace):
+    vm = machine(last_heartbeat=NOW - timedelta(hours=2))
+    with time_machine.travel(NOW, tick=False):
+        evaluate_agents([vm.pk], now=NOW)
+    health = Assessment.objects.get(resource=vm, recommendation__key=HEALTH)
+    installed = Assessment.objects.get(resource=vm, recommendation__key=VM)
+    later = NOW + timedelta(hours=23)
+    with time_machine.travel(later, tick=False):
+        evaluate_agents([vm.pk], now=later)
+    # The same row (items and exemptions point at it), rewritten; the unchanged one untouched.
+    rewritten = Assessment.objects.get(pk=health.pk)
+    assert (rewritten.status, rewritten.updated_at, rewritten.first_evaluated) == ("unhealthy", later, NOW)
+    assert rewritten.reason.startswith("Agent not responsive")
+    assert Assessment.objects.get(pk=installed.pk).updated_at == NOW
+    assert Assessment.objects.filter(resource=vm).count() == 2
+    # Governance follows assessments by updated_at (no save signal fires for a bulk write).
+    assert touched_since(later) == {vm.pk}
 
 
 # --- Arc machines ------------------------------------------------------------------------------------
