@@ -208,7 +208,7 @@ def in_subprocess(phase: str) -> dict[str, float]:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def report(runs: int) -> None:
+def report(runs: int) -> dict[str, float]:
     # Alternated, so that both sides meet the same load of a shared machine; the best run of each counts.
     copies, exports = [], []
     for _ in range(runs):
@@ -233,6 +233,12 @@ def report(runs: int) -> None:
     print(
         f"export / COPY TO: {ratio:.0%} (target >= 50 %); export peak RSS {export['rss_mb']:.0f} MB (< 200)"
     )
+    return {
+        "rows": export["rows"],
+        "export_rate": export["rows"] / export["seconds"],
+        "copy_rate": copy["rows"] / copy["seconds"],
+        "export_rss_mb": export["rss_mb"],
+    }
 
 
 def main() -> None:
@@ -242,6 +248,7 @@ def main() -> None:
     parser.add_argument("--measure-only", action="store_true")
     parser.add_argument("--runs", type=int, default=5, help="runs of each side (default 5)")
     parser.add_argument("--phase", choices=("copy", "export"), help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true", help="last line: the figures as JSON (bench/fleet.py)")
     args = parser.parse_args()
     if args.phase == "copy":
         print(json.dumps(measure_copy()))
@@ -250,7 +257,9 @@ def main() -> None:
     else:
         if not args.measure_only:
             load()
-        report(args.runs)
+        figures = report(args.runs)
+        if args.json:
+            print(json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import argparse
 import io
 import json
 import lzma
+import os
 import shutil
 import statistics
 import subprocess
@@ -279,7 +280,12 @@ def pages() -> list[Figures]:
 def export() -> Figures:
     """bench/export.py in its own processes and database (so its peak RSS is the export's alone)."""
     script = Path(__file__).resolve().parent / "export.py"
-    out = subprocess.run([sys.executable, str(script), "--json"], check=True, capture_output=True, text=True)
+    # Its own database on the same server, never the fleet's (export.py drops and creates it).
+    server = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
+    env = {**os.environ, "BENCH_DATABASE_URL": f"{server}/posture_bench_export"}
+    out = subprocess.run(
+        [sys.executable, str(script), "--json"], check=True, capture_output=True, text=True, env=env
+    )
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 

@@ -30,6 +30,7 @@ from governance import audit
 from posture.errors import UserError
 from posture.importers.detect import FORMATS
 from posture.ingest import ingest_file
+from posture.ingest.statistics import refresh_planner_statistics
 from posture.models import EnrollmentToken, ImportJob, ImportStatus
 from scoring.document import score_document
 from scoring.engine import compute_score
@@ -197,6 +198,7 @@ def run_import_job(job_id: int) -> str:
             job.status = ImportStatus.FAILED
             job.error = result.error or "rejected"
         job.save()
+    refresh_planner_statistics()
     report_progress(job_id, 100, job.status)
     return job.status
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from governance.sync import after_ingest
@@ -28,6 +28,7 @@ from posture.ingest.inventory import persist_inventory
 from posture.ingest.kubernetes import persist_kubernetes
 from posture.ingest.rules import upsert_benchmark, upsert_rules
 from posture.ingest.scans import persist_scans
+from posture.ingest.statistics import refresh_planner_statistics
 from recommendations.models import Benchmark
 from scoring.history import record_snapshot
 
@@ -113,6 +114,8 @@ def ingest_file(
             status="rejected",
             error=f"cannot read the file: {error.strerror}",
         )
+    if not connection.in_atomic_block:
+        refresh_planner_statistics()
     return IngestResult(
         file=str(path), format=counts.pop("format", detected), status="imported", counts=counts
     )

@@ -25,6 +25,7 @@ from posture.importers.securitybaseline import read_security_baseline
 from posture.importers.xccdf import read_scap
 from posture.ingest import IngestResult, file_sha256, ingest_file, known_benchmarks
 from posture.ingest.scan_batch import ScanFile, persist_scan_files
+from posture.ingest.statistics import refresh_planner_statistics
 from scoring.history import record_snapshot
 
 logger = logging.getLogger(__name__)
@@ -142,6 +143,7 @@ def _import_batch(paths: Sequence[Path], batch: Batch, file_format: str | None) 
             "a batch of %d scan files failed; importing them one by one", len(batch), exc_info=True
         )
         return {index: ingest_file(paths[index], file_format=file_format) for index, _ in batch}
+    refresh_planner_statistics()
     results: dict[int, IngestResult] = {}
     for (index, scan_file), outcome in zip(batch, outcomes, strict=True):
         if isinstance(outcome, RejectedFile):
