@@ -10,11 +10,12 @@ toward a rule's "never scanned" when it runs the rule's OS (any OS for a rule wi
 finding for the rule at all.
 """
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection
 from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Sum, Value, When
 
 from posture.models import MACHINE_KINDS, Resource
@@ -135,31 +136,37 @@ class OpenSummary:
 
 def open_summary(scope: Scope) -> OpenSummary:
     """The overview's headline and tiles: open findings in scope by OS, severity and rule type."""
-    # From the machine tallies: one small row per machine with open findings, whatever their number.
-    rows = MachineTally.objects.filter(
-        in_scope(scope, "resource__subscription_id"), open_count__gt=0
-    ).values_list("open_count", "by_severity", "by_rule_type", "by_rule_os")
-    failed: dict[str, Counter[str]] = {"severity": Counter(), "type": Counter(), "os": Counter()}
-    machines: dict[str, Counter[str]] = {"severity": Counter(), "type": Counter(), "os": Counter()}
-    total_failed = total_machines = 0
-    for open_count, by_severity, by_type, by_os in rows:
-        total_failed += open_count
-        total_machines += 1
-        for group, counts in (("severity", by_severity), ("type", by_type), ("os", by_os)):
-            for value, n in counts.items():
-                failed[group][value] += n
-                machines[group][value] += 1
+    # Summed by the database from the machine tallies (one small row per machine with open findings):
+    # reading 10,000 tallies' JSON into Python took 0.28 s of a page at fleet size.
+    machines = MachineTally.objects.filter(in_scope(scope, "resource__subscription_id"), open_count__gt=0)
+    inner, params = machines.values("pk").query.sql_with_params()
+    table = connection.ops.quote_name(MachineTally._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT COALESCE(SUM(t.open_count), 0), COUNT(*) FROM {table} t
+                WHERE t.resource_id IN ({inner})""",  # noqa: S608
+            params,
+        )
+        failed, machine_count = cursor.fetchone()
 
-    def tallies(group: str) -> dict[str, Tally]:
-        return {value: Tally(failed[group][value], machines[group][value]) for value in sorted(failed[group])}
+        def tallies(column: str) -> dict[str, Tally]:
+            if connection.vendor == "postgresql":
+                each, value = f"jsonb_each_text(t.{column}) AS j(key, value)", "j.value::integer"
+            else:
+                each, value = f"json_each(t.{column}) AS j", "j.value"
+            cursor.execute(
+                f"""SELECT j.key, SUM({value}), COUNT(*) FROM {table} t, {each}
+                    WHERE t.resource_id IN ({inner}) GROUP BY j.key ORDER BY j.key""",  # noqa: S608
+                params,
+            )
+            return {key: Tally(int(n), int(m)) for key, n, m in cursor.fetchall()}
 
+        by_os, by_severity, by_type = tallies("by_rule_os"), tallies("by_severity"), tallies("by_rule_type")
     return OpenSummary(
-        total=Tally(total_failed, total_machines),
-        by_os={(os or UNKNOWN_OS): tally for os, tally in tallies("os").items()},
-        by_severity={
-            severity: tallies("severity").get(severity, Tally()) for severity in RuleSeverity.values
-        },
-        by_rule_type=tallies("type"),
+        total=Tally(int(failed), int(machine_count)),
+        by_os={(os or UNKNOWN_OS): tally for os, tally in by_os.items()},
+        by_severity={severity: by_severity.get(severity, Tally()) for severity in RuleSeverity.values},
+        by_rule_type=by_type,
     )
 
 
