@@ -100,9 +100,7 @@ class ScoreReport:
 
 def compute_score(scope: Scope = ESTATE) -> ScoreReport:
     count_preview = bool(settings.POSTURE_COUNT_PREVIEW)
-    per_control = _counted_per_control(scope, count_preview)
-    fixable = _single_cause_unhealthy(scope, count_preview)
-    weights = _weights(scope, count_preview)
+    per_control, fixable, weights = _per_resource_figures(scope, count_preview)
     touched = _resources_per_control(scope)
     rec_counts = _assessment_counts(scope)
 
@@ -246,42 +244,38 @@ def _fetch(sql: str, params: Sequence[Any]) -> list[tuple[int, ...]]:
         return [tuple(int(v) if v is not None else 0 for v in row) for row in cursor.fetchall()]
 
 
-def _counted_per_control(scope: Scope, count_preview: bool) -> dict[int, dict[int, tuple[int, int]]]:
+def _per_resource_figures(
+    scope: Scope, count_preview: bool
+) -> tuple[dict[int, dict[int, tuple[int, int]]], dict[tuple[int, int], dict[int, int]], dict[int, int]]:
+    """From the counted resources, in one query (the rows per resource are computed once):
+    - per control and subscription, (healthy, unhealthy) resources;
+    - per control and subscription, the resources one recommendation alone keeps unhealthy (they turn
+      healthy with it): the potential increase;
+    - per subscription, its weight (distinct counted resources)."""
     inner, params = _per_resource_sql(scope, count_preview)
     rows = _fetch(
-        f"""SELECT control_id, subscription_id, COUNT(*),
-                   SUM(CASE WHEN n_bad > 0 THEN 1 ELSE 0 END)
-            FROM ({inner}) r GROUP BY control_id, subscription_id""",  # noqa: S608
+        f"""WITH r AS ({inner})
+            SELECT 1, control_id, subscription_id, 0, COUNT(*), SUM(CASE WHEN n_bad > 0 THEN 1 ELSE 0 END)
+            FROM r GROUP BY control_id, subscription_id
+            UNION ALL
+            SELECT 2, control_id, subscription_id, bad_rec, COUNT(*), 0
+            FROM r WHERE n_bad = 1 GROUP BY control_id, subscription_id, bad_rec
+            UNION ALL
+            SELECT 3, 0, subscription_id, 0, COUNT(DISTINCT resource_id), 0
+            FROM r GROUP BY subscription_id""",  # noqa: S608
         params,
     )
-    result: dict[int, dict[int, tuple[int, int]]] = defaultdict(dict)
-    for control_id, sub_id, counted, unhealthy in rows:
-        result[control_id][sub_id] = (counted - unhealthy, unhealthy)
-    return result
-
-
-def _single_cause_unhealthy(scope: Scope, count_preview: bool) -> dict[tuple[int, int], dict[int, int]]:
-    """Resources that one recommendation alone keeps unhealthy in a control: they turn healthy with it."""
-    inner, params = _per_resource_sql(scope, count_preview)
-    rows = _fetch(
-        f"""SELECT control_id, subscription_id, bad_rec, COUNT(*)
-            FROM ({inner}) r WHERE n_bad = 1
-            GROUP BY control_id, subscription_id, bad_rec""",  # noqa: S608
-        params,
-    )
-    result: dict[tuple[int, int], dict[int, int]] = defaultdict(dict)
-    for control_id, sub_id, rec_id, fixed in rows:
-        result[(control_id, sub_id)][rec_id] = fixed
-    return result
-
-
-def _weights(scope: Scope, count_preview: bool) -> dict[int, int]:
-    inner, params = _per_resource_sql(scope, count_preview)
-    rows = _fetch(
-        f"SELECT subscription_id, COUNT(DISTINCT resource_id) FROM ({inner}) r GROUP BY subscription_id",  # noqa: S608
-        params,
-    )
-    return {row[0]: row[1] for row in rows}
+    per_control: dict[int, dict[int, tuple[int, int]]] = defaultdict(dict)
+    fixable: dict[tuple[int, int], dict[int, int]] = defaultdict(dict)
+    weights: dict[int, int] = {}
+    for kind, control_id, sub_id, rec_id, count, unhealthy in rows:
+        if kind == 1:
+            per_control[control_id][sub_id] = (count - unhealthy, unhealthy)
+        elif kind == 2:
+            fixable[(control_id, sub_id)][rec_id] = count
+        else:
+            weights[sub_id] = count
+    return per_control, fixable, weights
 
 
 def _resources_per_control(scope: Scope) -> dict[int, int]:
