@@ -26,6 +26,50 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequenc
     )
 
 
+def upsert_rows(
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    unique: Sequence[str],
+) -> None:
+    """Insert rows, or overwrite the row with the same `unique` columns. On PostgreSQL: COPY into a
+    temporary table, then one INSERT ... ON CONFLICT DO UPDATE from it (Django's bulk_create builds the
+    same statement from Python parameters at a fifth of the speed)."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create(
+            [model(**dict(zip(columns, row, strict=True))) for row in rows],
+            batch_size=500,
+            update_conflicts=True,
+            unique_fields=[model._meta.get_field(c).name for c in unique],
+            update_fields=[model._meta.get_field(c).name for c in columns if c not in unique],
+        )
+        return
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    names = [quote(_column(model, c)) for c in columns]
+    keys = ", ".join(quote(_column(model, c)) for c in unique)
+    updates = ", ".join(f"{n} = EXCLUDED.{n}" for c, n in zip(columns, names, strict=True) if c not in unique)
+    listed = ", ".join(names)
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        # Names come from model metadata, values through COPY: nothing here is user input.
+        raw.execute(
+            f"CREATE TEMPORARY TABLE posture_upsert ON COMMIT DROP AS "  # noqa: S608
+            f"SELECT {listed} FROM {table} WITH NO DATA"
+        )
+        with raw.copy(f"COPY posture_upsert ({listed}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        raw.execute(
+            f"INSERT INTO {table} ({listed}) SELECT {listed} FROM posture_upsert "  # noqa: S608
+            f"ON CONFLICT ({keys}) DO UPDATE SET {updates}"
+        )
+        raw.execute("DROP TABLE posture_upsert")
+
+
 def _column(model: type[models.Model], attname: str) -> str:
     field = model._meta.get_field(attname)
     assert isinstance(field, models.Field)

@@ -20,7 +20,7 @@ from django.utils import timezone
 from posture.errors import RejectedFile
 from posture.importers.records import RuleRecord, ScanRecord, ScapDocument
 from posture.importers.rule_types import short_rule_name, xccdf_rule_type
-from posture.ingest.copy import insert_rows
+from posture.ingest.copy import insert_rows, upsert_rows
 from posture.ingest.rules import ensure_rules, rule_key, rules_digest, upsert_benchmark, upsert_rules
 from posture.ingest.scans import NAMELESS, NO_SCANS, dedupe_results, set_os_from_scan
 from posture.matching import MachineEvidence, discover_machine, find_known_machines
@@ -394,7 +394,7 @@ def _update_findings(batch: Batch) -> None:
     previous = _stored_findings([resource.pk for resource, _, _, _ in appendable if resource.pk in newest])
     now = timezone.now()
     inserts: list[tuple[Any, ...]] = []
-    updates: list[Finding] = []
+    updates: list[tuple[Any, ...]] = []
     deltas: dict[RuleKey, tuple[int, int, int]] = {}
     slow: list[tuple[Resource, dict[str, Any], list[int]]] = []
     for resource, _, summary, rows in appendable:
@@ -408,23 +408,14 @@ def _update_findings(batch: Batch) -> None:
             assert values is not None
             after = str(values["state"])
             count_transition(summary, before.state if before else None, after)
-            if before is None:
-                inserts.append(
-                    (resource.pk, rule_id, *(values[name] for name in FINDING_FIELDS), values["scan_id"], now)
-                )
-            else:
-                updates.append(Finding(resource_id=resource.pk, rule_id=rule_id, updated_at=now, **values))
+            row = (resource.pk, rule_id, *(values[name] for name in FINDING_FIELDS), values["scan_id"], now)
+            (inserts if before is None else updates).append(row)
             if (before.state if before else None) != after:
                 transitions.append((rule_id, before.state if before else None, after))
         merge_deltas(deltas, rule_deltas(resource.subscription_id, resource.os, transitions))
-    insert_rows(Finding, ["resource_id", "rule_id", *FINDING_FIELDS, "scan_id", "updated_at"], inserts)
-    Finding.objects.bulk_create(
-        updates,
-        batch_size=2000,
-        update_conflicts=True,
-        unique_fields=["resource", "rule"],
-        update_fields=[*FINDING_FIELDS, "scan", "updated_at"],
-    )
+    columns = ["resource_id", "rule_id", *FINDING_FIELDS, "scan_id", "updated_at"]
+    insert_rows(Finding, columns, inserts)
+    upsert_rows(Finding, columns, updates, unique=["resource_id", "rule_id"])
     add_rule_deltas(deltas)
     refresh_machine_tallies({resource.pk for resource, _, _, _ in appendable} - {r.pk for r, _, _ in slow})
     done = {resource.pk for resource, _, _, _ in appendable}
