@@ -152,10 +152,16 @@ def items_page(
     today = today or timezone.localdate()
     totals = due_totals(items, today)
     total = sum(n for by_name in totals.values() for n in by_name.values())
-    paginator = Paginator(in_page_order(items, today), size)
+    # The page's ids first, sorting narrow rows; then its items with what they show. Sorting every
+    # item with all its related columns took 0.1 s at 18,000 items.
+    paginator = Paginator(in_page_order(items, today).values_list("pk", flat=True), size)
     # The aggregate counted them already: the paginator need not count again.
     paginator.count = total
-    page_obj = paginator.get_page(number)
+    id_page = paginator.get_page(number)
+    ids = list(id_page.object_list)
+    by_id = {item.pk: item for item in items.filter(pk__in=ids)}
+    page_items: list[Assignment] = [by_id[pk] for pk in ids if pk in by_id]
+    page_obj: Page[Assignment] = Page(page_items, id_page.number, paginator)  # type: ignore[arg-type]
     return ItemsPage(group_items(page_obj, today, totals, size), page_obj, total)
 
 
