@@ -343,7 +343,7 @@ def report(figures: Figures) -> None:
     print("| measure | figure | limit | ratio to limit | target | met |")
     print("| --- | ---: | ---: | ---: | --- | --- |")
     for label, value, limit, ratio, target, met in rows:
-        shown = "-" if target == "-" else f"{ratio:.0%}" if "%" in target else f"{ratio:.2f}x"
+        shown = "-" if target == "-" else f"{ratio:.1%}" if "%" in target else f"{ratio:.2f}x"
         verdict = "-" if target == "-" else "yes" if met else "**no**"
         print(f"| {label} | {value} | {limit} | {shown} | {target} | {verdict} |")
     print()
