@@ -5,30 +5,44 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('posture', '0007_subscriptiongroup'),
-        ('recommendations', '0006_assessment_exemption_grace'),
+        ("posture", "0007_subscriptiongroup"),
+        ("recommendations", "0006_assessment_exemption_grace"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='scanresult',
-            name='recommendat_rule_id_cf3411_idx',
+            model_name="scanresult",
+            name="recommendat_rule_id_cf3411_idx",
         ),
         migrations.AlterField(
-            model_name='finding',
-            name='resource',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='findings', to='posture.resource'),
+            model_name="finding",
+            name="resource",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="findings",
+                to="posture.resource",
+            ),
         ),
         migrations.AlterField(
-            model_name='finding',
-            name='rule',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='findings', to='recommendations.rule'),
+            model_name="finding",
+            name="rule",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="findings",
+                to="recommendations.rule",
+            ),
         ),
         migrations.AlterField(
-            model_name='scanresult',
-            name='scan',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='results', to='recommendations.scan'),
+            model_name="scanresult",
+            name="scan",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="results",
+                to="recommendations.scan",
+            ),
         ),
     ]

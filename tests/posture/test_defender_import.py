@@ -149,7 +149,11 @@ MALFORMED: list[tuple[str, bytes, str]] = [
     ("whitespace", b"  \n", "the file is empty"),
     ("object without data", b'{"value": []}', "expected a JSON list of assessments"),
     ("scalar", b"42", "expected a JSON list of assessments"),
-    ("record not an object", json.dumps([record(), 7]).encode(), "record 2: expected an object, found a number"),
+    (
+        "record not an object",
+        json.dumps([record(), 7]).encode(),
+        "record 2: expected an object, found a number",
+    ),
     ("other type", json.dumps([record(type="microsoft.compute/virtualmachines")]).encode(), "record 1: type"),
     (
         "no resource",
