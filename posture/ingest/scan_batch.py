@@ -22,7 +22,7 @@ from posture.importers.records import RuleRecord, ScanRecord, ScapDocument
 from posture.importers.rule_types import short_rule_name, xccdf_rule_type
 from posture.ingest.copy import insert_rows, upsert_rows
 from posture.ingest.rules import ensure_rules, rule_key, rules_digest, upsert_benchmark, upsert_rules
-from posture.ingest.scans import NAMELESS, NO_SCANS, dedupe_results, set_os_from_scan
+from posture.ingest.scans import NAMELESS, NO_SCANS, add_scan_summaries, dedupe_results, set_os_from_scan
 from posture.matching import MachineEvidence, discover_machine, find_known_machines
 from posture.models import Resource
 from recommendations.evaluators.os_config import evaluate_os_configuration
@@ -293,7 +293,7 @@ def _store(prepared: list[_Prepared]) -> None:
         _store_results(round_)
     evaluate_os_configuration({resource.pk for _, _, resource, _ in scans})
     for item in prepared:
-        _combine(item.summary, item.file.document)
+        add_scan_summaries(item.summary, item.summary.pop("_scans"), item.file.document)
 
 
 def _store_results(new: list[tuple[_Prepared, ScanRecord, Resource, Scan, dict[str, Any]]]) -> None:
@@ -355,24 +355,6 @@ def _scan_summary(
         "findings_reopened": 0,
         "already_imported": False,
     }
-
-
-def _combine(summary: dict[str, Any], document: ScapDocument) -> None:
-    """One file's summary from its scans' (the same shape `persist_scans` gives)."""
-    per_scan: list[dict[str, Any]] = summary.pop("_scans")
-    if len(per_scan) == 1:
-        summary.update(per_scan[0])
-    else:
-        totals: Counter[str] = Counter()
-        results: Counter[str] = Counter()
-        for item in per_scan:
-            totals.update({k: v for k, v in item.items() if isinstance(v, int) and not isinstance(v, bool)})
-            results.update(item["results"])
-        summary.update(totals)
-        summary["results"] = dict(results)
-        summary["resource_ids"] = [item["resource_id"] for item in per_scan]
-        summary["resource_id"] = per_scan[0]["resource_id"]
-    summary["format"] = document.scans[0].source_format
 
 
 Batch = list[tuple[Resource, Scan, dict[str, Any], list[tuple[int, ResultRow]]]]

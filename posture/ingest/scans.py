@@ -143,6 +143,14 @@ def persist_scans(
         _persist_scan(scan, benchmark, rule_ids, cce_of_rule, file_sha256, resource_hint, source)
         for scan in document.scans
     ]
+    add_scan_summaries(summary, per_scan, document)
+    return summary
+
+
+def add_scan_summaries(
+    summary: dict[str, Any], per_scan: list[dict[str, Any]], document: ScapDocument
+) -> None:
+    """A file's summary from its scans': one scan's as it is, several added up (and their machines)."""
     if len(per_scan) == 1:
         summary.update(per_scan[0])
     else:
@@ -156,7 +164,6 @@ def persist_scans(
         summary["resource_ids"] = [item["resource_id"] for item in per_scan]
         summary["resource_id"] = per_scan[0]["resource_id"]
     summary["format"] = document.scans[0].source_format
-    return summary
 
 
 def _persist_scan(
