@@ -14,11 +14,9 @@ from typing import Any
 from celery.signals import worker_process_init
 
 from posture.celery import app
+from tests.posture.drill_names import POISON_KILLS, POISON_SHA256, QUEUE
 
-QUEUE = "posture-kill-drills"
-POISON_SHA256 = "POSTURE_DRILL_POISON_SHA256"
-POISON_KILLS = "POSTURE_DRILL_POISON_KILLS"
-
+# Only ever imported by the drills' worker process (`celery -A tests.posture.drill_worker`).
 app.conf.task_default_queue = QUEUE
 
 __all__ = ["app"]

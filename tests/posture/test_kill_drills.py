@@ -36,9 +36,9 @@ from posture.models import ImportJob, ImportStatus
 from posture.tasks import run_import
 from recommendations.catalog.loader import load_catalog
 from recommendations.models import Scan
-from tests.celery_worker import Worker
+from tests.celery_worker import Worker, WorkerFailed
 from tests.comparable_state import comparable_state, differences
-from tests.posture.drill_worker import POISON_KILLS, POISON_SHA256, QUEUE
+from tests.posture.drill_names import POISON_KILLS, POISON_SHA256, QUEUE
 from tests.scans import RHEL9, T1
 from tests.scap_builder import xccdf_result
 
@@ -206,8 +206,14 @@ def wait_until_finished(jobs: list[int], worker: Worker, *, restart: bool = Fals
     while ImportJob.objects.filter(pk__in=jobs).exclude(status__in=FINISHED).exists():
         if restart and not worker.alive():
             worker.kill()  # reaps it, and any pool child left behind
-            worker.start()
             restarts += 1
+            try:
+                worker.start()
+            except WorkerFailed:
+                # The requeued poison can kill a restarted worker before it answers the start's ping (a
+                # fast machine): that is one more death of the drill, restarted on the next turn.
+                if worker.alive():
+                    raise
         assert time.monotonic() < deadline, (
             f"jobs still unfinished after {DRILL_SECONDS}s:\n{worker.log.read_text()[-3000:]}"
         )
@@ -233,7 +239,9 @@ def run_drill(tmp_path: Path, worker: Worker, *, files: int, kills: int, seed: i
         f"during {files} imports, at {sorted(kill.percent for kill in landed)} %, "
         f"{worker.starts} worker starts, {seconds:.0f}s, seed {seed}"
     )
-    assert len(landed) == kills
+    # Every kill tried lands mid-import unless the imports outrun it (a fast, quiet machine): at least one
+    # must, and every job is checked against the kills that did land.
+    assert 1 <= len(landed) <= kills
     killed = Counter(kill.job for kill in landed)
     for job in ImportJob.objects.filter(pk__in=jobs):
         assert (job.status, job.attempts) == (ImportStatus.DONE, killed[job.pk] + 1), job.original_name
@@ -274,9 +282,11 @@ def test_a_file_that_kills_the_worker_every_time_ends_failed_and_the_others_impo
     poison = scan_file(tmp_path, "poison", 1)
     before, after, later = (small_scan(tmp_path, host) for host in ("before", "after", "later"))
     drill_worker.extra_env.update({POISON_SHA256: file_sha256(poison), POISON_KILLS: kills})
-    jobs = submit([before, poison, after], queue=True)
+    # Started before the files are queued: on a fast machine the poison could kill the worker before it
+    # answered the start's ping.
     drill_worker.start()
     main_pid = drill_worker.pid
+    jobs = submit([before, poison, after], queue=True)
     restarts = wait_until_finished([job.pk for job in jobs], drill_worker, restart=True)
 
     by_name = {job.original_name: job for job in ImportJob.objects.all()}
