@@ -84,6 +84,19 @@ class _ProgressReader(io.RawIOBase):
         return len(data)
 
 
+def detect_file_format(path: Path, file_format: str | None) -> str:
+    """The format asked for, else the one the file's first bytes show (compressed files are opened)."""
+    with path.open("rb") as head, open_input(head) as stream:
+        start = stream.read(8192)
+    return file_format or detect_format(start)
+
+
+def refused(path: Path, file_format: str | None, error: RejectedFile | OSError) -> IngestResult:
+    """A file that could not be imported, with the reason to show."""
+    message = error.message if isinstance(error, RejectedFile) else f"cannot read the file: {error.strerror}"
+    return IngestResult(file=str(path), format=file_format, status="rejected", error=message)
+
+
 def ingest_file(
     path: Path,
     *,
@@ -95,8 +108,7 @@ def ingest_file(
     detected = file_format
     try:
         digest = file_sha256(path)
-        with path.open("rb") as head, open_input(head) as stream:
-            detected = file_format or detect_format(stream.read(8192))
+        detected = detect_file_format(path, file_format)
         with path.open("rb") as plain:
             raw: IO[bytes] = plain
             if progress is not None:
@@ -105,15 +117,8 @@ def ingest_file(
                 counts = ingest_stream(
                     stream, file_format=detected, file_sha256=digest, resource_hint=resource
                 )
-    except RejectedFile as error:
-        return IngestResult(file=str(path), format=detected, status="rejected", error=error.message)
-    except OSError as error:
-        return IngestResult(
-            file=str(path),
-            format=detected,
-            status="rejected",
-            error=f"cannot read the file: {error.strerror}",
-        )
+    except (RejectedFile, OSError) as error:
+        return refused(path, detected, error)
     if not connection.in_atomic_block:
         refresh_planner_statistics()
     return IngestResult(

@@ -20,10 +20,16 @@ from django.utils import timezone
 from governance.sync import after_ingest
 from posture.errors import RejectedFile
 from posture.importers.compression import open_input
-from posture.importers.detect import detect_format
 from posture.importers.securitybaseline import read_security_baseline
 from posture.importers.xccdf import read_scap
-from posture.ingest import IngestResult, file_sha256, ingest_file, known_benchmarks
+from posture.ingest import (
+    IngestResult,
+    detect_file_format,
+    file_sha256,
+    ingest_file,
+    known_benchmarks,
+    refused,
+)
 from posture.ingest.scan_batch import ScanFile, persist_scan_files
 from posture.ingest.statistics import refresh_planner_statistics
 from scoring.history import record_snapshot
@@ -112,22 +118,14 @@ def _read(
     """The file's scans, its rejection, or None when it is not a scan file (imported on its own)."""
     detected = file_format
     try:
-        with path.open("rb") as head, open_input(head) as stream:
-            detected = file_format or detect_format(stream.read(8192))
+        detected = detect_file_format(path, file_format)
         if detected not in SCAN_FORMATS:
             return None
         digest = file_sha256(path)
         with path.open("rb") as raw, open_input(raw) as stream:
             document = read_scap(stream, known) if detected == "scap" else read_security_baseline(stream)
-    except RejectedFile as error:
-        return IngestResult(file=str(path), format=detected, status="rejected", error=error.message)
-    except OSError as error:
-        return IngestResult(
-            file=str(path),
-            format=detected,
-            status="rejected",
-            error=f"cannot read the file: {error.strerror}",
-        )
+    except (RejectedFile, OSError) as error:
+        return refused(path, detected, error)
     return ScanFile(name=str(path), sha256=digest, source=SCAN_FORMATS[detected], document=document)
 
 
