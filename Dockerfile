@@ -29,4 +29,4 @@ RUN useradd --system --home-dir /app --shell /usr/sbin/nologin posture \
     && chown posture var var/uploads
 USER posture
 EXPOSE 8000
-CMD ["gunicorn", "posture.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]
+CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]

@@ -1,5 +1,1 @@
-"""Posture: the project package and the estate (subscriptions, resources)."""
-
-from posture.celery import app as celery_app
-
-__all__ = ("celery_app",)
+"""Posture's estate: subscriptions, resources, workspaces and import jobs, and the importers."""

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 from django.conf import settings
 from django.db import connection
 
-from posture.celery import app
+from config.celery import app
 
 START_SECONDS = 60
 
@@ -35,7 +35,7 @@ def tail(path: Path, lines: int = 40) -> str:
 class Worker:
     """One prefork worker process (concurrency 1) consuming `queue`, with its log in `log`.
 
-    `app_module` is what `celery -A` loads: posture itself, or a test module that configures it further.
+    `app_module` is what `celery -A` loads: config itself, or a test module that configures it further.
     """
 
     def __init__(
@@ -44,7 +44,7 @@ class Worker:
         nodename: str,
         log: Path,
         queue: str = "celery",
-        app_module: str = "posture",
+        app_module: str = "config",
         env: Mapping[str, str] | None = None,
     ) -> None:
         self.nodename = nodename
@@ -82,7 +82,7 @@ class Worker:
             "DATABASE_URL": database_url_for_test_database(
                 os.environ["DATABASE_URL"], str(connection.settings_dict["NAME"])
             ),
-            "DJANGO_SETTINGS_MODULE": "posture.settings",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
             **self.extra_env,
         }
 

@@ -15,9 +15,9 @@ from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.core.result import Ok
 
+from config.wsgi import application
 from governance.api_tokens import issue_api_token
 from governance.roles import Role
-from posture.wsgi import application
 from tests.api.conftest import Estate
 from tests.factories import make_user
 

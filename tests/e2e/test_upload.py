@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, Request, expect
 from pytest_django.live_server_helper import LiveServer
 
-from posture.celery import app as celery_app
+from config.celery import app as celery_app
 from tests.factories import make_user
 from tests.scans import RHEL9
 

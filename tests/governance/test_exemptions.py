@@ -6,11 +6,11 @@ from decimal import Decimal
 import pytest
 import time_machine
 
+from config.celery import app as celery_app
 from governance import exemptions
 from governance.models import AuditEvent, Exemption
 from governance.roles import Role
 from governance.tasks import lapse_exemptions
-from posture.celery import app as celery_app
 from recommendations.evaluators.verdicts import OS_CONFIG, Verdict, store_verdicts
 from recommendations.models import Assessment
 from scoring.engine import ESTATE, compute_score

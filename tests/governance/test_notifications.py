@@ -6,13 +6,13 @@ import pytest
 import time_machine
 from django.core import mail
 
+from config.celery import app as celery_app
 from governance import exemptions
 from governance.assignments import apply_rules, assign
 from governance.models import Assignment, GovernanceRule, Team
 from governance.notifications import send_weekly_digests
 from governance.roles import Role
 from governance.tasks import weekly_digest
-from posture.celery import app as celery_app
 from tests.factories import make_assessment, make_recommendation, make_resource, make_user
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from typing import Any
 
 from celery.signals import worker_process_init
 
-from posture.celery import app
+from config.celery import app
 from tests.posture.drill_names import POISON_KILLS, POISON_SHA256, QUEUE
 
 # Only ever imported by the drills' worker process (`celery -A tests.posture.drill_worker`).

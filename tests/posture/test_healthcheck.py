@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import OperationalError, connection
 
-from posture.celery import app as celery_app
+from config.celery import app as celery_app
 from posture.tasks import ping
 
 

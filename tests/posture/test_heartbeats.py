@@ -10,8 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from config.celery import app as celery_app
 from posture.agents import issue_token, revoke_token
-from posture.celery import app as celery_app
 from posture.models import EnrollmentToken, ImportJob, Resource, Workspace
 from tests.factories import make_resource
 from tests.scap_builder import xccdf_result

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from config.celery import app as celery_app
 from posture import imports
-from posture.celery import app as celery_app
 from posture.imports import MAX_ATTEMPTS, run_import_job
 from posture.models import ImportJob, Resource
 from recommendations.models import Finding, Scan

@@ -12,7 +12,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from posture.celery import app as celery_app
+from config.celery import app as celery_app
 from posture.importers.detect import FORMATS
 from posture.imports import submit_upload
 from posture.models import ImportJob, Resource

@@ -12,9 +12,9 @@ import time_machine
 from django.conf import settings as django_settings
 from django.utils import timezone
 
+from config.celery import app as celery_app
 from governance.sync import touched_since
 from posture.agents import Heartbeat, issue_token, record_heartbeat, register_workspace
-from posture.celery import app as celery_app
 from posture.ingest import ingest_file, ingest_stream
 from posture.models import EnrollmentToken, Resource, Subscription, Workspace
 from posture.provisioning import set_auto_provisioning

@@ -17,9 +17,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from config.celery import app
 from governance.models import Assignment, Team
 from governance.roles import Role
-from posture.celery import app
 from posture.models import Subscription, SubscriptionGroup
 from recommendations.models import Assessment, AssessmentStatus
 from recommendations.rule_selectors import open_summary

@@ -41,7 +41,7 @@ def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         **PRODUCTION,
         "POSTURE_SECRET_KEY": secrets.token_urlsafe(50),
         "POSTURE_VAR_DIR": str(tmp_path),
-        "DJANGO_SETTINGS_MODULE": "posture.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         **overrides,
     }
 

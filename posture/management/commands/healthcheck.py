@@ -4,7 +4,6 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from posture.celery import app as celery_app
 from posture.health import check_database
 from posture.tasks import ping
 
@@ -36,7 +35,7 @@ class Command(BaseCommand):
             timeout: int = options["timeout"]
             try:
                 # Without this probe an unreachable Redis stalls the result backend for ~20 s of retries.
-                with celery_app.connection_for_write() as broker:
+                with ping.app.connection_for_write() as broker:
                     broker.ensure_connection(max_retries=1, timeout=timeout)
                 # Expiring the ping keeps an unanswered one from being run by a worker that comes up later.
                 result = ping.apply_async(expires=timeout, retry=False).get(timeout=timeout)
