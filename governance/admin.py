@@ -9,23 +9,11 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 from django.http import HttpRequest
 
-from governance import audit
+from audit import trail
+from audit.admin import ReadOnlyAdmin
 from governance.api_tokens import revoke_api_token
-from governance.models import ApiToken, Assignment, AuditEvent, Exemption, GovernanceRule, Membership, Team
+from governance.models import ApiToken, Assignment, Exemption, GovernanceRule, Membership, Team
 from governance.roles import role_of
-
-
-class ReadOnlyAdmin(admin.ModelAdmin[Any]):
-    """Viewing only: no add, change or delete from the admin."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class MembershipInline(admin.TabularInline[Membership, Team]):
@@ -59,14 +47,14 @@ class TeamAdmin(admin.ModelAdmin[Team]):
         before = {"name": form.initial.get("name")} if change else None
         super().save_model(request, obj, form, change)
         if not change or "name" in form.changed_data:
-            audit.record(
+            trail.record(
                 actor=request.user,
-                action=audit.TEAM,
+                action=trail.TEAM,
                 obj=obj,
                 summary=f"team {obj} {'renamed' if change else 'created'} in the admin",
                 before=before,
                 after={"name": obj.name},
-                ip=audit.client_ip(request),
+                ip=trail.client_ip(request),
             )
 
 
@@ -96,14 +84,6 @@ class AssignmentAdmin(ReadOnlyAdmin):
     list_select_related = ("assessment", "finding", "team")
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ("at", "actor_name", "action", "object_type", "object_id", "summary", "ip")
-    list_filter = ("action", "object_type")
-    search_fields = ("actor_name", "summary", "object_id")
-    date_hierarchy = "at"
-
-
 @admin.register(ApiToken)
 class ApiTokenAdmin(ReadOnlyAdmin):
     """Tokens are issued by `manage.py create_api_token` (the key is shown once); here they are revoked."""
@@ -117,7 +97,7 @@ class ApiTokenAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Revoke the selected API tokens")
     def revoke(self, request: HttpRequest, queryset: Any) -> None:
-        ip = audit.client_ip(request)
+        ip = trail.client_ip(request)
         revoked = [
             token
             for token in queryset.select_related("user")
@@ -136,14 +116,14 @@ class AuditedUserAdmin(UserAdmin):
         after = role_of(User.objects.get(pk=user.pk))
         if before != after:
             now = after.label if after else "without a role"
-            audit.record(
+            trail.record(
                 actor=request.user,
-                action=audit.ROLE,
+                action=trail.ROLE,
                 obj=user,
                 summary=f"{user.get_username()} is now {now} (admin site)",
                 before={"role": before.value if before else None},
                 after={"role": after.value if after else None},
-                ip=audit.client_ip(request),
+                ip=trail.client_ip(request),
             )
 
 

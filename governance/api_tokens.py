@@ -21,7 +21,7 @@ from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
-from governance import audit
+from audit import trail
 from governance.models import ApiToken
 from posture.errors import UserError
 
@@ -52,9 +52,9 @@ def issue_api_token(
         raise UserError(f"{user.get_username()} is inactive: an API token would not work")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     record = ApiToken.objects.create(user=user, digest=_digest(key), prefix=key[:12], label=label.strip())
-    audit.record(
+    trail.record(
         actor=actor,
-        action=audit.API_TOKEN,
+        action=trail.API_TOKEN,
         obj=record,
         summary=f"API token {record.prefix}… issued to {user.get_username()}",
         after={"user": user.get_username(), "prefix": record.prefix, "label": record.label},
@@ -69,9 +69,9 @@ def revoke_api_token(record: ApiToken, *, actor: Actor = None, ip: str | None = 
         return False
     record.revoked_at = timezone.now()
     record.save(update_fields=["revoked_at"])
-    audit.record(
+    trail.record(
         actor=actor,
-        action=audit.API_TOKEN,
+        action=trail.API_TOKEN,
         obj=record,
         summary=f"API token {record.prefix}… of {record.user.get_username()} revoked",
         before={"revoked_at": None},

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from governance import audit
+from audit import trail
 from governance.models import Assignment, AssignmentStatus, Comment, GovernanceRule, Team
 from governance.notifications import notify_assigned
 from governance.roles import TOWER_ROLES, Role, role_of, teams_of
@@ -125,10 +125,10 @@ def apply_rules(resource_ids: Iterable[int] | None = None) -> int:
         with transaction.atomic():
             Assignment.objects.bulk_create(created, batch_size=1000)
             Assessment.objects.bulk_update(graced, ["grace_until"], batch_size=1000)
-            audit.record_many(
-                audit.event(
+            trail.record_many(
+                trail.event(
                     actor=None,
-                    action=audit.ASSIGN,
+                    action=trail.ASSIGN,
                     obj=item,
                     summary=f"rule {item.rule} assigned {_describe(item)}",
                     after=_snapshot(item),
@@ -204,21 +204,21 @@ def update_item(*, user: Person, item: Assignment, change: Change, ip: str | Non
             item.due_date = change.due
         item.manual = True
         item.rule = None
-        entries.append(audit.ASSIGN)
+        entries.append(trail.ASSIGN)
         notify_assigned([item.pk])
     if change.status is not None and change.status != item.status:
         if change.status not in AssignmentStatus.values:
             raise UserError(f"status {change.status!r} is not one of {', '.join(AssignmentStatus.values)}")
         item.status = change.status
         item.resolved_at = timezone.now() if change.status == AssignmentStatus.RESOLVED else None
-        entries.append(audit.STATUS)
+        entries.append(trail.STATUS)
     if change.clear_eta or (change.eta is not None and change.eta != item.eta):
         item.eta = None if change.clear_eta else change.eta
-        entries.append(audit.ETA)
+        entries.append(trail.ETA)
     item.save()
     after = _snapshot(item)
     for action in entries:
-        audit.record(
+        trail.record(
             actor=user,
             action=action,
             obj=item,
@@ -231,9 +231,9 @@ def update_item(*, user: Person, item: Assignment, change: Change, ip: str | Non
         Comment.objects.create(
             assignment=item, author=user if user.is_authenticated else None, text=change.comment.strip()
         )
-        audit.record(
+        trail.record(
             actor=user,
-            action=audit.COMMENT,
+            action=trail.COMMENT,
             obj=item,
             summary=f"comment on {_describe(item)}",
             after={"text": change.comment.strip()},
@@ -275,9 +275,9 @@ def assign(
         first_detected=detected,
         due_date=due or due_date(detected, 30),
     )
-    audit.record(
+    trail.record(
         actor=user,
-        action=audit.ASSIGN,
+        action=trail.ASSIGN,
         obj=item,
         summary=f"assigned {_describe(item)}",
         after=_snapshot(item),
@@ -334,7 +334,7 @@ def reconcile(resource_ids: Iterable[int], *, evidence_at: datetime) -> dict[str
             item.resolved_at = evidence_at if change == AssignmentStatus.RESOLVED else None
             item.save(update_fields=["status", "resolved_at", "updated_at"])
             Comment.objects.create(assignment=item, author=None, text=note)
-            audit.record(
-                actor=None, action=audit.STATUS, obj=item, summary=note, before=before, after=_snapshot(item)
+            trail.record(
+                actor=None, action=trail.STATUS, obj=item, summary=note, before=before, after=_snapshot(item)
             )
     return counts

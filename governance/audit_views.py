@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_safe
 
-from governance import audit
-from governance.models import AuditEvent
+from audit import trail
+from audit.models import AuditEvent
 from posture.errors import UserError
 from posture.views import paginate, render_page, render_user_error, scoped
 from scoring.engine import Scope
@@ -45,8 +45,8 @@ def _day(raw: str, what: str) -> date | None:
 def audit_filter(params: Any) -> AuditFilter:
     """The filter of the query string; raises a UserError naming a bad value."""
     action = params.get("action", "").strip()
-    if action and action not in audit.ACTIONS:
-        raise UserError(f"unknown action {action!r}: use one of {', '.join(audit.ACTIONS)}")
+    if action and action not in trail.ACTIONS:
+        raise UserError(f"unknown action {action!r}: use one of {', '.join(trail.ACTIONS)}")
     found = AuditFilter(
         action=action,
         actor=params.get("actor", "").strip(),
@@ -105,7 +105,7 @@ def audit_log(request: HttpRequest, scope: Scope) -> HttpResponse:
     context = {
         "nav": "governance-report",
         "filters": chosen,
-        "actions": audit.ACTIONS,
+        "actions": trail.ACTIONS,
         "object_types": AuditEvent.objects.order_by("object_type")
         .exclude(object_type="")
         .values_list("object_type", flat=True)

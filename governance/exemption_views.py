@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from governance import audit
+from audit import trail
 from governance.access import ACCESS, allows
 from governance.exemptions import create_exemption, end_exemption
 from governance.models import Exemption, ExemptionCategory
@@ -110,7 +110,7 @@ def exemption_create(request: HttpRequest, scope: Scope) -> HttpResponse:
                 category=data.get("category", ""),
                 justification=data.get("justification", ""),
                 expires_at=_expiry(data.get("expires", "")),
-                ip=audit.client_ip(request),
+                ip=trail.client_ip(request),
                 **_scope_fields(data),
             )
         except UserError as problem:
@@ -138,6 +138,6 @@ def exemption_end(request: HttpRequest, pk: int) -> HttpResponse:
     if exemption.ended_at is not None:
         messages.warning(request, f"{exemption} had already ended.")
     else:
-        restored = end_exemption(exemption, user=request.user, ip=audit.client_ip(request))
+        restored = end_exemption(exemption, user=request.user, ip=trail.client_ip(request))
         messages.success(request, f"{exemption} ended: {restored} assessments count again.")
     return HttpResponseRedirect(reverse("exemptions"))

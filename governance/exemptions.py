@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from governance import audit
+from audit import trail
 from governance.models import Exemption, ExemptionCategory
 from posture.errors import UserError
 from posture.models import Resource, Subscription
@@ -146,9 +146,9 @@ def create_exemption(
         created_by=user if user.is_authenticated else None,
     )
     count = _exempt(covered(exemption), category)
-    audit.record(
+    trail.record(
         actor=user,
-        action=audit.EXEMPT,
+        action=trail.EXEMPT,
         obj=exemption,
         summary=f"{exemption}: {exemption.scope_label}, {count} assessments exempted",
         after={
@@ -200,9 +200,9 @@ def end_exemption(
         batch_size=500,
     )
     Assessment.objects.bulk_update(relabelled, ["reason", "updated_at"], batch_size=500)
-    audit.record(
+    trail.record(
         actor=user,
-        action=audit.EXEMPTION_END,
+        action=trail.EXEMPTION_END,
         obj=exemption,
         summary=f"{exemption} ended ({why}): {exemption.scope_label}",
         before={"ended_at": None},

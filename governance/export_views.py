@@ -18,7 +18,7 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from governance.audit import client_ip
+from audit.trail import client_ip
 from governance.exports import Export, csv_chunks, xlsx_file
 from governance.findings import FindingFilterSet, findings_for
 from posture.errors import UnknownSubscription, UserError

@@ -20,7 +20,7 @@ from django.db.models import CharField, Func, QuerySet
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from governance import audit
+from audit import trail
 from governance.findings import NO_GOVERNANCE, machine_governance
 from posture.errors import UserError
 from posture.models import Resource
@@ -114,10 +114,10 @@ class Export:
     rows: int = 0
 
     def record(self, *, complete: bool = True) -> None:
-        audit.record(
+        trail.record(
             actor=self.actor,
             actor_name=self.actor_name,
-            action=audit.EXPORT,
+            action=trail.EXPORT,
             summary=f"exported {self.rows} findings as {self.format.upper()}"
             + ("" if complete else " (interrupted)"),
             after={"format": self.format, "filters": self.filters, "rows": self.rows, "complete": complete},

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
-from governance import audit
+from audit import trail
 from governance.assignments import Change, assign, can_act_on, check_owner, update_item
 from governance.models import Assignment, AssignmentStatus, Team
 from governance.scoping import visible_assignments, visible_resources
@@ -149,7 +149,7 @@ def items_bulk(request: HttpRequest) -> HttpResponse:
         with transaction.atomic():
             for item in items:
                 update_item(
-                    user=_actor(request), item=item, change=change_for(item), ip=audit.client_ip(request)
+                    user=_actor(request), item=item, change=change_for(item), ip=trail.client_ip(request)
                 )
     except UserError as error:
         messages.error(request, f"Nothing changed: {error.message}.")
@@ -198,7 +198,7 @@ def item_update(request: HttpRequest, pk: int) -> HttpResponse:
             clear_eta=post.get("clear_eta") == "on",
             comment=post.get("comment", ""),
         )
-        update_item(user=_actor(request), item=item, change=change, ip=audit.client_ip(request))
+        update_item(user=_actor(request), item=item, change=change, ip=trail.client_ip(request))
     except UserError as error:
         messages.error(request, f"Nothing changed: {error.message}.")
     else:
@@ -239,7 +239,7 @@ def assign_item(request: HttpRequest) -> HttpResponse:
             owner=owner,
             due=_date(post.get("due", ""), "the due date"),
             finding=finding,
-            ip=audit.client_ip(request),
+            ip=trail.client_ip(request),
         )
     except UserError as error:
         messages.error(request, f"Not assigned: {error.message}.")

@@ -3,7 +3,7 @@
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from governance import audit
+from audit import trail
 from governance.models import Membership, Team
 from governance.roles import TOWER_ROLES, Role, role_of, set_role
 from posture.errors import UserError
@@ -15,10 +15,10 @@ def create_team(*, actor: User | None, name: str) -> tuple[Team, bool]:
         raise UserError("a team needs a name")
     team, created = Team.objects.get_or_create(name=name)
     if created:
-        audit.record(
+        trail.record(
             actor=actor,
             actor_name="" if actor else "manage.py",
-            action=audit.TEAM,
+            action=trail.TEAM,
             obj=team,
             summary=f"team {team} created",
         )
@@ -39,10 +39,10 @@ def set_membership(*, actor: User | None, user: User, team: Team | None) -> None
         Membership.objects.update_or_create(team=team, user=user, defaults={"is_lead": role == Role.LEAD})
     after = [team.name] if team is not None else []
     if before != after:
-        audit.record(
+        trail.record(
             actor=actor,
             actor_name="" if actor else "manage.py",
-            action=audit.TEAM,
+            action=trail.TEAM,
             obj=user,
             summary=f"{user.get_username()}: team {', '.join(after) or 'none'}",
             before={"teams": before},

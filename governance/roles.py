@@ -78,7 +78,7 @@ def teams_of(user: User | AnonymousUser) -> QuerySet[Team]:
 
 def set_role(user: User, role: Role, *, actor: User | None = None) -> None:
     """Make `role` the user's only role (one group), and record the change."""
-    from governance import audit
+    from audit import trail
 
     ensure_groups()
     before = role_of(user)
@@ -91,9 +91,9 @@ def set_role(user: User, role: Role, *, actor: User | None = None) -> None:
         user.save(update_fields=["is_staff", "is_superuser"])
     user.__dict__.pop("_posture_role", None)
     if before != role:
-        audit.record(
+        trail.record(
             actor=actor,
-            action=audit.ROLE,
+            action=trail.ROLE,
             obj=user,
             summary=f"{user.get_username()} is now {role.label}",
             before={"role": before.value if before else None},

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from governance import audit
+from audit import trail
 from governance.models import GovernanceRule, Team, Timeframe
 from governance.rules import RuleSpec, save_rule, set_rule_active, snapshot
 from posture.errors import UserError
@@ -83,7 +83,7 @@ def _posted_form(data: QueryDict) -> dict[str, Any]:
 def _post(request: HttpRequest, rule: GovernanceRule | None) -> str:
     """Carry out the POST; returns the message to show."""
     action = request.POST.get("action", "save")
-    ip = audit.client_ip(request)
+    ip = trail.client_ip(request)
     if action in ("deactivate", "activate"):
         if rule is None:
             raise UserError("choose the rule to deactivate")

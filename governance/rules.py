@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from governance import audit
+from audit import trail
 from governance.assignments import apply_rules
 from governance.models import GovernanceRule, Team, Timeframe
 from posture.errors import UserError
@@ -129,9 +129,9 @@ def save_rule(
             for name, value in fields.items():
                 setattr(rule, name, value)
             rule.save()
-        audit.record(
+        trail.record(
             actor=user,
-            action=audit.RULE,
+            action=trail.RULE,
             obj=rule,
             summary=f"governance rule {rule} {'created' if before is None else 'changed'}",
             before=before,
@@ -151,9 +151,9 @@ def set_rule_active(
         before = snapshot(rule)
         rule.active = active
         rule.save(update_fields=["active"])
-        audit.record(
+        trail.record(
             actor=user,
-            action=audit.RULE,
+            action=trail.RULE,
             obj=rule,
             summary=f"governance rule {rule} {'activated' if active else 'deactivated'}",
             before=before,

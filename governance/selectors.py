@@ -10,7 +10,8 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from governance.models import Assignment, AssignmentStatus, AuditEvent, Team
+from audit.models import AuditEvent
+from governance.models import Assignment, AssignmentStatus, Team
 from governance.roles import Role, role_of, teams_of
 from governance.scoping import visible_assignments
 from recommendations.models import Assessment, AssessmentStatus

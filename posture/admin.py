@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from governance.audit import client_ip
+from audit.trail import client_ip
 from posture.agents import revoke_token
 from posture.errors import UserError
 from posture.models import EnrollmentToken, Resource, Subscription, SubscriptionGroup, Workspace

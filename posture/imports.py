@@ -26,7 +26,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from governance import audit
+from audit import trail
 from posture.errors import UserError
 from posture.importers.detect import FORMATS
 from posture.ingest import ingest_file
@@ -104,10 +104,10 @@ def submit_upload(
                     created_by=user,
                     created_by_token=token,
                 )
-                audit.record(
+                trail.record(
                     actor=user,
                     actor_name="" if user is not None else f"agent token {token.prefix}…" if token else "",
-                    action=audit.IMPORT,
+                    action=trail.IMPORT,
                     obj=job,
                     summary=f"uploaded {job.original_name} ({size} bytes) for import",
                     after={"sha256": sha256, "format": file_format, "resource": resource},

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 
-from governance import audit
+from audit import trail
 from posture.errors import UnknownSubscription, UserError
 from posture.models import Subscription, SubscriptionGroup
 from posture.selectors import GROUP_PREFIX
@@ -73,7 +73,7 @@ def group_state(group: SubscriptionGroup) -> dict[str, Any]:
 
 def record_change(
     *,
-    actor: audit.Actor,
+    actor: trail.Actor,
     group: SubscriptionGroup,
     before: dict[str, Any] | None,
     after: dict[str, Any],
@@ -86,10 +86,10 @@ def record_change(
     summary = f"group {group.name} created: {held}" if before is None else f"group {group.name}: {held}"
     if before is not None and before["name"] != group.name:
         summary = f"group {before['name']} renamed {group.name}: {held}"
-    audit.record(
+    trail.record(
         actor=actor,
         actor_name="" if actor else "manage.py",
-        action=audit.SCOPE_GROUP,
+        action=trail.SCOPE_GROUP,
         obj=group,
         summary=summary,
         before=before,
@@ -101,7 +101,7 @@ def record_change(
 @transaction.atomic
 def create_group(
     *,
-    actor: audit.Actor,
+    actor: trail.Actor,
     name: str,
     subscriptions: Iterable[Subscription] = (),
     ip: str | None = None,
@@ -118,7 +118,7 @@ def create_group(
 @transaction.atomic
 def change_group(
     *,
-    actor: audit.Actor,
+    actor: trail.Actor,
     group: SubscriptionGroup,
     add: Iterable[Subscription] = (),
     remove: Iterable[Subscription] = (),
@@ -140,15 +140,15 @@ def change_group(
 
 @transaction.atomic
 def delete_groups(
-    *, actor: audit.Actor, groups: QuerySet[SubscriptionGroup], ip: str | None = None
+    *, actor: trail.Actor, groups: QuerySet[SubscriptionGroup], ip: str | None = None
 ) -> list[str]:
     """Deletes the groups (their subscriptions stay); returns their names."""
     doomed = list(groups.prefetch_related("subscriptions"))
-    audit.record_many(
-        audit.event(
+    trail.record_many(
+        trail.event(
             actor=actor,
             actor_name="" if actor else "manage.py",
-            action=audit.SCOPE_GROUP,
+            action=trail.SCOPE_GROUP,
             obj=group,
             summary=f"group {group.name} deleted",
             before={"name": group.name, "subscriptions": sorted(s.name for s in group.subscriptions.all())},
@@ -160,5 +160,5 @@ def delete_groups(
     return [group.name for group in doomed]
 
 
-def delete_group(*, actor: audit.Actor, group: SubscriptionGroup, ip: str | None = None) -> None:
+def delete_group(*, actor: trail.Actor, group: SubscriptionGroup, ip: str | None = None) -> None:
     delete_groups(actor=actor, groups=SubscriptionGroup.objects.filter(pk=group.pk), ip=ip)

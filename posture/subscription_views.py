@@ -10,8 +10,8 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
+from audit.trail import client_ip
 from governance.access import ACCESS, allows
-from governance.audit import client_ip
 from posture.errors import UserError
 from posture.models import MACHINE_KINDS, AgentState, Subscription, SubscriptionGroup, Workspace
 from posture.provisioning import set_auto_provisioning

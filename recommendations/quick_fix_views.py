@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from governance import audit
+from audit import trail
 from posture.errors import UserError
 from posture.views import render_page, scoped
 from recommendations.quick_fix import (
@@ -42,9 +42,9 @@ def _refusal(request: HttpRequest, scope: Scope, error: UserError) -> HttpRespon
 
 
 def _audit(request: HttpRequest, kind: BundleKind, ids: list[int], selection: Selection) -> None:
-    audit.record(
+    trail.record(
         actor=request.user,
-        action=audit.EXPORT,
+        action=trail.EXPORT,
         summary=f"downloaded the {kind.name} quick fix for {selection.summary}",
         after={
             "format": kind.extension,
@@ -52,7 +52,7 @@ def _audit(request: HttpRequest, kind: BundleKind, ids: list[int], selection: Se
             "rules": sorted(rule.key for rule in selection.rules.values()),
             "machines": sorted(machine.name for machine in selection.machines.values()),
         },
-        ip=audit.client_ip(request),
+        ip=trail.client_ip(request),
     )
 
 

@@ -1,8 +1,7 @@
-"""Teams and roles, governance rules, assignments, exemptions and the audit log."""
+"""Teams and roles, governance rules, assignments and exemptions."""
 
 from governance.models.api_tokens import ApiToken
 from governance.models.assignments import Assignment, AssignmentStatus, Comment
-from governance.models.audit import AuditEvent
 from governance.models.exemptions import Exemption, ExemptionCategory
 from governance.models.rules import GovernanceRule, Timeframe
 from governance.models.teams import Membership, Team
@@ -11,7 +10,6 @@ __all__ = [
     "ApiToken",
     "Assignment",
     "AssignmentStatus",
-    "AuditEvent",
     "Comment",
     "Exemption",
     "ExemptionCategory",

@@ -9,8 +9,9 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
+from audit.models import AuditEvent
 from governance.api_tokens import issue_api_token, revoke_api_token
-from governance.models import ApiToken, AuditEvent
+from governance.models import ApiToken
 from governance.roles import Role
 from posture.agents import issue_token
 from posture.models import Workspace

@@ -9,7 +9,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from governance.models import Assignment, AuditEvent, Comment, Exemption, GovernanceRule
+from audit.models import AuditEvent
+from governance.models import Assignment, Comment, Exemption, GovernanceRule
 from governance.roles import Role
 from recommendations.models import Assessment, Finding
 from tests.api.conftest import Estate, token_client

@@ -8,8 +8,9 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
+from audit.models import AuditEvent
 from governance.assignments import assign
-from governance.models import Assignment, AuditEvent, Team
+from governance.models import Assignment, Team
 from governance.roles import Role
 from tests.factories import make_assessment, make_recommendation, make_resource, make_user
 

@@ -9,9 +9,9 @@ from django.contrib.admin.sites import site
 from django.db import transaction
 from django.test import RequestFactory
 
-from governance import audit
-from governance.models import AuditEvent, Team
-from governance.models.audit import AppendOnly
+from audit import trail
+from audit.models import AppendOnly, AuditEvent
+from governance.models import Team
 from governance.roles import Role, set_role
 from tests.factories import make_user
 
@@ -50,7 +50,7 @@ def test_a_role_change_is_recorded_with_before_and_after():
 
 
 def test_audit_events_are_never_changed_or_deleted():
-    event = audit.record(actor=None, action=audit.EXPORT, summary="score exported")
+    event = trail.record(actor=None, action=trail.EXPORT, summary="score exported")
     event.summary = "nothing happened"
     with pytest.raises(AppendOnly):
         event.save()
@@ -71,7 +71,7 @@ def test_deleting_a_user_keeps_their_events_by_name():
     event = AuditEvent.objects.get(action="role_change", actor_name="system", object_type="user")
     assert event.summary == "carol is now Viewer"
     dave = make_user("dave")
-    exported = audit.record(actor=dave, action=audit.EXPORT)
+    exported = trail.record(actor=dave, action=trail.EXPORT)
     dave.delete()
     exported.refresh_from_db()
     assert (exported.actor, exported.actor_name) == (None, "dave")
@@ -93,13 +93,13 @@ def test_the_admin_shows_audit_events_read_only():
 @pytest.fixture
 def events() -> None:
     with time_machine.travel(datetime(2026, 10, 2, 9, 0, tzinfo=UTC), tick=False):
-        audit.record(actor=None, actor_name="erin", action=audit.LOGIN, summary="logged in")
+        trail.record(actor=None, actor_name="erin", action=trail.LOGIN, summary="logged in")
     with time_machine.travel(datetime(2026, 10, 20, 9, 0, tzinfo=UTC), tick=False):
         team = Team.objects.create(name="Linux")
-        audit.record(
+        trail.record(
             actor=None,
             actor_name="frank",
-            action=audit.TEAM,
+            action=trail.TEAM,
             obj=team,
             summary="<svg onload=alert(1)>",
             before={"name": "<b>old</b>"},
@@ -145,7 +145,7 @@ def test_a_bad_audit_filter_is_a_clear_400(client, query, message):
 
 
 def test_the_audit_page_is_paginated(client):
-    audit.record_many(audit.event(actor=None, action=audit.EXPORT, summary=f"export {n}") for n in range(60))
+    trail.record_many(trail.event(actor=None, action=trail.EXPORT, summary=f"export {n}") for n in range(60))
     client.force_login(make_user("analyst", role=Role.ANALYST))
     first = client.get("/audit/?action=export")
     assert len(first.context["rows"]) == 50

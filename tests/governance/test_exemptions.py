@@ -6,9 +6,10 @@ from decimal import Decimal
 import pytest
 import time_machine
 
+from audit.models import AuditEvent
 from config.celery import app as celery_app
 from governance import exemptions
-from governance.models import AuditEvent, Exemption
+from governance.models import Exemption
 from governance.roles import Role
 from governance.tasks import lapse_exemptions
 from recommendations.evaluators.verdicts import OS_CONFIG, Verdict, store_verdicts

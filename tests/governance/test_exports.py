@@ -19,10 +19,11 @@ from django.test import Client
 from playwright.sync_api import Page
 from pytest_django.live_server_helper import LiveServer
 
+from audit.models import AuditEvent
+from audit.trail import EXPORT
 from governance import exports
-from governance.audit import EXPORT
 from governance.findings import findings_for
-from governance.models import Assignment, AssignmentStatus, AuditEvent, GovernanceRule, Team
+from governance.models import Assignment, AssignmentStatus, GovernanceRule, Team
 from governance.roles import Role
 from posture.ingest import ingest_stream
 from posture.models import Resource

@@ -11,7 +11,8 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.utils import timezone
 
-from governance.models import Assignment, AssignmentStatus, AuditEvent, Comment, GovernanceRule, Team
+from audit.models import AuditEvent
+from governance.models import Assignment, AssignmentStatus, Comment, GovernanceRule, Team
 from governance.roles import Role
 from governance.selectors import governance_report, group_items, open_items
 from posture.models import Resource

@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from governance.api_tokens import issue_api_token
-from governance.models import AuditEvent
 from governance.roles import Role
 from tests.factories import make_user
 

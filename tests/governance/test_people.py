@@ -6,7 +6,8 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import CommandError, call_command
 
-from governance.models import AuditEvent, Membership, Team
+from audit.models import AuditEvent
+from governance.models import Membership, Team
 from governance.roles import Role, role_of
 from tests.factories import make_user
 

@@ -7,8 +7,9 @@ from decimal import Decimal
 import pytest
 import time_machine
 
+from audit.models import AuditEvent
 from governance.assignments import apply_rules, assign
-from governance.models import Assignment, AuditEvent, GovernanceRule, Team
+from governance.models import Assignment, GovernanceRule, Team
 from governance.roles import Role
 from governance.rules import RuleSpec, save_rule
 from posture.models import Resource

@@ -22,7 +22,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from governance.models import Assignment, AuditEvent, Team
+from audit.models import AuditEvent
+from governance.models import Assignment, Team
 from governance.roles import Role
 from posture.models import Resource, Subscription, SubscriptionGroup
 from posture.selectors import scope_for

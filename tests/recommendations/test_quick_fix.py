@@ -19,7 +19,8 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from governance.models import Assignment, AuditEvent, Team
+from audit.models import AuditEvent
+from governance.models import Assignment, Team
 from governance.roles import Role
 from posture.ingest import ingest_file
 from posture.models import Resource

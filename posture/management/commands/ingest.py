@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from governance import audit
+from audit import trail
 from posture.importers.detect import FORMATS
 from posture.ingest import IngestResult, ingest_file
 from posture.ingest.batches import ingest_files
@@ -36,10 +36,10 @@ class Command(BaseCommand):
             # Many files: scan results go in batches, one transaction each (see posture/ingest/batches.py).
             results = ingest_files(options["files"], file_format=options["file_format"])
         for result in results:
-            audit.record(
+            trail.record(
                 actor=None,
                 actor_name="manage.py ingest",
-                action=audit.IMPORT,
+                action=trail.IMPORT,
                 summary=f"{result.file}: {result.status} ({result.format})",
                 after={"counts": result.counts, "error": result.error},
             )

@@ -36,8 +36,10 @@ class AuditEvent(models.Model):
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
+        # The table keeps the name it had when the audit log lived in governance.
+        db_table = "governance_auditevent"
         ordering = ["-at", "-pk"]
-        indexes = [models.Index(fields=["object_type", "object_id"])]
+        indexes = [models.Index(fields=["object_type", "object_id"], name="governance__object__d13f94_idx")]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action}"

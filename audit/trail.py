@@ -8,7 +8,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Model
 from django.http import HttpRequest
 
-from governance.models import AuditEvent
+from audit.models import AuditEvent
 
 ASSIGN = "assign"
 STATUS = "status"

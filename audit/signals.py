@@ -9,14 +9,13 @@ from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from governance import audit
-from governance.models import AuditEvent
-from governance.models.audit import AppendOnly
+from audit import trail
+from audit.models import AppendOnly, AuditEvent
 
 
 @receiver(user_logged_in)
 def _logged_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
-    audit.record(actor=user, action=audit.LOGIN, summary="logged in", ip=audit.client_ip(request))
+    trail.record(actor=user, action=trail.LOGIN, summary="logged in", ip=trail.client_ip(request))
 
 
 @receiver(user_login_failed)
@@ -25,13 +24,13 @@ def _login_failed(
 ) -> None:
     # The username tried, never the password (Django already masks it in `credentials`).
     username = str(credentials.get("username", ""))[:150]
-    audit.record(
+    trail.record(
         actor=None,
         # A blank username would otherwise read as the system's own doing.
         actor_name=username or "(no username)",
-        action=audit.LOGIN_FAILED,
+        action=trail.LOGIN_FAILED,
         summary=f"failed login as {username!r}",
-        ip=audit.client_ip(request),
+        ip=trail.client_ip(request),
     )
 
 
@@ -46,12 +45,12 @@ def _locked_out(sender: Any, request: HttpRequest, username: str | None, **kwarg
         if failures is not None
         else f"login refused: account {name!r} is locked"
     )
-    audit.record(
+    trail.record(
         actor=None,
         actor_name=name or "(no username)",
-        action=audit.ACCOUNT_LOCKED,
+        action=trail.ACCOUNT_LOCKED,
         summary=summary,
-        ip=audit.client_ip(request),
+        ip=trail.client_ip(request),
     )
 
 
