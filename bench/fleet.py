@@ -228,7 +228,8 @@ def real_arf() -> Figures:
 
 def score() -> Figures:
     from posture.models import Subscription
-    from scoring.engine import ESTATE, Scope, compute_score
+    from posture.scope import ESTATE, Scope
+    from scoring.engine import compute_score
 
     subscription = Subscription.objects.get(name="prod-eu")
     scope = Scope(subscription_ids=(subscription.pk,), label=subscription.name)

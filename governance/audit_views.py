@@ -15,8 +15,8 @@ from django.views.decorators.http import require_safe
 from audit import trail
 from audit.models import AuditEvent
 from posture.errors import UserError
+from posture.scope import Scope
 from posture.views import paginate, render_page, render_user_error, scoped
-from scoring.engine import Scope
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from governance.exemptions import create_exemption, end_exemption
 from governance.models import Exemption, ExemptionCategory
 from posture.errors import UserError
 from posture.models import Resource, Subscription
+from posture.scope import Scope
 from posture.views import paginate, render_page, scoped
 from recommendations.models import Recommendation
-from scoring.engine import Scope
 
 SCOPES = (
     ("resource", "A resource"),

@@ -30,7 +30,7 @@ from governance.models import Assignment, AssignmentStatus
 from governance.scoping import visible_resources
 from posture.errors import UserError
 from posture.models import OperatingSystem, ResourceKind
-from posture.selectors import scope_for
+from posture.scope import scope_for
 from recommendations.evaluators.os_config import MACHINE_KEY, SCALE_SET_KEY
 from recommendations.models import Finding, FindingState
 from recommendations.models.rules import SEVERITY_RANK, RuleSeverity

@@ -28,9 +28,9 @@ from governance.selectors import (
     team_members,
 )
 from posture.errors import UserError
+from posture.scope import Scope
 from posture.views import render_page, scoped
 from recommendations.models import Assessment, Finding
-from scoring.engine import Scope
 
 BULK_ACTIONS = ("assign", "status", "eta", "comment")
 # A tower lead's page at tens of thousands of items: a hundred at a time, the counts of all of them.

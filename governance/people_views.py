@@ -13,8 +13,8 @@ from governance.models import Membership, Team
 from governance.people import create_team, save_person
 from governance.roles import GROUPS, Role, listed_role
 from posture.errors import UserError
+from posture.scope import Scope
 from posture.views import paginate, render_page, render_user_error, scoped
-from scoring.engine import Scope
 
 
 @require_safe

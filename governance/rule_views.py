@@ -17,9 +17,9 @@ from governance.models import GovernanceRule, Team, Timeframe
 from governance.rules import RuleSpec, save_rule, set_rule_active, snapshot
 from posture.errors import UserError
 from posture.models import OperatingSystem, ResourceKind, Subscription
+from posture.scope import Scope
 from posture.views import render_page, scoped
 from recommendations.models import Severity
-from scoring.engine import Scope
 
 
 def _words(raw: str) -> list[str]:

@@ -1,16 +1,13 @@
 """What a user may see inside a route: everything, or only the tower's items and their resources."""
 
-from dataclasses import replace
-
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
 from governance.models import Assignment
 from governance.roles import TOWER_ROLES, role_of, teams_of
 from posture.errors import EmptyGroup
-from posture.models import Resource, Subscription
-from posture.selectors import scope_for, unknown_scope
-from scoring.engine import Scope
+from posture.models import Resource
+from posture.scope import Scope, narrowed, scope_for, unknown_scope, visible_subscriptions
 
 
 def visible_assignments(user: User | AnonymousUser) -> QuerySet[Assignment]:
@@ -35,10 +32,7 @@ def visible_resources(user: User | AnonymousUser) -> QuerySet[Resource] | None:
 
 def restrict(scope: Scope, user: User | AnonymousUser) -> Scope:
     """The scope narrowed to what the user may see."""
-    resources = visible_resources(user)
-    if resources is None:
-        return scope
-    return replace(scope, resources=resources)
+    return narrowed(scope, visible_resources(user))
 
 
 def scope_for_user(subscription: str | None, user: User | AnonymousUser) -> Scope:
@@ -56,18 +50,3 @@ def scope_for_user(subscription: str | None, user: User | AnonymousUser) -> Scop
     if scope.is_restricted and chosen and not visible_subscriptions(scope).filter(pk__in=chosen).exists():
         raise unknown_scope(subscription or "")
     return scope
-
-
-def only_visible(resources: QuerySet[Resource], scope: Scope) -> QuerySet[Resource]:
-    """The resources of the queryset the scope's user may see, whatever their subscription."""
-    if scope.resources is None:
-        return resources
-    return resources.filter(pk__in=scope.resources.values("pk"))
-
-
-def visible_subscriptions(scope: Scope) -> QuerySet[Subscription]:
-    """The subscriptions the scope's user may choose: those holding a resource they see."""
-    subscriptions = Subscription.objects.all()
-    if scope.resources is None:
-        return subscriptions
-    return subscriptions.filter(pk__in=scope.resources.values("subscription_id"))

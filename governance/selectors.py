@@ -14,8 +14,8 @@ from audit.models import AuditEvent
 from governance.models import Assignment, AssignmentStatus, Team
 from governance.roles import Role, role_of, teams_of
 from governance.scoping import visible_assignments
+from posture.scope import Scope
 from recommendations.models import Assessment, AssessmentStatus
-from scoring.engine import Scope
 
 OPEN_STATUSES = (AssignmentStatus.OPEN, AssignmentStatus.IN_PROGRESS)
 # "This week" is the next seven days, today included, so it never shrinks to a day on a Sunday.

@@ -21,7 +21,7 @@ from rest_framework.utils.urls import replace_query_param
 
 from governance.scoping import scope_for_user
 from posture.errors import UserError
-from scoring.engine import Scope
+from posture.scope import Scope
 
 
 class Cursor(CursorPagination):

@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from governance.api_tokens import ApiTokenAuthentication
-from governance.scoping import restrict, visible_subscriptions
+from governance.scoping import restrict
 from posture import agent_api
 from posture import api as imports_api
 from posture.api_base import LIST_BACKENDS, SUBSCRIPTION_PARAMETER, Cursor, IdFilter, caller_scope
@@ -31,8 +31,8 @@ from posture.models import (
     ResourceKind,
     Subscription,
 )
+from posture.scope import ESTATE, visible_subscriptions
 from recommendations.selectors import ResourceState, in_scope, state_condition
-from scoring.engine import ESTATE
 
 # --- subscriptions ----------------------------------------------------------------------------------
 

@@ -19,9 +19,9 @@ from posture.errors import UserError
 from posture.importers.detect import FORMATS
 from posture.imports import UploadTooLarge, submit_upload
 from posture.models import ImportJob, ImportStatus, Resource, resource_key
+from posture.scope import Scope
 from posture.tasks import run_import
 from posture.views import paginate, render_page, render_user_error, scope_of, scope_query, scoped
-from scoring.engine import Scope
 
 FORMAT_LABELS = {
     "inventory": "Inventory (CSV)",

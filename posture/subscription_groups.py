@@ -11,7 +11,7 @@ from django.db.models.functions import Lower
 from audit import trail
 from posture.errors import UnknownSubscription, UserError
 from posture.models import Subscription, SubscriptionGroup
-from posture.selectors import GROUP_PREFIX
+from posture.scope import GROUP_PREFIX
 
 NAME_MAX = SubscriptionGroup._meta.get_field("name").max_length or 200
 

@@ -15,10 +15,9 @@ from governance.access import ACCESS, allows
 from posture.errors import UserError
 from posture.models import MACHINE_KINDS, AgentState, Subscription, SubscriptionGroup, Workspace
 from posture.provisioning import set_auto_provisioning
-from posture.selectors import GROUP_PREFIX
+from posture.scope import GROUP_PREFIX, Scope
 from posture.subscription_groups import change_group, create_group, delete_group, subscriptions_by_pk
 from posture.views import render_page, render_user_error, scoped
-from scoring.engine import Scope
 
 
 @dataclass(frozen=True)

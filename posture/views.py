@@ -16,10 +16,18 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
-from governance.scoping import only_visible, restrict, scope_for_user, visible_subscriptions
+from governance.scoping import restrict, scope_for_user
 from posture.errors import EmptyGroup, UnknownSubscription, UserError
 from posture.models import MACHINE_KINDS, AgentError, Resource, ResourceKind
-from posture.selectors import GROUP_PREFIX, groups_holding, scope_parameter
+from posture.scope import (
+    ESTATE,
+    GROUP_PREFIX,
+    Scope,
+    groups_holding,
+    only_visible,
+    scope_parameter,
+    visible_subscriptions,
+)
 from recommendations.kubernetes_selectors import cluster_evidence
 from recommendations.models import FindingState
 from recommendations.rule_selectors import machine_findings, machine_scans, machine_state_counts
@@ -32,7 +40,6 @@ from recommendations.selectors import (
     resource_assessments,
     valid_sort,
 )
-from scoring.engine import ESTATE, Scope
 from scoring.models import Control
 
 PAGE_SIZE = 50

@@ -21,8 +21,8 @@ import yaml
 
 from posture.errors import UserError
 from posture.models import Resource
+from posture.scope import Scope
 from recommendations.models import Finding, FindingState, Rule
-from scoring.engine import Scope
 
 MAX_SELECTION = 2000
 # Inventory names Ansible gives a meaning of its own: a machine so named is left to the reader.

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from audit import trail
 from posture.errors import UserError
+from posture.scope import Scope
 from posture.views import render_page, scoped
 from recommendations.quick_fix import (
     Selection,
@@ -20,7 +21,6 @@ from recommendations.quick_fix import (
     parse_ids,
     selected_findings,
 )
-from scoring.engine import Scope
 
 
 @dataclass(frozen=True)

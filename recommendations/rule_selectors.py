@@ -19,6 +19,7 @@ from django.db import connection
 from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Sum, Value, When
 
 from posture.models import MACHINE_KINDS, Resource
+from posture.scope import Scope
 from recommendations.models import (
     Finding,
     FindingState,
@@ -31,7 +32,6 @@ from recommendations.models import (
 )
 from recommendations.models.rules import SEVERITY_RANK, RuleSeverity
 from recommendations.selectors import UNKNOWN_OS, SortColumn, in_scope, ordering, tallies_in_scope
-from scoring.engine import Scope
 
 PASSING_STATES = (FindingState.PASSED, FindingState.RESOLVED)
 SCAN_HISTORY_LENGTH = 50

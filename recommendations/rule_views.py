@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
 
+from posture.scope import Scope
 from posture.views import BadFilter, paginate, render_page, render_user_error, scope_query, scoped
 from recommendations.models import Benchmark, Rule, RuleSeverity
 from recommendations.rule_selectors import (
@@ -34,7 +35,6 @@ from recommendations.rule_selectors import (
     tab_columns,
 )
 from recommendations.selectors import UNKNOWN_OS, os_choices, valid_sort
-from scoring.engine import Scope
 
 
 def _rule_filter(request: HttpRequest, scope: Scope, types: list[str]) -> tuple[RuleFilter, Benchmark | None]:

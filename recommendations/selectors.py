@@ -31,8 +31,8 @@ from django.db.models.expressions import OrderBy
 from django.utils import timezone
 
 from posture.models import OperatingSystem, Resource
+from posture.scope import Scope
 from recommendations.models import Assessment, AssessmentStatus, Recommendation
-from scoring.engine import Scope
 
 
 class ResourceState:

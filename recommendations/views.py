@@ -6,6 +6,7 @@ from django.views.decorators.http import require_safe
 
 from governance.access import ACCESS, allows
 from posture.models import Workspace
+from posture.scope import Scope
 from posture.views import paginate, render_page, scoped
 from recommendations.evaluators.agents import KEYS as AGENT_KEYS
 from recommendations.models import AssessmentStatus, Recommendation
@@ -15,7 +16,6 @@ from recommendations.selectors import (
     status_counts,
     valid_sort,
 )
-from scoring.engine import Scope
 
 # Defender's order of the tabs; an unknown `?tab=` shows the first.
 TABS = (AssessmentStatus.UNHEALTHY, AssessmentStatus.HEALTHY, AssessmentStatus.NOT_APPLICABLE)

@@ -17,37 +17,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count
 from django.utils import timezone
 
 from posture.models import Resource, Subscription
+from posture.scope import ESTATE, Scope
 from recommendations.models import Assessment, AssessmentStatus, Recommendation
 from scoring import formula
 from scoring.models import Control
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What to score: the whole estate (subscription_ids None) or some subscriptions; for a tower's
-    members, only the resources of the tower's items (`resources`, a queryset of Resource)."""
-
-    subscription_ids: tuple[int, ...] | None = None
-    label: str | None = None
-    resources: "QuerySet[Resource] | None" = None
-    # The `?subscription=` value that selects this scope when the label is not it (`group:<name>`).
-    parameter: str | None = None
-
-    @property
-    def is_estate(self) -> bool:
-        return self.subscription_ids is None
-
-    @property
-    def is_restricted(self) -> bool:
-        """Whether some resources are hidden: summary tables kept per subscription cannot answer."""
-        return self.resources is not None
-
-
-ESTATE = Scope()
 
 
 @dataclass

@@ -9,7 +9,8 @@ from decimal import Decimal
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from scoring.engine import ESTATE, Scope, ScoreReport, compute_score
+from posture.scope import ESTATE, Scope
+from scoring.engine import ScoreReport, compute_score
 from scoring.models import ScorePoint
 
 # A snapshot is stored at least this often even when nothing changed, so that every day has a point.

@@ -12,9 +12,10 @@ from governance import exemptions
 from governance.models import Exemption
 from governance.roles import Role
 from governance.tasks import lapse_exemptions
+from posture.scope import ESTATE
 from recommendations.evaluators.verdicts import OS_CONFIG, Verdict, store_verdicts
 from recommendations.models import Assessment
-from scoring.engine import ESTATE, compute_score
+from scoring.engine import compute_score
 from tests.factories import (
     make_assessment,
     make_control,

@@ -16,8 +16,8 @@ from governance.models import Assignment, AssignmentStatus, Comment, GovernanceR
 from governance.roles import Role
 from governance.selectors import governance_report, group_items, open_items
 from posture.models import Resource
+from posture.scope import ESTATE
 from recommendations.models import Assessment
-from scoring.engine import ESTATE
 from tests.factories import make_assessment, make_recommendation, make_resource, make_user
 
 pytestmark = pytest.mark.django_db

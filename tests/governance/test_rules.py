@@ -13,8 +13,9 @@ from governance.models import Assignment, GovernanceRule, Team
 from governance.roles import Role
 from governance.rules import RuleSpec, save_rule
 from posture.models import Resource
+from posture.scope import ESTATE
 from recommendations.models import Assessment
-from scoring.engine import ESTATE, compute_score
+from scoring.engine import compute_score
 from tests.factories import (
     make_assessment,
     make_control,

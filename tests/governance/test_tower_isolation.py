@@ -20,10 +20,11 @@ from django.utils import timezone
 from governance.models import Assignment, Team
 from governance.roles import Role
 from posture.models import Resource, Subscription
+from posture.scope import ESTATE, Scope
 from recommendations.models import Assessment, Recommendation, Rule
 from recommendations.rule_selectors import RuleFilter, failed_rules, open_summary, passing_counts, rule_counts
 from scoring.document import score_document
-from scoring.engine import ESTATE, Scope, compute_score
+from scoring.engine import compute_score
 from scoring.models import Control
 from tests.factories import (
     make_assessment,

@@ -11,9 +11,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from posture.models import Resource, Subscription
+from posture.scope import ESTATE, Scope
 from recommendations.models import Recommendation
 from recommendations.selectors import ResourceFilter, ResourceState, filtered_resources
-from scoring.engine import ESTATE, Scope, compute_score
+from scoring.engine import compute_score
 from scoring.models import Control
 from tests.factories import make_assessment, make_recommendation, make_resource, make_subscription, make_user
 

@@ -26,9 +26,9 @@ from audit.models import AuditEvent
 from governance.models import Assignment, Team
 from governance.roles import Role
 from posture.models import Resource, Subscription, SubscriptionGroup
-from posture.selectors import scope_for
+from posture.scope import ESTATE, scope_for
 from recommendations.models import Assessment
-from scoring.engine import ESTATE, compute_score
+from scoring.engine import compute_score
 from tests.factories import (
     make_assessment,
     make_control,

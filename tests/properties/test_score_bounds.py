@@ -23,9 +23,10 @@ from governance.models import Assignment, Team
 from governance.roles import Role
 from governance.scoping import restrict
 from posture.models import ResourceKind
+from posture.scope import ESTATE, Scope
 from recommendations.models import Assessment, Recommendation
 from scoring import formula
-from scoring.engine import ESTATE, Scope, ScoreReport, compute_score
+from scoring.engine import ScoreReport, compute_score
 from scoring.models import Control
 from tests.factories import make_assessment, make_recommendation, make_resource, make_subscription, make_user
 from tests.properties.examples import CI, LONG, forgetting

@@ -12,7 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from posture.models import Subscription
-from scoring.engine import ESTATE, Scope, compute_score
+from posture.scope import ESTATE, Scope
+from scoring.engine import compute_score
 from tests.factories import make_assessment, make_resource, make_subscription, make_user
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,9 @@ from decimal import Decimal
 import pytest
 
 from posture.models import Subscription
+from posture.scope import ESTATE, Scope
 from recommendations.models import Recommendation
-from scoring.engine import ESTATE, ControlScore, Scope, compute_score
+from scoring.engine import ControlScore, compute_score
 from scoring.models import Control
 from tests.factories import (
     make_assessment,

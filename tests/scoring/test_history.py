@@ -21,10 +21,11 @@ from config.celery import app
 from governance.models import Assignment, Team
 from governance.roles import Role
 from posture.models import Subscription, SubscriptionGroup
+from posture.scope import ESTATE, Scope
 from recommendations.models import Assessment, AssessmentStatus
 from recommendations.rule_selectors import open_summary
 from scoring import charts
-from scoring.engine import ESTATE, Scope, compute_score
+from scoring.engine import compute_score
 from scoring.history import history, record_snapshot
 from scoring.models import ScorePoint
 from scoring.tasks import record_snapshot as record_snapshot_task

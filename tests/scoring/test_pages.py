@@ -14,7 +14,8 @@ from django.urls import reverse
 from governance.roles import Role
 from posture.demo import load_demo
 from posture.models import Subscription
-from scoring.engine import ESTATE, compute_score
+from posture.scope import ESTATE
+from scoring.engine import compute_score
 from scoring.models import Control
 from tests.factories import make_assessment, make_resource, make_subscription, make_user
 

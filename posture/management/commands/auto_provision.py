@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from posture.errors import UserError
 from posture.models import Workspace
 from posture.provisioning import set_auto_provisioning
-from posture.selectors import find_subscription
+from posture.scope import find_subscription
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from posture.errors import UserError
-from posture.selectors import scope_for
+from posture.scope import scope_for
 from scoring.document import score_document
 from scoring.engine import compute_score
 

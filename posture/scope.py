@@ -1,10 +1,37 @@
-"""Reads of the estate that pages, API and commands share."""
+"""What a page, an API call, a command or the score engine looks at: the scope. Its type, how a
+`?subscription=` / `--subscription` value selects one, and how it narrows to the resources a user may
+see (governance/scoping.py says which those are for a tower's members: the value is passed down)."""
+
+from dataclasses import dataclass, replace
 
 from django.db.models import Q, QuerySet
 
 from posture.errors import EmptyGroup, UnknownSubscription
-from posture.models import Subscription, SubscriptionGroup
-from scoring.engine import ESTATE, Scope
+from posture.models import Resource, Subscription, SubscriptionGroup
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What to look at: the whole estate (subscription_ids None) or some subscriptions; for a tower's
+    members, only the resources of the tower's items (`resources`, a queryset of Resource)."""
+
+    subscription_ids: tuple[int, ...] | None = None
+    label: str | None = None
+    resources: "QuerySet[Resource] | None" = None
+    # The `?subscription=` value that selects this scope when the label is not it (`group:<name>`).
+    parameter: str | None = None
+
+    @property
+    def is_estate(self) -> bool:
+        return self.subscription_ids is None
+
+    @property
+    def is_restricted(self) -> bool:
+        """Whether some resources are hidden: summary tables kept per subscription cannot answer."""
+        return self.resources is not None
+
+
+ESTATE = Scope()
 
 # `?subscription=group:<name>` selects a group of subscriptions; a subscription literally named so wins.
 GROUP_PREFIX = "group:"
@@ -67,3 +94,25 @@ def scope_parameter(scope: Scope) -> str:
 def groups_holding(subscriptions: QuerySet[Subscription]) -> QuerySet[SubscriptionGroup]:
     """The groups holding at least one of these subscriptions (the ones a user may choose)."""
     return SubscriptionGroup.objects.filter(subscriptions__in=subscriptions).distinct().order_by("name")
+
+
+def narrowed(scope: Scope, resources: QuerySet[Resource] | None) -> Scope:
+    """The scope narrowed to the resources a user may see (None: all of them)."""
+    if resources is None:
+        return scope
+    return replace(scope, resources=resources)
+
+
+def only_visible(resources: QuerySet[Resource], scope: Scope) -> QuerySet[Resource]:
+    """The resources of the queryset the scope's user may see, whatever their subscription."""
+    if scope.resources is None:
+        return resources
+    return resources.filter(pk__in=scope.resources.values("pk"))
+
+
+def visible_subscriptions(scope: Scope) -> QuerySet[Subscription]:
+    """The subscriptions the scope's user may choose: those holding a resource they see."""
+    subscriptions = Subscription.objects.all()
+    if scope.resources is None:
+        return subscriptions
+    return subscriptions.filter(pk__in=scope.resources.values("subscription_id"))
