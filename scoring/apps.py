@@ -8,7 +8,7 @@ from django.db.models.signals import post_migrate
 
 def _load_catalog(sender: AppConfig, **kwargs: Any) -> None:
     # The catalog must exist wherever the schema does (fresh installs, test databases, flushes).
-    from recommendations.catalog.loader import load_catalog
+    from scoring.catalog import load_catalog
 
     load_catalog()
 

@@ -1,24 +1,16 @@
-"""Loads the versioned catalog (controls, recommendations, membership) into the database.
+"""The versioned catalog file (controls, recommendations, membership) and its recommendations' rows.
 
-The catalog is data, not code: membership of a control changes over time, so a new catalog file
-replaces the old membership while assessments stay attached to their recommendations.
+The catalog is data, not code. scoring/catalog.py loads the whole file: the controls live with the
+score, above this app.
 """
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from recommendations.models import Recommendation
 
 CATALOG_PATH = Path(__file__).with_name("catalog.json")
-
-
-@dataclass(frozen=True)
-class CatalogLoadResult:
-    version: str
-    controls: int
-    recommendations: int
 
 
 def read_catalog(path: Path = CATALOG_PATH) -> dict[str, Any]:
@@ -27,13 +19,8 @@ def read_catalog(path: Path = CATALOG_PATH) -> dict[str, Any]:
     return data
 
 
-@transaction.atomic
-def load_catalog(path: Path = CATALOG_PATH) -> CatalogLoadResult:
-    """Create or update every control and recommendation of the catalog file; idempotent."""
-    from recommendations.models import Recommendation
-    from scoring.models import Control
-
-    catalog = read_catalog(path)
+def load_recommendations(catalog: dict[str, Any]) -> dict[str, Recommendation]:
+    """Create or update every recommendation of the catalog; returns them by key."""
     version = catalog["catalog_version"]
     by_key: dict[str, Recommendation] = {}
     for item in catalog["recommendations"]:
@@ -54,15 +41,4 @@ def load_catalog(path: Path = CATALOG_PATH) -> CatalogLoadResult:
             },
         )
         by_key[recommendation.key] = recommendation
-    for position, item in enumerate(catalog["controls"]):
-        control, _ = Control.objects.update_or_create(
-            name=item["name"],
-            defaults={
-                "max_score": item["max_score"],
-                "defender_id": item["defender_id"],
-                "position": position,
-                "catalog_version": version,
-            },
-        )
-        control.recommendations.set([by_key[key] for key in item["recommendations"]])
-    return CatalogLoadResult(version=version, controls=len(catalog["controls"]), recommendations=len(by_key))
+    return by_key

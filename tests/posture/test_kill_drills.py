@@ -34,8 +34,8 @@ from posture.imports import MAX_ATTEMPTS, progress_key, run_import_job, submit_u
 from posture.ingest import file_sha256, ingest_file
 from posture.models import ImportJob, ImportStatus
 from posture.tasks import run_import
-from recommendations.catalog.loader import load_catalog
 from recommendations.models import Scan
+from scoring.catalog import load_catalog
 from tests.celery_worker import Worker, WorkerFailed
 from tests.comparable_state import comparable_state, differences
 from tests.posture.drill_names import POISON_KILLS, POISON_SHA256, QUEUE

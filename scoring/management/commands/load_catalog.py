@@ -5,7 +5,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from recommendations.catalog.loader import CATALOG_PATH, load_catalog
+from recommendations.catalog.loader import CATALOG_PATH
+from scoring.catalog import load_catalog
 
 
 class Command(BaseCommand):
