@@ -46,7 +46,7 @@ def pages_to_visit() -> list[str]:
         reverse("people"),
         reverse("api-docs"),
         "/admin/",
-        "/admin/governance/auditevent/",
+        "/admin/audit/auditevent/",
         "/admin/posture/resource/",
         f"/admin/posture/resource/{machine}/change/",
         "/admin/axes/accessattempt/",

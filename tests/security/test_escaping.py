@@ -218,7 +218,7 @@ def test_the_admin_site_escapes_them_too(hostile: Estate):
         f"/admin/posture/resource/{hostile.machine.pk}/change/",
         "/admin/recommendations/assessment/",
         f"/admin/recommendations/assessment/{assessment.pk}/change/",
-        "/admin/governance/auditevent/",
+        "/admin/audit/auditevent/",
         "/admin/governance/assignment/",
         f"/admin/governance/assignment/{hostile.item.pk}/change/",
         "/admin/axes/accessattempt/",
