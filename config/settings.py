@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "recommendations",
     "scoring",
     "governance",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -69,7 +70,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
-    "governance.access.AccessMiddleware",
+    "web.access.AccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -90,7 +91,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "governance.context_processors.governance",
+                "web.context_processors.governance",
             ],
         },
     },
@@ -126,13 +127,13 @@ AUTHENTICATION_BACKENDS = ["axes.backends.AxesBackend", "django.contrib.auth.bac
 AXES_FAILURE_LIMIT = int(os.environ.get("POSTURE_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("POSTURE_LOGIN_COOLOFF_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_CLIENT_IP_CALLABLE = "governance.lockout.client_address"
+AXES_CLIENT_IP_CALLABLE = "web.lockout.client_address"
 # No banner on every manage.py command; lockouts are still logged (logger "axes", WARNING).
 AXES_VERBOSE = False
 AXES_RESET_ON_SUCCESS = True
 # The cool-off runs from the lock: attempts refused meanwhile do not start it again.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-AXES_LOCKOUT_CALLABLE = "governance.lockout.lockout_response"
+AXES_LOCKOUT_CALLABLE = "web.lockout.lockout_response"
 # Axes' log lines name the username and address, as the audit log does (passwords are always masked).
 AXES_SENSITIVE_PARAMETERS: list[str] = []
 LOGIN_URL = "login"
@@ -193,10 +194,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
-        "governance.access.RouteAccess",
+        "web.access.RouteAccess",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_THROTTLE_CLASSES": ["posture.api_base.UserThrottle", "posture.api_base.AnonThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["web.api.base.UserThrottle", "web.api.base.AnonThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Throttles count addresses from X-Forwarded-For only behind this many proxies (0: the peer's
     # address): otherwise a caller could name any address and never be throttled.
@@ -220,8 +221,8 @@ SPECTACULAR_SETTINGS = {
         "RuleSeverityEnum": "recommendations.models.RuleSeverity",
         "OperatingSystemEnum": "posture.models.OperatingSystem",
     },
-    # The schema needs a login and a role like every route (governance/access.py).
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated", "governance.access.RouteAccess"],
+    # The schema needs a login and a role like every route (web/access.py).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated", "web.access.RouteAccess"],
 }
 
 # Celery: JSON only; a task is acknowledged after it ran, so a killed worker's task is redelivered.

@@ -5,17 +5,14 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
-from posture.api_docs import DocsView, SchemaView
+from web.api.docs import DocsView, SchemaView
 
 urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", login_not_required(auth_views.LogoutView.as_view()), name="logout"),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("posture.api_urls")),
+    path("api/v1/", include("web.api.urls")),
     path("api/schema/", SchemaView.as_view(), name="api-schema"),
     path("api/docs/", DocsView.as_view(), name="api-docs"),
-    path("", include("scoring.urls")),
-    path("", include("recommendations.urls")),
-    path("", include("posture.page_urls")),
-    path("", include("governance.urls")),
+    path("", include("web.pages.urls")),
 ]

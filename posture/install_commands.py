@@ -1,7 +1,7 @@
 """One-line agent install commands (enroll + run, token embedded) for the machines a user selected.
 
 The commands fetch agent/install.sh or agent/install.ps1 from the Posture server itself (served by
-posture/agent_files.py), which install the agent, enroll it with the token, run it once and schedule it.
+web/pages/agent_files.py), which install the agent, enroll it with the token, run it once and schedule it.
 A token is issued for each set of commands shown: like every enrollment token it is shown once, stored
 as a digest, and labelled so that it can be told apart and revoked.
 """

@@ -17,9 +17,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from governance.access import ACCESS, allows
 from tests.budgets.fleet import BIG, CONFIG_KEY, SMALL, Fleet
 from tests.governance.test_access import Route, project_routes
+from web.access import ACCESS, allows
 
 pytestmark = pytest.mark.django_db
 

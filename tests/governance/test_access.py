@@ -1,4 +1,4 @@
-"""The route table (governance/access.py) names every route of the project, and every route answers
+"""The route table (web/access.py) names every route of the project, and every route answers
 every role (and anonymous callers, users without a role, agents) exactly as the table says.
 
 The routes are walked from the URL map, so a route added anywhere is checked without touching this
@@ -16,7 +16,6 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from governance.access import ACCESS, Access, allows
 from governance.models import Assignment, Exemption, GovernanceRule, Team
 from governance.roles import Role
 from posture.agents import issue_token
@@ -25,6 +24,7 @@ from recommendations.models import Finding, Rule
 from scoring.models import Control
 from tests.factories import make_assessment, make_control, make_recommendation, make_resource, make_user
 from tests.scans import scan_xccdf
+from web.access import ACCESS, Access, allows
 
 pytestmark = pytest.mark.django_db
 
@@ -65,12 +65,12 @@ def project_routes() -> list[Route]:
 
 def test_every_route_is_in_the_access_table() -> None:
     missing = sorted({route.name for route in project_routes()} - set(ACCESS))
-    assert not missing, f"routes missing from ACCESS (governance/access.py): {missing}"
+    assert not missing, f"routes missing from ACCESS (web/access.py): {missing}"
 
 
 def test_every_entry_of_the_access_table_is_a_route() -> None:
     stale = sorted(set(ACCESS) - {route.name for route in project_routes()})
-    assert not stale, f"ACCESS entries with no route (governance/access.py): {stale}"
+    assert not stale, f"ACCESS entries with no route (web/access.py): {stale}"
 
 
 # A small estate to give every route valid-looking arguments.
@@ -223,7 +223,7 @@ def make_caller(role: str, team: Team) -> User | None:
 
 
 CALLERS = [*(role.value for role in Role), "superuser", "no role", "anonymous"]
-# Known disagreements between the table and the routes, outside governance/access.py; each is asserted
+# Known disagreements between the table and the routes, outside web/access.py; each is asserted
 # to still be there, so that fixing one makes this test say to remove its entry.
 KNOWN_GAPS: dict[tuple[str, str], str] = {}
 

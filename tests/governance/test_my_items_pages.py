@@ -9,9 +9,9 @@ import pytest
 import time_machine
 from django.test import Client
 
-from governance import item_views
 from governance.models import Assignment, AssignmentStatus
 from tests.governance.test_items import NOON, TODAY, Estate, client_for, estate, make_item
+from web.pages import items as item_views
 
 pytestmark = pytest.mark.django_db
 

@@ -14,14 +14,14 @@ from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from audit import trail
-from governance.access import ACCESS, allows
 from governance.exemptions import create_exemption, end_exemption
 from governance.models import Exemption, ExemptionCategory
 from posture.errors import UserError
 from posture.models import Resource, Subscription
 from posture.scope import Scope
-from posture.views import paginate, render_page, scoped
 from recommendations.models import Recommendation
+from web.access import ACCESS, allows
+from web.pages.resources import paginate, render_page, scoped
 
 SCOPES = (
     ("resource", "A resource"),

@@ -18,9 +18,6 @@ from rest_framework.response import Response
 
 from governance.api_tokens import ApiTokenAuthentication
 from governance.scoping import restrict
-from posture import agent_api
-from posture import api as imports_api
-from posture.api_base import LIST_BACKENDS, SUBSCRIPTION_PARAMETER, Cursor, IdFilter, caller_scope
 from posture.models import (
     AgentState,
     ImportJob,
@@ -33,6 +30,9 @@ from posture.models import (
 )
 from posture.scope import ESTATE, visible_subscriptions
 from recommendations.selectors import ResourceState, in_scope, state_condition
+from web.api import agents as agent_api
+from web.api import imports as imports_api
+from web.api.base import LIST_BACKENDS, SUBSCRIPTION_PARAMETER, Cursor, IdFilter, caller_scope
 
 # --- subscriptions ----------------------------------------------------------------------------------
 
@@ -155,7 +155,7 @@ class ResourceDetail(ResourceQueryset, generics.RetrieveAPIView[Resource]):
 
 
 class ImportJobSerializer(serializers.Serializer[ImportJob]):
-    """An import job as posture.api.job_document writes it (the one shape of a job in the API)."""
+    """An import job as web.api.imports.job_document writes it (the one shape of a job in the API)."""
 
     id = serializers.IntegerField()
     file = serializers.CharField()
@@ -201,7 +201,7 @@ TOKENS = [ApiTokenAuthentication, SessionAuthentication, agent_api.EnrollmentTok
 
 
 class ImportList(generics.ListAPIView[ImportJob], imports_api.ImportListView):
-    """Import jobs, newest first; POST uploads a file (posture.api.ImportListView), agents included."""
+    """Import jobs, newest first; POST uploads a file (web.api.imports.ImportListView), agents included."""
 
     authentication_classes = TOKENS
     serializer_class = ImportJobSerializer
@@ -234,7 +234,7 @@ class ImportDetail(imports_api.ImportDetailView):
 
 
 class Heartbeat(agent_api.HeartbeatView):
-    """An agent's heartbeat (posture.agent_api), with its schema."""
+    """An agent's heartbeat (web.api.agents), with its schema."""
 
     @extend_schema(request=agent_api.HeartbeatSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
@@ -242,7 +242,7 @@ class Heartbeat(agent_api.HeartbeatView):
 
 
 class EnrollmentTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "posture.agent_api.EnrollmentTokenAuthentication"
+    target_class = "web.api.agents.EnrollmentTokenAuthentication"
     name = "agentToken"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:

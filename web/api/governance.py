@@ -33,11 +33,11 @@ from governance.models import (
 from governance.roles import TOWER_ROLES, role_of, teams_of
 from governance.scoping import visible_assignments
 from governance.selectors import in_scope as items_in_scope
-from posture.api_base import LIST_BACKENDS, SUBSCRIPTION_PARAMETER, Cursor, IdFilter, caller_scope
 from posture.errors import UserError
 from posture.models import Resource, Subscription
 from recommendations.models import Assessment, Finding, Recommendation, Severity
 from recommendations.selectors import in_scope
+from web.api.base import LIST_BACKENDS, SUBSCRIPTION_PARAMETER, Cursor, IdFilter, caller_scope
 
 
 def client_ip(request: Request) -> str | None:

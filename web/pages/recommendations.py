@@ -4,10 +4,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
 
-from governance.access import ACCESS, allows
 from posture.models import Workspace
 from posture.scope import Scope
-from posture.views import paginate, render_page, scoped
 from recommendations.evaluators.agents import KEYS as AGENT_KEYS
 from recommendations.models import AssessmentStatus, Recommendation
 from recommendations.selectors import (
@@ -16,6 +14,8 @@ from recommendations.selectors import (
     status_counts,
     valid_sort,
 )
+from web.access import ACCESS, allows
+from web.pages.resources import paginate, render_page, scoped
 
 # Defender's order of the tabs; an unknown `?tab=` shows the first.
 TABS = (AssessmentStatus.UNHEALTHY, AssessmentStatus.HEALTHY, AssessmentStatus.NOT_APPLICABLE)

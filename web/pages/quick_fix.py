@@ -12,7 +12,6 @@ from django.views.decorators.http import require_POST
 from audit import trail
 from posture.errors import UserError
 from posture.scope import Scope
-from posture.views import render_page, scoped
 from recommendations.quick_fix import (
     Selection,
     UnknownFinding,
@@ -21,6 +20,7 @@ from recommendations.quick_fix import (
     parse_ids,
     selected_findings,
 )
+from web.pages.resources import render_page, scoped
 
 
 @dataclass(frozen=True)

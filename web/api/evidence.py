@@ -17,15 +17,6 @@ from rest_framework.request import Request
 
 from governance.findings import FindingFilterSet, findings_for, with_governance
 from governance.models import AssignmentStatus
-from posture.api_base import (
-    LIST_BACKENDS,
-    MAX_ID,
-    SUBSCRIPTION_PARAMETER,
-    Cursor,
-    IdFilter,
-    Ordering,
-    caller_scope,
-)
 from posture.errors import UserError
 from recommendations.models import (
     Assessment,
@@ -39,6 +30,15 @@ from recommendations.models import (
 )
 from recommendations.selectors import in_scope
 from scoring.models import Control
+from web.api.base import (
+    LIST_BACKENDS,
+    MAX_ID,
+    SUBSCRIPTION_PARAMETER,
+    Cursor,
+    IdFilter,
+    Ordering,
+    caller_scope,
+)
 
 # --- recommendations --------------------------------------------------------------------------------
 

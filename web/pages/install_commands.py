@@ -10,8 +10,8 @@ from posture.errors import UserError
 from posture.install_commands import default_workspace, install_commands, server_url
 from posture.models import Resource, Workspace
 from posture.scope import Scope
-from posture.views import render_page, scoped
 from recommendations.models import Recommendation
+from web.pages.resources import render_page, scoped
 
 
 class BadSelection(UserError):

@@ -9,7 +9,6 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
 
 from posture.scope import Scope
-from posture.views import BadFilter, paginate, render_page, render_user_error, scope_query, scoped
 from recommendations.models import Benchmark, Rule, RuleSeverity
 from recommendations.rule_selectors import (
     BASELINE_COLUMNS,
@@ -35,6 +34,7 @@ from recommendations.rule_selectors import (
     tab_columns,
 )
 from recommendations.selectors import UNKNOWN_OS, os_choices, valid_sort
+from web.pages.resources import BadFilter, paginate, render_page, render_user_error, scope_query, scoped
 
 
 def _rule_filter(request: HttpRequest, scope: Scope, types: list[str]) -> tuple[RuleFilter, Benchmark | None]:

@@ -1,15 +1,15 @@
 """What every page needs to know of the user's role: which governance links and forms to show.
 
-Read from the route table (governance/access.py), so a link shows exactly when its page opens.
+Read from the route table (web/access.py), so a link shows exactly when its page opens.
 """
 
 from typing import Any
 
 from django.http import HttpRequest
 
-from governance.access import ACCESS, allows
 from governance.roles import TOWER_ROLES, role_of, teams_of
 from governance.selectors import assignable_teams
+from web.access import ACCESS, allows
 
 # The governance pages' own tabs, in order.
 GOVERNANCE_TABS = (

@@ -13,10 +13,10 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from governance.access import RouteAccess
 from posture.agents import Heartbeat, authenticate_token, record_heartbeat
 from posture.errors import UserError
 from posture.models import AgentError, EnrollmentToken, OperatingSystem
+from web.access import RouteAccess
 
 log = logging.getLogger("posture.agents")
 

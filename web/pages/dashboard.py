@@ -10,13 +10,13 @@ from django.views.decorators.http import require_safe
 
 from governance.exports import neutralise_cell
 from posture.scope import Scope
-from posture.views import BadFilter, render_page, render_user_error, scoped
 from recommendations.models import Recommendation
 from recommendations.rule_selectors import open_summary
 from recommendations.selectors import ResourceFilter, ResourceState, filtered_resources, recommendations_by_id
 from scoring import charts
 from scoring.engine import ControlScore, RecommendationScore, ScoreReport, SubscriptionScore, compute_score
 from scoring.history import TREND_DAYS, Trend, history
+from web.pages.resources import BadFilter, render_page, render_user_error, scoped
 
 DEFAULT_TREND_DAYS = 30
 

@@ -28,7 +28,7 @@ log = logging.getLogger("posture.access")
 @dataclass(frozen=True)
 class Access:
     roles: frozenset[Role] = frozenset()
-    # Agents authenticated by an enrollment token (posture/agent_api.py), API only.
+    # Agents authenticated by an enrollment token (web/api/agents.py), API only.
     agents: bool = False
     # No login: the view holds nothing secret or authenticates the caller itself.
     public: bool = False
@@ -146,7 +146,7 @@ def access_for(match: ResolverMatch | None) -> Access | None:
     name = route_name(match)
     found = ACCESS.get(name)
     if found is None:
-        log.error("route %r is missing from the access table (governance/access.py): refused", name)
+        log.error("route %r is missing from the access table (web/access.py): refused", name)
     return found
 
 
@@ -191,7 +191,7 @@ class RouteAccess(BasePermission):
             return False
         if access.public:
             return True
-        from posture.agent_api import AgentPrincipal
+        from web.api.agents import AgentPrincipal
 
         if isinstance(request.user, AgentPrincipal):
             return access.agents

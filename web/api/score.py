@@ -9,12 +9,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from posture.api_base import LIST_BACKENDS, SUBSCRIPTION_PARAMETER, Cursor, IdFilter, caller_scope
 from recommendations.models import Recommendation
 from scoring.document import score_document
 from scoring.engine import compute_score
 from scoring.history import has_history
 from scoring.models import Control, ScorePoint
+from web.api.base import LIST_BACKENDS, SUBSCRIPTION_PARAMETER, Cursor, IdFilter, caller_scope
 
 
 class ScoreView(APIView):

@@ -18,8 +18,8 @@ from governance.rules import RuleSpec, save_rule, set_rule_active, snapshot
 from posture.errors import UserError
 from posture.models import OperatingSystem, ResourceKind, Subscription
 from posture.scope import Scope
-from posture.views import render_page, scoped
 from recommendations.models import Severity
+from web.pages.resources import render_page, scoped
 
 
 def _words(raw: str) -> list[str]:
