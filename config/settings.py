@@ -189,7 +189,7 @@ CONTENT_SECURITY_POLICY = {
 REST_FRAMEWORK = {
     # The token first: a call without credentials is then a 401 naming the Token scheme.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "governance.api_tokens.ApiTokenAuthentication",
+        "web.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [

@@ -16,7 +16,6 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from governance.api_tokens import ApiTokenAuthentication
 from governance.scoping import restrict
 from posture.models import (
     AgentState,
@@ -32,6 +31,7 @@ from posture.scope import ESTATE, visible_subscriptions
 from recommendations.selectors import ResourceState, in_scope, state_condition
 from web.api import agents as agent_api
 from web.api import imports as imports_api
+from web.api.authentication import ApiTokenAuthentication
 from web.api.base import LIST_BACKENDS, SUBSCRIPTION_PARAMETER, Cursor, IdFilter, caller_scope
 
 # --- subscriptions ----------------------------------------------------------------------------------
