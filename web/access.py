@@ -21,6 +21,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from governance.roles import Role, role_of
+from web.api.authentication import AgentPrincipal
 
 log = logging.getLogger("posture.access")
 
@@ -191,8 +192,6 @@ class RouteAccess(BasePermission):
             return False
         if access.public:
             return True
-        from web.api.agents import AgentPrincipal
-
         if isinstance(request.user, AgentPrincipal):
             return access.agents
         if access.writes is not None and request.method not in SAFE_METHODS:

@@ -1,64 +1,22 @@
-"""The agents' side of the API: enrollment-token authentication and the heartbeat endpoint."""
+"""The agents' side of the API: the heartbeat endpoint (agents authenticate in web/api/authentication.py)."""
 
 import logging
 from typing import Any
 
 from django.conf import settings
 from rest_framework import serializers, status
-from rest_framework.authentication import BaseAuthentication, get_authorization_header
-from rest_framework.exceptions import AuthenticationFailed
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from posture.agents import Heartbeat, authenticate_token, record_heartbeat
+from posture.agents import Heartbeat, record_heartbeat
 from posture.errors import UserError
-from posture.models import AgentError, EnrollmentToken, OperatingSystem
+from posture.models import AgentError, OperatingSystem
 from web.access import RouteAccess
+from web.api.authentication import AgentPrincipal, EnrollmentTokenAuthentication, IsAgent
 
 log = logging.getLogger("posture.agents")
-
-
-class AgentPrincipal:
-    """Who is asking when an agent calls: its workspace's token, not a user."""
-
-    is_authenticated = True
-    is_anonymous = False
-    is_active = True
-    is_staff = False
-
-    def __init__(self, token: EnrollmentToken) -> None:
-        self.token = token
-
-
-class EnrollmentTokenAuthentication(BaseAuthentication):
-    """`Authorization: Bearer <enrollment token>`; a wrong or revoked token is a 401, and logged."""
-
-    def authenticate(self, request: Request) -> tuple[AgentPrincipal, EnrollmentToken] | None:
-        parts = get_authorization_header(request).split()
-        if not parts or parts[0].lower() != b"bearer":
-            return None
-        presented = parts[1].decode(errors="replace") if len(parts) == 2 else ""
-        record = authenticate_token(presented)
-        if record is None:
-            log.warning(
-                "rejected agent token %r from %s (%s)",
-                presented[:12],
-                request.META.get("REMOTE_ADDR", "?"),
-                "malformed" if len(parts) != 2 else "unknown or revoked",
-            )
-            raise AuthenticationFailed("invalid or revoked enrollment token")
-        return AgentPrincipal(record), record
-
-    def authenticate_header(self, request: Request) -> str:
-        return 'Bearer realm="posture-agents"'
-
-
-class IsAgent(BasePermission):
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return isinstance(request.user, AgentPrincipal)
 
 
 class HeartbeatThrottle(SimpleRateThrottle):

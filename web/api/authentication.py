@@ -1,5 +1,6 @@
-"""`Authorization: Token <key>` for the REST API: a personal API token (governance/api_tokens.py issues
-and checks them), with wrong keys throttled per address and logged."""
+"""Who is asking the REST API: a person by `Authorization: Token <key>` (a personal API token, issued and
+checked by governance/api_tokens.py; wrong keys throttled per address and logged), or an agent by
+`Authorization: Bearer <enrollment token>` (its workspace's token)."""
 
 import logging
 from typing import Any
@@ -9,13 +10,17 @@ from django.contrib.auth.models import User
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed, Throttled
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
 from governance.api_tokens import authenticate_api_token
 from governance.models import ApiToken
+from posture.agents import authenticate_token
+from posture.models import EnrollmentToken
 
 log = logging.getLogger("posture.api")
+agent_log = logging.getLogger("posture.agents")
 KEYWORD = b"token"
 
 
@@ -66,3 +71,43 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": "`Token <key>`; a key comes from `manage.py create_api_token USERNAME`.",
         }
+
+
+class AgentPrincipal:
+    """Who is asking when an agent calls: its workspace's token, not a user."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_staff = False
+
+    def __init__(self, token: EnrollmentToken) -> None:
+        self.token = token
+
+
+class EnrollmentTokenAuthentication(BaseAuthentication):
+    """`Authorization: Bearer <enrollment token>`; a wrong or revoked token is a 401, and logged."""
+
+    def authenticate(self, request: Request) -> tuple[AgentPrincipal, EnrollmentToken] | None:
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != b"bearer":
+            return None
+        presented = parts[1].decode(errors="replace") if len(parts) == 2 else ""
+        record = authenticate_token(presented)
+        if record is None:
+            agent_log.warning(
+                "rejected agent token %r from %s (%s)",
+                presented[:12],
+                request.META.get("REMOTE_ADDR", "?"),
+                "malformed" if len(parts) != 2 else "unknown or revoked",
+            )
+            raise AuthenticationFailed("invalid or revoked enrollment token")
+        return AgentPrincipal(record), record
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="posture-agents"'
+
+
+class IsAgent(BasePermission):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return isinstance(request.user, AgentPrincipal)

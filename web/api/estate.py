@@ -31,7 +31,7 @@ from posture.scope import ESTATE, visible_subscriptions
 from recommendations.selectors import ResourceState, in_scope, state_condition
 from web.api import agents as agent_api
 from web.api import imports as imports_api
-from web.api.authentication import ApiTokenAuthentication
+from web.api.authentication import ApiTokenAuthentication, EnrollmentTokenAuthentication
 from web.api.base import LIST_BACKENDS, SUBSCRIPTION_PARAMETER, Cursor, IdFilter, caller_scope
 
 # --- subscriptions ----------------------------------------------------------------------------------
@@ -197,7 +197,7 @@ UPLOAD = inline_serializer(
         "resource": serializers.CharField(required=False, help_text="the machine a scan is of"),
     },
 )
-TOKENS = [ApiTokenAuthentication, SessionAuthentication, agent_api.EnrollmentTokenAuthentication]
+TOKENS = [ApiTokenAuthentication, SessionAuthentication, EnrollmentTokenAuthentication]
 
 
 class ImportList(generics.ListAPIView[ImportJob], imports_api.ImportListView):
@@ -242,7 +242,7 @@ class Heartbeat(agent_api.HeartbeatView):
 
 
 class EnrollmentTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "web.api.agents.EnrollmentTokenAuthentication"
+    target_class = "web.api.authentication.EnrollmentTokenAuthentication"
     name = "agentToken"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:

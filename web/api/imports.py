@@ -17,7 +17,7 @@ from posture.imports import job_progress, submit_upload
 from posture.models import ImportJob, Resource, resource_key
 from posture.tasks import run_import
 from web.access import RouteAccess
-from web.api.agents import AgentPrincipal, EnrollmentTokenAuthentication
+from web.api.authentication import AgentPrincipal, EnrollmentTokenAuthentication
 
 
 def job_document(job: ImportJob) -> dict[str, Any]:
