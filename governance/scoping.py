@@ -3,7 +3,7 @@
 from dataclasses import replace
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from governance.models import Assignment
 from governance.roles import TOWER_ROLES, role_of, teams_of
@@ -24,12 +24,14 @@ def visible_assignments(user: User | AnonymousUser) -> QuerySet[Assignment]:
 
 
 def visible_resources(user: User | AnonymousUser) -> QuerySet[Resource] | None:
-    """The resources a user may see, or None for all of them."""
+    """The resources a user may see, or None for all of them: for a tower's lead or member, those their
+    towers' items are on and the instances of such a scale set (its items roll its instances up)."""
     role = role_of(user)
     if role is None:
         return Resource.objects.none()
     if role in TOWER_ROLES:
-        return Resource.objects.filter(pk__in=visible_assignments(user).values("assessment__resource_id"))
+        concerned = visible_assignments(user).values("assessment__resource_id")
+        return Resource.objects.filter(Q(pk__in=concerned) | Q(parent_id__in=concerned))
     return None
 
 
