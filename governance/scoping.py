@@ -1,4 +1,10 @@
-"""What a user may see inside a route: everything, or only the tower's items and their resources."""
+"""What a user may see inside a route: everything, or only the tower's items and their resources.
+
+Two decisions, each made here once: which governance items a user sees (item_condition: a tower's lead
+or member the towers' items, every other role all of them), and which resources (those the seen items
+are on, and the instances of a seen scale set). Every page, API answer and export reads items and
+resources through them, so another tower's item is not there for a tower, whatever route shows it.
+"""
 
 from dataclasses import replace
 
@@ -12,15 +18,27 @@ from posture.models import Resource, Subscription
 from posture.selectors import scope_for, unknown_scope
 from scoring.engine import Scope
 
+# Who reads: a user, or None for the command line (manage.py), which reads the whole estate.
+Reader = User | AnonymousUser | None
 
-def visible_assignments(user: User | AnonymousUser) -> QuerySet[Assignment]:
-    """The items a user may see: a tower's members their towers' items, other roles all of them."""
+
+def item_condition(user: Reader) -> Q | None:
+    """The items a user may see, as a condition on Assignment, or None for all of them: a tower's lead
+    or member the towers' items, a user without a role none, other roles and the command line all."""
+    if user is None:
+        return None
     role = role_of(user)
     if role is None:
-        return Assignment.objects.none()
+        return Q(pk__in=[])
     if role in TOWER_ROLES:
-        return Assignment.objects.filter(team__in=teams_of(user))
-    return Assignment.objects.all()
+        return Q(team__in=teams_of(user))
+    return None
+
+
+def visible_assignments(user: Reader) -> QuerySet[Assignment]:
+    """The items a user may see (item_condition)."""
+    condition = item_condition(user)
+    return Assignment.objects.all() if condition is None else Assignment.objects.filter(condition)
 
 
 def visible_resources(user: User | AnonymousUser) -> QuerySet[Resource] | None:

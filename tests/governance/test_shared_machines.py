@@ -7,6 +7,7 @@ lin-lead); an analyst gave one of its failed rules (ssh) to tower Windows (owned
 and pool_1 fail the dmesg rule.
 """
 
+import csv
 import io
 import zipfile
 from dataclasses import dataclass
@@ -148,6 +149,55 @@ def export_text(user: User, kind: str, query: str) -> str:
         return body.decode()
     with zipfile.ZipFile(io.BytesIO(body)) as workbook:
         return "".join(workbook.read(name).decode() for name in workbook.namelist())
+
+
+# --- one function decides what of an item a caller sees ---------------------------------------------
+
+
+def test_a_tower_reads_a_failed_rule_given_to_another_tower_as_if_it_had_no_item_of_its_own(
+    estate: Estate,
+) -> None:
+    linux_item = ("Linux servers", "lin-lead@example.com", "2026-12-30", "in_progress")
+    for user in (estate.lin_lead, estate.lin_member):
+        assert governance_of(user, f"resource={estate.web.pk}") == {
+            ("web-1", SSH): linux_item,
+            ("web-1", DMESG): linux_item,
+        }
+        for kind in ("csv", "xlsx"):
+            text = export_text(user, kind, f"resource={estate.web.pk}")
+            assert "lin-lead@example.com" in text
+            for word in WINDOWS_WORDS:
+                assert word not in text, (kind, word)
+    detail = client_for(estate.lin_lead).get(f"/api/v1/findings/{estate.ssh_item.finding_id}/").json()
+    assert (detail["team"], detail["owner"]) == linux_item[:2]
+
+
+def test_the_other_tower_reads_its_own_item_and_nothing_of_the_machines_item(estate: Estate) -> None:
+    assert governance_of(estate.win_lead, f"resource={estate.web.pk}") == {
+        ("web-1", SSH): ("Windows servers", "win-lead@example.com", "2026-12-15", "open"),
+        ("web-1", DMESG): (None, None, None, None),
+    }
+    # Filtering by tower Linux's team, lead or due date finds what an unknown one finds: nothing.
+    for query in (
+        f"team={estate.linux.pk}",
+        "team=Linux servers",
+        "owner=lin-lead@example.com",
+        "due_after=2026-12-30&due_before=2026-12-30",
+    ):
+        assert governance_of(estate.win_lead, query) == {}, query
+        rows = list(csv.reader(io.StringIO(export_text(estate.win_lead, "csv", query))))
+        assert len(rows) == 1, query  # the header alone
+    assert governance_of(estate.win_lead, "team=999999") == {}
+
+
+def test_an_analyst_reads_every_item(estate: Estate) -> None:
+    assert governance_of(estate.analyst, f"resource={estate.web.pk}") == {
+        ("web-1", SSH): ("Windows servers", "win-lead@example.com", "2026-12-15", "open"),
+        ("web-1", DMESG): ("Linux servers", "lin-lead@example.com", "2026-12-30", "in_progress"),
+    }
+    text = export_text(estate.analyst, "csv", f"resource={estate.web.pk}")
+    assert "win-lead@example.com" in text
+    assert "lin-lead@example.com" in text
 
 
 # --- a tower's scale set ---------------------------------------------------------------------------
