@@ -29,7 +29,7 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from governance.models import Assignment, AssignmentStatus
-from governance.scoping import Reader, visible_assignments, visible_resources
+from governance.scoping import Reader, scope_for_user, visible_assignments, visible_resources
 from posture.errors import UserError
 from posture.models import OperatingSystem, ResourceKind
 from posture.selectors import scope_for
@@ -129,6 +129,11 @@ class FindingFilterSet(django_filters.FilterSet):
         model = Finding
         fields: list[str] = []
 
+    def __init__(self, *args: Any, reader: Reader = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Whose `?subscription=` this is: another tower's subscription or group is unknown to a tower.
+        self.reader = reader
+
     def filter_severity(self, queryset: QuerySet[Finding], name: str, value: str) -> QuerySet[Finding]:
         values = _split(value)
         if ALL_SEVERITIES in values:
@@ -161,8 +166,10 @@ class FindingFilterSet(django_filters.FilterSet):
         return queryset.filter(resource__kind__in=KINDS_OF_KEY[value])
 
     def filter_subscription(self, queryset: QuerySet[Finding], name: str, value: str) -> QuerySet[Finding]:
-        # The pages' `?subscription=`: a name, an id or group:NAME, with their messages when unknown.
-        ids = scope_for(value).subscription_ids
+        # The pages' `?subscription=`: a name, an id or group:NAME, with their messages when unknown,
+        # resolved among what the reader sees (a subscription of another tower is an unknown one).
+        scope = scope_for(value) if self.reader is None else scope_for_user(value, self.reader)
+        ids = scope.subscription_ids
         return queryset if ids is None else queryset.filter(resource__subscription_id__in=ids)
 
     def filter_tag(self, queryset: QuerySet[Finding], name: str, value: str) -> QuerySet[Finding]:
@@ -211,7 +218,7 @@ def findings_for(user: Reader, params: Mapping[str, Any]) -> tuple[QuerySet[Find
     if resources is not None:
         # A tower's members: the findings of the machines of their towers' items.
         findings = findings.filter(resource_id__in=resources.values("pk"))
-    filterset = FindingFilterSet(data, queryset=findings)
+    filterset = FindingFilterSet(data, queryset=findings, reader=user)
     if not filterset.is_valid():
         field, errors = next(iter(filterset.errors.items()))
         raise BadFindingFilter(f"{field}: {' '.join(str(e) for e in errors)}")

@@ -200,6 +200,27 @@ def test_an_analyst_reads_every_item(estate: Estate) -> None:
     assert "lin-lead@example.com" in text
 
 
+# --- scopes resolve through the caller's towers ----------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_an_export_answers_another_towers_subscription_or_group_as_an_unknown_one(
+    estate: Estate, kind: str
+) -> None:
+    lead = client_for(estate.lin_lead)
+
+    def answer(value: str) -> tuple[int, str]:
+        response = lead.get(f"/api/v1/findings/export.{kind}?subscription={value}")
+        return response.status_code, response.content.decode().replace(value.removeprefix("group:"), "X")
+
+    assert answer("Bravo") == answer("Nowhere")
+    assert answer("Bravo")[0] == 404
+    assert answer("group:bravo-only") == answer("group:nowhere")
+    assert lead.get(f"/api/v1/findings/export.{kind}?subscription=Shared").status_code == 200
+    analyst = client_for(estate.analyst).get(f"/api/v1/findings/export.{kind}?subscription=Bravo")
+    assert analyst.status_code == 200
+
+
 # --- a tower's scale set ---------------------------------------------------------------------------
 
 
