@@ -9,6 +9,7 @@ and pool_1 fail the dmesg rule.
 
 import csv
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 from datetime import date
@@ -16,11 +17,12 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from governance.assignments import assign
+from governance.assignments import ASSIGN_REFUSAL, MEMBER_REFUSAL, assign
 from governance.models import Assignment, AssignmentStatus, Team
 from governance.roles import Role
 from posture.models import Resource, ResourceKind, SubscriptionGroup
@@ -219,6 +221,88 @@ def test_an_export_answers_another_towers_subscription_or_group_as_an_unknown_on
     assert lead.get(f"/api/v1/findings/export.{kind}?subscription=Shared").status_code == 200
     analyst = client_for(estate.analyst).get(f"/api/v1/findings/export.{kind}?subscription=Bravo")
     assert analyst.status_code == 200
+
+
+# --- reassigning: the role, then the tower, then anything else -------------------------------------
+
+
+def api_patch(user: User, item: Assignment, data: dict[str, Any]) -> tuple[int, str]:
+    response = client_for(user).patch(
+        f"/api/v1/assignments/{item.pk}/", data, content_type="application/json"
+    )
+    return response.status_code, response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("who", "refusal"),
+    [("lin_lead", ASSIGN_REFUSAL), ("lin_member", MEMBER_REFUSAL)],
+    ids=["lead", "member"],
+)
+def test_reassigning_outside_the_tower_is_one_refusal_whatever_the_team_or_owner(
+    estate: Estate, who: str, refusal: str
+) -> None:
+    user = getattr(estate, who)
+    attempts: list[dict[str, Any]] = [
+        {"team": estate.windows.pk, "owner": "win-lead@example.com"},
+        {"team": estate.windows.pk, "owner": "nobody@example.com"},
+        {"team": 999_999, "owner": "nobody@example.com"},
+        {"team": 999_999},
+    ]
+    for data in attempts:
+        assert api_patch(user, estate.machine_item, data) == (403, refusal), data
+        for path, fields in (
+            ("/items/bulk/", {"action": "assign", "item": estate.machine_item.pk}),
+            ("/assign/", {"assessment": estate.machine_item.assessment_id}),
+        ):
+            response = client_for(user).post(path, {**fields, **data}, follow=True)
+            if who == "lin_member" and path == "/assign/":
+                assert response.status_code == 403  # members may not open the route at all
+                continue
+            (message,) = [str(m) for m in get_messages(response.wsgi_request)]
+            assert message.endswith(f": {refusal}."), (path, data, message)
+    estate.machine_item.refresh_from_db()
+    assert (estate.machine_item.team, estate.machine_item.owner) == (estate.linux, "lin-lead@example.com")
+
+
+def test_a_members_owner_change_is_refused_before_the_owner_is_looked_up(estate: Estate) -> None:
+    for owner in ("lin-lead@example.com", "win-lead@example.com", "nobody@example.com"):
+        assert api_patch(estate.lin_member, estate.machine_item, {"owner": owner}) == (403, MEMBER_REFUSAL)
+
+
+def test_a_lead_still_reassigns_within_the_tower_and_hears_of_an_owner_outside_it(estate: Estate) -> None:
+    assert api_patch(estate.lin_lead, estate.machine_item, {"owner": "win-lead@example.com"}) == (
+        400,
+        "win-lead@example.com is not a member of Linux servers",
+    )
+    response = client_for(estate.lin_lead).patch(
+        f"/api/v1/assignments/{estate.machine_item.pk}/",
+        {"team": estate.linux.pk, "owner": "lin-member@example.com"},
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    assert response.json()["owner"] == "lin-member@example.com"
+
+
+def test_assigning_another_towers_failed_rule_is_the_answer_for_one_that_does_not_exist(
+    estate: Estate,
+) -> None:
+    def message(finding: int) -> str:
+        response = client_for(estate.lin_lead).post(
+            "/assign/",
+            {"assessment": estate.machine_item.assessment_id, "finding": finding, "team": estate.linux.pk},
+            follow=True,
+        )
+        (text,) = [str(m) for m in get_messages(response.wsgi_request)]
+        return re.sub(str(finding), "N", text)
+
+    assert message(estate.db_finding.pk) == message(999_999) == "Not assigned: there is no failed rule 'N'."
+    assert not Assignment.objects.filter(finding=estate.db_finding).exists()
+    api = client_for(estate.lin_lead).post(
+        "/api/v1/assignments/",
+        {"assessment": estate.machine_item.assessment_id, "finding": estate.db_finding.pk},
+        content_type="application/json",
+    )
+    assert api.status_code == 404
 
 
 # --- a tower's scale set ---------------------------------------------------------------------------
