@@ -16,13 +16,13 @@ from typing import IO, Any
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connections
-from django.db.models import CharField, Func, OuterRef, QuerySet, Subquery
+from django.db.models import CharField, FilteredRelation, Func, QuerySet
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from governance import audit
 from governance.findings import NO_GOVERNANCE, machine_governance
-from governance.models import Assignment
+from governance.models import Team
 from governance.scoping import Reader, item_condition
 from posture.errors import UserError
 from posture.models import Resource
@@ -60,7 +60,7 @@ COLUMNS = (
 # repeat on every row of the machine or the rule, so they are neutralised once too), as does its
 # machine's item (machine_governance).
 FIELDS = ("resource_id", "rule_id", "expected", "actual", "state")
-ITEM_FIELDS = ("team__name", "owner", "due_date", "status")
+ITEM_FIELDS = ("team_id", "owner", "due_date", "status")
 TIMES = ("first_seen", "last_seen")
 TIMES_AS_TEXT = ("first_seen_text", "last_seen_text")
 # Grouped by machine (the unique index on resource, rule).
@@ -177,19 +177,15 @@ def _stream(rows: QuerySet[Any], chunk_size: int) -> Iterator[tuple[Any, ...]]:
 
 
 def _own_items(findings: QuerySet[Finding], reader: Reader) -> tuple[QuerySet[Finding], tuple[str, ...]]:
-    """The findings and the names of their own item's ITEM_FIELDS: a join for a reader who sees every
-    item (the estate-wide export of a million rows), else one subquery per field over the items the
-    reader may see (another tower's item of a failed rule on a shared machine is not read, as if the
-    rule had none)."""
-    condition = item_condition(reader)
-    if condition is None:
-        return findings, tuple(f"assignments__{field}" for field in ITEM_FIELDS)
-    seen = Assignment.objects.filter(condition, finding_id=OuterRef("pk")).order_by()
-    names = tuple(f"seen_item_{field}" for field in ITEM_FIELDS)
-    subqueries = {
-        name: Subquery(seen.values(field)[:1]) for name, field in zip(names, ITEM_FIELDS, strict=True)
-    }
-    return findings.annotate(**subqueries), names
+    """The findings and the fields of ITEM_FIELDS read through the join to each one's own item: every
+    item for a reader who sees all of them, else only those the reader may see (another tower's item
+    of a failed rule on a shared machine is not joined, as if the rule had none)."""
+    condition = item_condition(reader, "assignments__")
+    relation = "assignments"
+    if condition is not None:
+        relation = "seen_item"
+        findings = findings.annotate(seen_item=FilteredRelation("assignments", condition=condition))
+    return findings, tuple(f"{relation}__{field}" for field in ITEM_FIELDS)
 
 
 def finding_rows(
@@ -210,6 +206,8 @@ def finding_rows(
     if as_text:
         findings = findings.annotate(**{t: UtcText(f) for t, f in zip(TIMES_AS_TEXT, TIMES, strict=True)})
         times = TIMES_AS_TEXT
+    # Team names by id, read once (a join to them made the filtered join to the items fail on SQLite).
+    teams = {pk: neutralise_cell(name) for pk, name in Team.objects.values_list("pk", "name")}
     findings, item_fields = _own_items(findings, reader)
     rows = _stream(findings.order_by(*ORDER).values_list(*FIELDS, *item_fields, *times), chunk_size)
     for resource_pk, rule_pk, expected, actual, state, team, owner, due, status, first, last in rows:
@@ -217,7 +215,7 @@ def finding_rows(
         rule, rule_expected = rules[rule_pk]
         if status is not None:
             # Its own item's governance, else its machine's.
-            governance = (neutralise_cell(team), neutralise_cell(owner), due, status)
+            governance = (teams.get(team), neutralise_cell(owner), due, status)
         yield [
             *machine,
             *rule,

@@ -28,7 +28,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
-from governance.models import Assignment, AssignmentStatus
+from governance.models import AssignmentStatus
 from governance.scoping import Reader, scope_for_user, visible_assignments, visible_resources
 from posture.errors import UserError
 from posture.models import OperatingSystem, ResourceKind
@@ -54,29 +54,31 @@ class BadFindingFilter(UserError):
     """A findings filter that cannot be applied (unknown value, malformed date)."""
 
 
-def _governance(items: QuerySet[Assignment], column: str, output: Any) -> Coalesce:
-    """The column of the finding's own item, else of its machine's (or scale set's) OS-config item,
-    among `items`."""
-    own = items.filter(finding_id=OuterRef("pk")).order_by().values(column)[:1]
+def with_governance(findings: QuerySet[Finding], reader: Reader) -> QuerySet[Finding]:
+    """Findings annotated with team_id, team, owner, due_date and status from the items the reader may
+    see (None when the reader sees nobody having it): the finding's own item's, else its machine's (or
+    scale set's) OS-configuration item's."""
+    items = visible_assignments(reader)
+    own = items.filter(finding_id=OuterRef("pk")).order_by()
     machine = items.filter(
         Q(assessment__resource_id=OuterRef("resource_id"))
         | Q(assessment__resource_id=OuterRef("resource__parent_id")),
         finding__isnull=True,
         assessment__recommendation__key__in=OS_CONFIG_KEYS,
-    ).values(column)[:1]
-    return Coalesce(Subquery(own, output_field=output), Subquery(machine, output_field=output))
+    )
 
+    def column(name: str, output: Any) -> Coalesce:
+        return Coalesce(
+            Subquery(own.values(name)[:1], output_field=output),
+            Subquery(machine.values(name)[:1], output_field=output),
+        )
 
-def with_governance(findings: QuerySet[Finding], reader: Reader) -> QuerySet[Finding]:
-    """Findings annotated with team_id, team, owner, due_date and status from the items the reader may
-    see (None when the reader sees nobody having it)."""
-    items = visible_assignments(reader)
     return findings.annotate(
-        team_id=_governance(items, "team_id", IntegerField()),
-        team=_governance(items, "team__name", CharField()),
-        owner=_governance(items, "owner", CharField()),
-        due_date=_governance(items, "due_date", DateField()),
-        status=_governance(items, "status", CharField()),
+        team_id=column("team_id", IntegerField()),
+        team=column("team__name", CharField()),
+        owner=column("owner", CharField()),
+        due_date=column("due_date", DateField()),
+        status=column("status", CharField()),
     )
 
 

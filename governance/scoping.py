@@ -9,7 +9,7 @@ resources through them, so another tower's item is not there for a tower, whatev
 from dataclasses import replace
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Subquery
 
 from governance.models import Assignment
 from governance.roles import TOWER_ROLES, role_of, teams_of
@@ -22,16 +22,18 @@ from scoring.engine import Scope
 Reader = User | AnonymousUser | None
 
 
-def item_condition(user: Reader) -> Q | None:
-    """The items a user may see, as a condition on Assignment, or None for all of them: a tower's lead
-    or member the towers' items, a user without a role none, other roles and the command line all."""
+def item_condition(user: Reader, path: str = "") -> Q | None:
+    """The items a user may see, as a condition on the Assignment at `path` ("" for Assignment itself,
+    "assignments__" from a Finding), or None for all of them: a tower's lead or member the towers'
+    items, a user without a role none, other roles and the command line all."""
     if user is None:
         return None
     role = role_of(user)
     if role is None:
-        return Q(pk__in=[])
+        return Q(**{f"{path}pk__in": []})
     if role in TOWER_ROLES:
-        return Q(team__in=teams_of(user))
+        # A Subquery, not a QuerySet: a join's condition (FilteredRelation) takes it too.
+        return Q(**{f"{path}team__in": Subquery(teams_of(user).order_by().values("pk"))})
     return None
 
 
