@@ -2,7 +2,10 @@
 comment; scans resolve and reopen. Every change is in the audit log.
 
 Who may do what to which item is checked here (the route table only says who may call a route):
-a tower's lead and members act on the tower's items only, and a lead assigns within the tower.
+a tower's lead and members act on the tower's items only, and a lead assigns within the tower. The
+caller's role, then the target team's tower, are decided before anything else is checked (an owner's
+membership, a team's existence), and every refusal reads the same whatever the target: a tower learns
+nothing of another tower's teams and people by trying them.
 """
 
 from collections.abc import Iterable
@@ -25,6 +28,9 @@ from recommendations.models import Assessment, AssessmentStatus, Finding, Findin
 
 Person = User | AnonymousUser
 CHUNK = 2000
+# The refusals of reassigning: the same words whatever team or owner was named.
+MEMBER_REFUSAL = "a tower member cannot reassign items; ask the tower lead"
+ASSIGN_REFUSAL = "only analysts assign to another team; a lead assigns within the tower"
 
 
 class NotAllowed(UserError):
@@ -168,38 +174,70 @@ class Change:
     comment: str = ""
 
 
-def check_owner(owner: str, team: Team | None) -> None:
-    """An owner given together with a team must be one of the team's users (by email)."""
-    if owner.strip() and team is not None and not is_member(owner.strip(), team.pk):
-        raise UserError(f"{owner.strip()} is not a member of {team.name}")
+def _check_owner(owner: str, team: Team | None) -> None:
+    """An owner given together with a team must be one of the team's users (by email). Only asked once
+    the caller may assign to the team, so the team is one the caller knows."""
+    if owner and team is not None and not is_member(owner, team.pk):
+        raise UserError(f"{owner} is not a member of {team.name}")
 
 
 def _check_assign(user: Person, team: Team | None) -> None:
     role = role_of(user)
     if role in (Role.ADMIN, Role.ANALYST):
         return
+    if role == Role.MEMBER:
+        raise NotAllowed(MEMBER_REFUSAL)
     if role == Role.LEAD and team is not None and teams_of(user).filter(pk=team.pk).exists():
         return
-    raise NotAllowed("only analysts assign to another team; a lead assigns within the tower")
+    raise NotAllowed(ASSIGN_REFUSAL)
+
+
+def target_team(user: Person, raw: str | int | None) -> Team | None:
+    """The team a user gives items to, named by its id (None or "": no team), authorized before it is
+    even looked up: a tower member gives items to nobody, a lead only within the towers (a team outside
+    them, another tower's or one that does not exist, is the one refusal ASSIGN_REFUSAL), analysts and
+    admins to any team (to them an unknown id is a plain mistake)."""
+    role = role_of(user)
+    if role not in (Role.ADMIN, Role.ANALYST, Role.LEAD):
+        raise NotAllowed(MEMBER_REFUSAL if role == Role.MEMBER else ASSIGN_REFUSAL)
+    text = "" if raw is None else str(raw).strip()
+    if not text:
+        if role == Role.LEAD:
+            raise NotAllowed(ASSIGN_REFUSAL)
+        return None
+    teams = teams_of(user) if role == Role.LEAD else Team.objects.all()
+    is_id = text.isascii() and text.isdigit() and len(text) < 19
+    team = teams.filter(pk=int(text)).first() if is_id else None
+    if team is None:
+        if role == Role.LEAD:
+            raise NotAllowed(ASSIGN_REFUSAL)
+        raise UserError(f"there is no team {text!r}")
+    return team
 
 
 @transaction.atomic
 def update_item(*, user: Person, item: Assignment, change: Change, ip: str | None = None) -> Assignment:
-    """Apply one person's change to one item, checked against their role, and record it."""
+    """Apply one person's change to one item, checked against their role, and record it. An owner
+    (an email) given with the item's team, or with the team it moves to, must be one of its members."""
     _check_can_act(user, item)
     before = _snapshot(item)
     entries: list[Any] = []
     if change.team is not None or change.owner is not None or change.due is not None:
         role = role_of(user)
         if role == Role.MEMBER:
-            raise NotAllowed("a tower member cannot reassign items; ask the tower lead")
+            raise NotAllowed(MEMBER_REFUSAL)
         if change.team is not None:
             _check_assign(user, change.team)
-            item.team = change.team
         elif role == Role.LEAD:
             _check_assign(user, item.team)
+        team = item.team if change.team is None else change.team
         if change.owner is not None:
-            item.owner = change.owner.strip()
+            owner = change.owner.strip()
+            # An owner kept with the team kept is not asked again (people leave teams).
+            if owner != item.owner or team != item.team:
+                _check_owner(owner, team)
+            item.owner = owner
+        item.team = team
         if change.due is not None:
             item.due_date = change.due
         item.manual = True
@@ -253,10 +291,12 @@ def assign(
     finding: Finding | None = None,
     ip: str | None = None,
 ) -> Assignment:
-    """Assign an item by hand (it then overrides any rule); a failed rule of a machine can be one item."""
+    """Assign an item by hand (it then overrides any rule); a failed rule of a machine can be one item.
+    The owner, if given with a team, must be one of its members."""
     _check_assign(user, team)
     if finding is not None and finding.resource_id != assessment.resource_id:
         raise UserError("the failed rule is not on the assessment's machine")
+    owner = owner.strip()
     existing = Assignment.objects.filter(assessment=assessment, finding=finding).first()
     if existing is not None:
         return update_item(
@@ -265,12 +305,13 @@ def assign(
             change=Change(team=team, owner=owner, due=due or existing.due_date),
             ip=ip,
         )
+    _check_owner(owner, team)
     detected = first_detected(assessment)
     item = Assignment.objects.create(
         assessment=assessment,
         finding=finding,
         team=team,
-        owner=owner.strip(),
+        owner=owner,
         manual=True,
         first_detected=detected,
         due_date=due or due_date(detected, 30),

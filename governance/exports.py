@@ -16,12 +16,14 @@ from typing import IO, Any
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connections
-from django.db.models import CharField, Func, QuerySet
+from django.db.models import CharField, FilteredRelation, Func, QuerySet
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from audit import trail
 from governance.findings import NO_GOVERNANCE, machine_governance
+from governance.models import Team
+from governance.scoping import Reader, item_condition
 from posture.errors import UserError
 from posture.models import Resource
 from recommendations.models import Finding, Rule
@@ -53,20 +55,12 @@ COLUMNS = (
     "status",
     "link",
 )
-# What is read per finding: its own columns and its own item's (a join, at most one per finding). Its
-# machine's and its rule's cells come from dicts read once (they repeat on every row of the machine or
-# the rule, so they are neutralised once too), as does its machine's item (machine_governance).
-FIELDS = (
-    "resource_id",
-    "rule_id",
-    "expected",
-    "actual",
-    "state",
-    "assignments__team__name",
-    "assignments__owner",
-    "assignments__due_date",
-    "assignments__status",
-)
+# What is read per finding: its own columns and its own item's (a join, at most one per finding, and
+# only an item the reader may see). Its machine's and its rule's cells come from dicts read once (they
+# repeat on every row of the machine or the rule, so they are neutralised once too), as does its
+# machine's item (machine_governance).
+FIELDS = ("resource_id", "rule_id", "expected", "actual", "state")
+ITEM_FIELDS = ("team_id", "owner", "due_date", "status")
 TIMES = ("first_seen", "last_seen")
 TIMES_AS_TEXT = ("first_seen_text", "last_seen_text")
 # Grouped by machine (the unique index on resource, rule).
@@ -129,9 +123,10 @@ class Export:
 Machine = tuple[list[Any], str, tuple[Any, ...]]
 
 
-def _machines(findings: QuerySet[Finding], base: str, *, as_text: bool) -> dict[int, Machine]:
+def _machines(findings: QuerySet[Finding], base: str, reader: Reader, *, as_text: bool) -> dict[int, Machine]:
     """Each machine of the findings: its neutralised cells, the start of its link and the governance
-    its findings fall back to (its own OS-configuration item, else its scale set's)."""
+    its findings fall back to (its own OS-configuration item, else its scale set's, if the reader sees
+    it)."""
     items = {
         pk: (
             neutralise_cell(team),
@@ -139,7 +134,7 @@ def _machines(findings: QuerySet[Finding], base: str, *, as_text: bool) -> dict[
             due.isoformat() if as_text and due else due,
             status,
         )
-        for pk, (team, owner, due, status) in machine_governance(findings).items()
+        for pk, (team, owner, due, status) in machine_governance(findings, reader).items()
     }
     fields = ("pk", "parent_id", "name", "resource_id", "subscription__name", "resource_group")
     rows = Resource.objects.filter(pk__in=findings.order_by().values("resource_id")).values_list(*fields)
@@ -181,25 +176,46 @@ def _stream(rows: QuerySet[Any], chunk_size: int) -> Iterator[tuple[Any, ...]]:
         yield from cursor.cursor.stream(sql, params, size=chunk_size)
 
 
+def _own_items(findings: QuerySet[Finding], reader: Reader) -> tuple[QuerySet[Finding], tuple[str, ...]]:
+    """The findings and the fields of ITEM_FIELDS read through the join to each one's own item: every
+    item for a reader who sees all of them, else only those the reader may see (another tower's item
+    of a failed rule on a shared machine is not joined, as if the rule had none)."""
+    condition = item_condition(reader, "assignments__")
+    relation = "assignments"
+    if condition is not None:
+        relation = "seen_item"
+        findings = findings.annotate(seen_item=FilteredRelation("assignments", condition=condition))
+    return findings, tuple(f"{relation}__{field}" for field in ITEM_FIELDS)
+
+
 def finding_rows(
-    findings: QuerySet[Finding], base_url: str, *, as_text: bool = False, chunk_size: int = CHUNK_ROWS
+    findings: QuerySet[Finding],
+    base_url: str,
+    reader: Reader,
+    *,
+    as_text: bool = False,
+    chunk_size: int = CHUNK_ROWS,
 ) -> Generator[list[Any], None, None]:
-    """Each finding's cells in COLUMNS order, text neutralised, read `chunk_size` rows at a time:
-    memory holds those and the selection's machines, rules and machine items (bounded by the estate),
-    never the rows. as_text: times and dates as ISO 8601 text, as the CSV writes them."""
-    machines = _machines(findings, base_url.rstrip("/"), as_text=as_text)
+    """Each finding's cells in COLUMNS order, text neutralised, with the governance of the items the
+    reader may see, read `chunk_size` rows at a time: memory holds those and the selection's machines,
+    rules and machine items (bounded by the estate), never the rows. as_text: times and dates as ISO
+    8601 text, as the CSV writes them."""
+    machines = _machines(findings, base_url.rstrip("/"), reader, as_text=as_text)
     rules = _rules(findings)
     times = TIMES
     if as_text:
         findings = findings.annotate(**{t: UtcText(f) for t, f in zip(TIMES_AS_TEXT, TIMES, strict=True)})
         times = TIMES_AS_TEXT
-    rows = _stream(findings.order_by(*ORDER).values_list(*FIELDS, *times), chunk_size)
+    # Team names by id, read once (a join to them made the filtered join to the items fail on SQLite).
+    teams = {pk: neutralise_cell(name) for pk, name in Team.objects.values_list("pk", "name")}
+    findings, item_fields = _own_items(findings, reader)
+    rows = _stream(findings.order_by(*ORDER).values_list(*FIELDS, *item_fields, *times), chunk_size)
     for resource_pk, rule_pk, expected, actual, state, team, owner, due, status, first, last in rows:
         machine, link, governance = machines[resource_pk]
         rule, rule_expected = rules[rule_pk]
         if status is not None:
             # Its own item's governance, else its machine's.
-            governance = (neutralise_cell(team), neutralise_cell(owner), due, status)
+            governance = (teams.get(team), neutralise_cell(owner), due, status)
         yield [
             *machine,
             *rule,
@@ -222,7 +238,7 @@ def csv_chunks(
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     complete = False
-    rows = finding_rows(findings, export.base_url, as_text=True, chunk_size=CHUNK_ROWS)
+    rows = finding_rows(findings, export.base_url, export.actor, as_text=True, chunk_size=CHUNK_ROWS)
     try:
         if bom:
             yield BOM
@@ -270,7 +286,7 @@ def write_xlsx(export: Export, findings: QuerySet[Finding], target: IO[bytes]) -
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Findings")
     sheet.append(list(COLUMNS))
-    for row in finding_rows(findings, export.base_url):
+    for row in finding_rows(findings, export.base_url, export.actor):
         sheet.append([_cell(v) for v in row])
         export.rows += 1
     workbook.save(target)

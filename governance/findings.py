@@ -3,6 +3,9 @@
 A finding's team, owner, due date and status are those of its own item (an Assignment of that failed
 rule) if it has one, else of the item of its machine's OS-configuration assessment
 (machine-config-vulns for a VM or Arc machine, vmss-config-vulns of the scale set for an instance).
+Only items the reader may see count (governance.scoping.item_condition): on a machine two towers
+share, another tower's item of a failed rule is not there for a tower, which reads the rule as if it
+had no item of its own (its machine's item, if it sees that one).
 Severity, OS and rule type are the catalog's (Rule), as on the OS-configuration pages.
 """
 
@@ -11,7 +14,6 @@ from datetime import date
 from typing import Any
 
 import django_filters
-from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import (
     CharField,
     DateField,
@@ -26,8 +28,8 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
-from governance.models import Assignment, AssignmentStatus
-from governance.scoping import visible_resources
+from governance.models import AssignmentStatus
+from governance.scoping import Reader, scope_for_user, visible_assignments, visible_resources
 from posture.errors import UserError
 from posture.models import OperatingSystem, ResourceKind
 from posture.scope import scope_for
@@ -52,26 +54,31 @@ class BadFindingFilter(UserError):
     """A findings filter that cannot be applied (unknown value, malformed date)."""
 
 
-def _governance(column: str, output: Any) -> Coalesce:
-    """The column of the finding's own item, else of its machine's (or scale set's) OS-config item."""
-    own = Assignment.objects.filter(finding_id=OuterRef("pk")).order_by().values(column)[:1]
-    machine = Assignment.objects.filter(
+def with_governance(findings: QuerySet[Finding], reader: Reader) -> QuerySet[Finding]:
+    """Findings annotated with team_id, team, owner, due_date and status from the items the reader may
+    see (None when the reader sees nobody having it): the finding's own item's, else its machine's (or
+    scale set's) OS-configuration item's."""
+    items = visible_assignments(reader)
+    own = items.filter(finding_id=OuterRef("pk")).order_by()
+    machine = items.filter(
         Q(assessment__resource_id=OuterRef("resource_id"))
         | Q(assessment__resource_id=OuterRef("resource__parent_id")),
         finding__isnull=True,
         assessment__recommendation__key__in=OS_CONFIG_KEYS,
-    ).values(column)[:1]
-    return Coalesce(Subquery(own, output_field=output), Subquery(machine, output_field=output))
+    )
 
+    def column(name: str, output: Any) -> Coalesce:
+        return Coalesce(
+            Subquery(own.values(name)[:1], output_field=output),
+            Subquery(machine.values(name)[:1], output_field=output),
+        )
 
-def with_governance(findings: QuerySet[Finding]) -> QuerySet[Finding]:
-    """Findings annotated with team_id, team, owner, due_date and status (None when nobody has it)."""
     return findings.annotate(
-        team_id=_governance("team_id", IntegerField()),
-        team=_governance("team__name", CharField()),
-        owner=_governance("owner", CharField()),
-        due_date=_governance("due_date", DateField()),
-        status=_governance("status", CharField()),
+        team_id=column("team_id", IntegerField()),
+        team=column("team__name", CharField()),
+        owner=column("owner", CharField()),
+        due_date=column("due_date", DateField()),
+        status=column("status", CharField()),
     )
 
 
@@ -124,6 +131,11 @@ class FindingFilterSet(django_filters.FilterSet):
         model = Finding
         fields: list[str] = []
 
+    def __init__(self, *args: Any, reader: Reader = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Whose `?subscription=` this is: another tower's subscription or group is unknown to a tower.
+        self.reader = reader
+
     def filter_severity(self, queryset: QuerySet[Finding], name: str, value: str) -> QuerySet[Finding]:
         values = _split(value)
         if ALL_SEVERITIES in values:
@@ -156,8 +168,10 @@ class FindingFilterSet(django_filters.FilterSet):
         return queryset.filter(resource__kind__in=KINDS_OF_KEY[value])
 
     def filter_subscription(self, queryset: QuerySet[Finding], name: str, value: str) -> QuerySet[Finding]:
-        # The pages' `?subscription=`: a name, an id or group:NAME, with their messages when unknown.
-        ids = scope_for(value).subscription_ids
+        # The pages' `?subscription=`: a name, an id or group:NAME, with their messages when unknown,
+        # resolved among what the reader sees (a subscription of another tower is an unknown one).
+        scope = scope_for(value) if self.reader is None else scope_for_user(value, self.reader)
+        ids = scope.subscription_ids
         return queryset if ids is None else queryset.filter(resource__subscription_id__in=ids)
 
     def filter_tag(self, queryset: QuerySet[Finding], name: str, value: str) -> QuerySet[Finding]:
@@ -193,9 +207,7 @@ def highest_severity(findings: QuerySet[Finding]) -> str | None:
     return ranked[0] if ranked else None
 
 
-def findings_for(
-    user: User | AnonymousUser | None, params: Mapping[str, Any]
-) -> tuple[QuerySet[Finding], dict[str, str]]:
+def findings_for(user: Reader, params: Mapping[str, Any]) -> tuple[QuerySet[Finding], dict[str, str]]:
     """The findings `params` select among those the user may see, with their governance columns, and
     the filters applied (defaults included: state open, the highest severity present). user=None is the
     command line's: the whole estate.
@@ -203,12 +215,12 @@ def findings_for(
     Raises BadFindingFilter (or an UnknownSubscription) with a message for the user."""
     data = _flatten(params)
     data.setdefault("state", FindingState.OPEN)
-    findings = with_governance(Finding.objects.all())
+    findings = with_governance(Finding.objects.all(), user)
     resources = None if user is None else visible_resources(user)
     if resources is not None:
         # A tower's members: the findings of the machines of their towers' items.
         findings = findings.filter(resource_id__in=resources.values("pk"))
-    filterset = FindingFilterSet(data, queryset=findings)
+    filterset = FindingFilterSet(data, queryset=findings, reader=user)
     if not filterset.is_valid():
         field, errors = next(iter(filterset.errors.items()))
         raise BadFindingFilter(f"{field}: {' '.join(str(e) for e in errors)}")
@@ -238,11 +250,12 @@ Governance = tuple[str | None, str | None, date | None, str | None]
 NO_GOVERNANCE: Governance = (None, None, None, None)
 
 
-def machine_governance(findings: QuerySet[Finding]) -> dict[int | None, Governance]:
+def machine_governance(findings: QuerySet[Finding], reader: Reader) -> dict[int | None, Governance]:
     """Team name, owner, due date and status of the OS-configuration item of each machine (and scale
-    set) the findings are on, by resource id: what with_governance falls back to, read once for an
-    export instead of per row. It grows with the machines, not with the findings."""
-    items = Assignment.objects.filter(
+    set) the findings are on, among the items the reader may see, by resource id: what with_governance
+    falls back to, read once for an export instead of per row. It grows with the machines, not with the
+    findings."""
+    items = visible_assignments(reader).filter(
         finding__isnull=True, assessment__recommendation__key__in=OS_CONFIG_KEYS
     )
     columns = ("assessment__resource_id", "team__name", "owner", "due_date", "status")

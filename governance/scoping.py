@@ -1,7 +1,13 @@
-"""What a user may see inside a route: everything, or only the tower's items and their resources."""
+"""What a user may see inside a route: everything, or only the tower's items and their resources.
+
+Two decisions, each made here once: which governance items a user sees (item_condition: a tower's lead
+or member the towers' items, every other role all of them), and which resources (those the seen items
+are on, and the instances of a seen scale set). Every page, API answer and export reads items and
+resources through them, so another tower's item is not there for a tower, whatever route shows it.
+"""
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet, Subquery
 
 from governance.models import Assignment
 from governance.roles import TOWER_ROLES, role_of, teams_of
@@ -9,24 +15,40 @@ from posture.errors import EmptyGroup
 from posture.models import Resource
 from posture.scope import Scope, narrowed, scope_for, unknown_scope, visible_subscriptions
 
+# Who reads: a user, or None for the command line (manage.py), which reads the whole estate.
+Reader = User | AnonymousUser | None
 
-def visible_assignments(user: User | AnonymousUser) -> QuerySet[Assignment]:
-    """The items a user may see: a tower's members their towers' items, other roles all of them."""
+
+def item_condition(user: Reader, path: str = "") -> Q | None:
+    """The items a user may see, as a condition on the Assignment at `path` ("" for Assignment itself,
+    "assignments__" from a Finding), or None for all of them: a tower's lead or member the towers'
+    items, a user without a role none, other roles and the command line all."""
+    if user is None:
+        return None
     role = role_of(user)
     if role is None:
-        return Assignment.objects.none()
+        return Q(**{f"{path}pk__in": []})
     if role in TOWER_ROLES:
-        return Assignment.objects.filter(team__in=teams_of(user))
-    return Assignment.objects.all()
+        # A Subquery, not a QuerySet: a join's condition (FilteredRelation) takes it too.
+        return Q(**{f"{path}team__in": Subquery(teams_of(user).order_by().values("pk"))})
+    return None
+
+
+def visible_assignments(user: Reader) -> QuerySet[Assignment]:
+    """The items a user may see (item_condition)."""
+    condition = item_condition(user)
+    return Assignment.objects.all() if condition is None else Assignment.objects.filter(condition)
 
 
 def visible_resources(user: User | AnonymousUser) -> QuerySet[Resource] | None:
-    """The resources a user may see, or None for all of them."""
+    """The resources a user may see, or None for all of them: for a tower's lead or member, those their
+    towers' items are on and the instances of such a scale set (its items roll its instances up)."""
     role = role_of(user)
     if role is None:
         return Resource.objects.none()
     if role in TOWER_ROLES:
-        return Resource.objects.filter(pk__in=visible_assignments(user).values("assessment__resource_id"))
+        concerned = visible_assignments(user).values("assessment__resource_id")
+        return Resource.objects.filter(Q(pk__in=concerned) | Q(parent_id__in=concerned))
     return None
 
 

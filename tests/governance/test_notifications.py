@@ -95,6 +95,7 @@ def test_a_rule_assigning_items_sends_one_mail_to_the_owner(django_capture_on_co
 
 def test_assigning_by_hand_mails_the_owner_once_the_transaction_commits(django_capture_on_commit_callbacks):
     linux = Team.objects.create(name="Linux")
+    make_user("carol", role=Role.MEMBER, team=linux, email="carol@example.com")  # an owner is a member
     assessment = make_assessment(make_resource(name="web-01"), make_recommendation(), "unhealthy")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assign(user=make_user(), assessment=assessment, team=linux, owner="carol@example.com")

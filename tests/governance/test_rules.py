@@ -137,6 +137,7 @@ def test_the_grace_period_keeps_the_item_out_of_the_score_until_it_is_due():
 def test_a_manual_assignment_is_not_overridden_by_a_rule():
     linux = Team.objects.create(name="Linux")
     windows = Team.objects.create(name="Windows")
+    make_user("win", role=Role.MEMBER, team=windows, email="win@example.com")  # an owner is a member
     assessment = unhealthy(make_resource())
     assign(user=make_user(), assessment=assessment, team=windows, owner="win@example.com")
     save_rule(user=make_user("other"), spec=RuleSpec(name="Everything", priority=1, team=linux))

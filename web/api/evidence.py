@@ -309,4 +309,4 @@ class FindingDetail(generics.RetrieveAPIView[Finding]):
     def get_queryset(self) -> QuerySet[Finding]:
         scope = caller_scope(self.request)
         findings = Finding.objects.filter(in_scope(scope, "resource__subscription_id"))
-        return with_governance(findings).select_related("resource", "rule")
+        return with_governance(findings, self.request.user).select_related("resource", "rule")

@@ -2,7 +2,8 @@
 
 Reads are the caller's (a tower's lead or member sees the tower's teams and items; another tower's item
 is a 404). Every write goes through the audited services (governance/assignments.py, exemptions.py,
-rules.py), which also decide who may change what: a refusal there is a 403, a bad value a 400.
+rules.py), which also decide who may change what, before they check any value: a refusal there is a
+403, a bad value a 400.
 """
 
 from dataclasses import fields as dataclass_fields
@@ -18,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from governance import assignments, exemptions, rules
-from governance.assignments import check_owner
+from governance.assignments import target_team
 from governance.models import (
     Assignment,
     AssignmentStatus,
@@ -181,15 +182,6 @@ def visible_items(request: Request) -> QuerySet[Assignment]:
     return items.select_related("assessment__resource", "assessment__recommendation", "team")
 
 
-def team_or_400(team_id: int | None) -> Team | None:
-    if team_id is None:
-        return None
-    team = Team.objects.filter(pk=team_id).first()
-    if team is None:
-        raise UserError(f"no team {team_id}")
-    return team
-
-
 @extend_schema(parameters=[SUBSCRIPTION_PARAMETER])
 class AssignmentList(generics.ListAPIView[Assignment]):
     """Governance items the caller may see; POST assigns an item by hand (analysts, a lead within the
@@ -221,10 +213,9 @@ class AssignmentList(generics.ListAPIView[Assignment]):
             )
         existed = Assignment.objects.filter(assessment=assessment, finding=finding).exists()
         try:
-            team = team_or_400(values.get("team"))
+            team = target_team(person(request), values.get("team"))
             if team is None and not values.get("owner", "").strip():
                 raise UserError("choose a team or give an owner")
-            check_owner(values.get("owner", ""), team)
             item = assignments.assign(
                 user=person(request),
                 assessment=assessment,
@@ -256,9 +247,8 @@ class AssignmentDetail(generics.RetrieveAPIView[Assignment]):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         try:
-            team = team_or_400(values.get("team"))
-            if values.get("owner") and values["owner"].strip() != item.owner:
-                check_owner(values["owner"], team or item.team)
+            # Reassigning to a team: the caller's role and the team's tower are decided first.
+            team = target_team(person(request), values["team"]) if "team" in values else None
             change = assignments.Change(
                 team=team,
                 owner=values.get("owner"),

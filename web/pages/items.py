@@ -8,13 +8,13 @@ from datetime import date
 from django.contrib import messages
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from audit import trail
-from governance.assignments import Change, assign, can_act_on, check_owner, update_item
+from governance.assignments import Change, assign, can_act_on, target_team, update_item
 from governance.models import Assignment, AssignmentStatus, Team
 from governance.scoping import visible_assignments, visible_resources
 from governance.selectors import (
@@ -45,15 +45,6 @@ def _date(raw: str, what: str) -> date | None:
         return date.fromisoformat(raw)
     except ValueError:
         raise UserError(f"{what} must be a date (YYYY-MM-DD), not {raw!r}") from None
-
-
-def _team(raw: str) -> Team | None:
-    if not raw.strip():
-        return None
-    team = Team.objects.filter(pk=int(raw)).first() if raw.strip().isdigit() else None
-    if team is None:
-        raise UserError(f"there is no team {raw!r}")
-    return team
 
 
 def _status(raw: str) -> str:
@@ -91,18 +82,18 @@ def _bulk_change(request: HttpRequest, action: str) -> Callable[[Assignment], Ch
     """The change one bulk action makes to each selected item, from the form; raises UserError."""
     post = request.POST
     if action == "assign":
+        # The caller's role and the team's tower first (target_team); the owner is the service's to check.
+        raw_team = post.get("team", "")
+        team = target_team(_actor(request), raw_team) if raw_team.strip() else None
         owner = post.get("owner", "").strip()
         if not owner:
             raise UserError("give the email of the member to assign the items to")
-        team = _team(post.get("team", ""))
         if team is not None:
-            check_owner(owner, team)
             return lambda item: Change(team=team, owner=owner)
 
         def to_owner(item: Assignment) -> Change:
             if item.team is None:
                 raise UserError(f"item #{item.pk} has no team: choose the team too")
-            check_owner(owner, item.team)
             return Change(owner=owner)
 
         return to_owner
@@ -189,8 +180,6 @@ def item_update(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         owner = post.get("owner", "").strip()
         reassign = bool(owner) and owner != item.owner
-        if reassign:
-            check_owner(owner, item.team)
         change = Change(
             owner=owner if reassign else None,
             status=_status(post["status"]) if post.get("status") else None,
@@ -209,29 +198,34 @@ def item_update(request: HttpRequest, pk: int) -> HttpResponse:
 # --- assigning by hand ------------------------------------------------------------------------------
 
 
+def _number(raw: str) -> int:
+    """An id from a form; 0 (no object has it) for anything else."""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else 0
+
+
 @require_POST
 def assign_item(request: HttpRequest) -> HttpResponse:
     post = request.POST
-    raw = post.get("assessment", "")
-    assessment = get_object_or_404(
-        Assessment.objects.select_related("resource"), pk=int(raw) if raw.isdigit() else 0
-    )
+    # An assessment outside the user's towers does not exist for them: the 404 of a missing one.
+    assessments = Assessment.objects.select_related("resource")
     resources = visible_resources(request.user)
-    if resources is not None and not resources.filter(pk=assessment.resource_id).exists():
-        raise Http404("no such assessment")  # outside the user's towers: it does not exist for them
+    if resources is not None:
+        assessments = assessments.filter(resource__in=resources)
+    assessment = get_object_or_404(assessments, pk=_number(post.get("assessment", "")))
     back = reverse("resource", args=[assessment.resource_id]) + "#assessments-heading"
     try:
+        team = target_team(_actor(request), post.get("team", ""))
         raw_finding = post.get("finding", "")
         finding = None
         if raw_finding:
-            finding = Finding.objects.filter(pk=int(raw_finding) if raw_finding.isdigit() else 0).first()
+            # A failed rule of this machine (which the user sees): any other is one that does not exist.
+            machine_findings = Finding.objects.filter(resource_id=assessment.resource_id)
+            finding = machine_findings.filter(pk=_number(raw_finding)).first()
             if finding is None:
                 raise UserError(f"there is no failed rule {raw_finding!r}")
-        team = _team(post.get("team", ""))
         owner = post.get("owner", "").strip()
         if team is None and not owner:
             raise UserError("choose a team or give an owner")
-        check_owner(owner, team)
         item = assign(
             user=_actor(request),
             assessment=assessment,
