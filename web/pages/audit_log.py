@@ -16,7 +16,7 @@ from audit import trail
 from audit.models import AuditEvent
 from posture.errors import UserError
 from posture.scope import Scope
-from web.pages.resources import paginate, render_page, render_user_error, scoped
+from web.pages.rendering import paginate, render_page, render_user_error, scoped
 
 
 @dataclass(frozen=True)

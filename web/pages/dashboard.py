@@ -16,7 +16,7 @@ from recommendations.selectors import ResourceFilter, ResourceState, filtered_re
 from scoring import charts
 from scoring.engine import ControlScore, RecommendationScore, ScoreReport, SubscriptionScore, compute_score
 from scoring.history import TREND_DAYS, Trend, history
-from web.pages.resources import BadFilter, render_page, render_user_error, scoped
+from web.pages.rendering import BadFilter, render_page, render_user_error, scoped
 
 DEFAULT_TREND_DAYS = 30
 

@@ -21,7 +21,7 @@ from posture.models import Resource, Subscription
 from posture.scope import Scope
 from recommendations.models import Recommendation
 from web.access import ACCESS, allows
-from web.pages.resources import paginate, render_page, scoped
+from web.pages.rendering import paginate, render_page, scoped
 
 SCOPES = (
     ("resource", "A resource"),

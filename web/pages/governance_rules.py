@@ -19,7 +19,7 @@ from posture.errors import UserError
 from posture.models import OperatingSystem, ResourceKind, Subscription
 from posture.scope import Scope
 from recommendations.models import Severity
-from web.pages.resources import render_page, scoped
+from web.pages.rendering import render_page, scoped
 
 
 def _words(raw: str) -> list[str]:

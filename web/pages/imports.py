@@ -21,7 +21,7 @@ from posture.models import ImportJob, ImportStatus, Resource, resource_key
 from posture.scope import Scope
 from posture.tasks import run_import
 from web.api.imports import job_document, upload_too_large
-from web.pages.resources import paginate, render_page, render_user_error, scope_of, scope_query, scoped
+from web.pages.rendering import paginate, render_page, render_user_error, scope_of, scope_query, scoped
 
 FORMAT_LABELS = {
     "inventory": "Inventory (CSV)",

@@ -11,7 +11,7 @@ from posture.install_commands import default_workspace, install_commands, server
 from posture.models import Resource, Workspace
 from posture.scope import Scope
 from recommendations.models import Recommendation
-from web.pages.resources import render_page, scoped
+from web.pages.rendering import render_page, scoped
 
 
 class BadSelection(UserError):

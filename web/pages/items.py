@@ -30,7 +30,7 @@ from governance.selectors import (
 from posture.errors import UserError
 from posture.scope import Scope
 from recommendations.models import Assessment, Finding
-from web.pages.resources import render_page, scoped
+from web.pages.rendering import render_page, scoped
 
 BULK_ACTIONS = ("assign", "status", "eta", "comment")
 # A tower lead's page at tens of thousands of items: a hundred at a time, the counts of all of them.

@@ -14,7 +14,7 @@ from governance.people import create_team, save_person
 from governance.roles import GROUPS, Role, listed_role
 from posture.errors import UserError
 from posture.scope import Scope
-from web.pages.resources import paginate, render_page, render_user_error, scoped
+from web.pages.rendering import paginate, render_page, render_user_error, scoped
 
 
 @require_safe

@@ -20,7 +20,7 @@ from recommendations.quick_fix import (
     parse_ids,
     selected_findings,
 )
-from web.pages.resources import render_page, scoped
+from web.pages.rendering import render_page, scoped
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from recommendations.selectors import (
     valid_sort,
 )
 from web.access import ACCESS, allows
-from web.pages.resources import paginate, render_page, scoped
+from web.pages.rendering import paginate, render_page, scoped
 
 # Defender's order of the tabs; an unknown `?tab=` shows the first.
 TABS = (AssessmentStatus.UNHEALTHY, AssessmentStatus.HEALTHY, AssessmentStatus.NOT_APPLICABLE)

@@ -34,7 +34,7 @@ from recommendations.rule_selectors import (
     tab_columns,
 )
 from recommendations.selectors import UNKNOWN_OS, os_choices, valid_sort
-from web.pages.resources import BadFilter, paginate, render_page, render_user_error, scope_query, scoped
+from web.pages.rendering import BadFilter, paginate, render_page, render_user_error, scope_query, scoped
 
 
 def _rule_filter(request: HttpRequest, scope: Scope, types: list[str]) -> tuple[RuleFilter, Benchmark | None]:

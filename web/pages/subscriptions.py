@@ -17,7 +17,7 @@ from posture.provisioning import set_auto_provisioning
 from posture.scope import GROUP_PREFIX, Scope
 from posture.subscription_groups import change_group, create_group, delete_group, subscriptions_by_pk
 from web.access import ACCESS, allows
-from web.pages.resources import render_page, render_user_error, scoped
+from web.pages.rendering import render_page, render_user_error, scoped
 
 
 @dataclass(frozen=True)
