@@ -221,8 +221,7 @@ class ScapReader:
         for events in parse_chunks(stream, tags=WATCHED_TAGS, check_root=_check_root):
             for event, element in events:
                 if self._tests is not None or self._items is not None:
-                    # Children finished before this element are read before it, in the file's order.
-                    self._read_finished_children(keep_last=True)
+                    self._read_children_before(element)
                 if event == "start":
                     self._start(element)
                 else:
@@ -232,27 +231,34 @@ class ScapReader:
         return self.document
 
     def _free(self) -> None:
+        """Between chunks: read the containers' children that have ended (all but the last), free the rest."""
         if self._root is None:
             return
-        if self._tests is not None or self._items is not None:
-            self._read_finished_children(keep_last=True)
+        if self._tests is not None and len(self._tests):
+            self._read_test_comments(before=self._tests[-1])
+        if self._items is not None and len(self._items):
+            self._read_items(before=self._items[-1])
         free_read(self._root, keep=self._record if self._record is not None else self._items)
 
-    def _read_finished_children(self, *, keep_last: bool) -> None:
-        """Read (then delete) the children of the open tests and system_data; the last may be unfinished."""
-        if self._tests is not None:
-            self._read_test_comments(keep_last=keep_last)
-        if self._items is not None:
-            self._read_items(keep_last=keep_last)
+    def _read_children_before(self, element: etree._Element) -> None:
+        """Read the containers' children that ended before `element` in the file.
 
-    def _read_test_comments(self, *, keep_last: bool) -> None:
+        Events are handled once their whole chunk is parsed: the children after the one holding
+        `element` may have ended since, but are read after it, as the file orders them.
+        """
+        if self._tests is not None:
+            self._read_test_comments(before=element)
+        if self._items is not None:
+            self._read_items(before=element)
+
+    def _read_test_comments(self, *, before: etree._Element) -> None:
         assert self._tests is not None
-        for child in _finished_children(self._tests, keep_last):
+        for child in _children_before(self._tests, before):
             self._oval.test_comment(child)
 
-    def _read_items(self, *, keep_last: bool) -> None:
+    def _read_items(self, *, before: etree._Element) -> None:
         assert self._items is not None
-        for child in _finished_children(self._items, keep_last):
+        for child in _children_before(self._items, before):
             self._end_record(child, item=True)
 
     def _start(self, element: etree._Element) -> None:
@@ -305,13 +311,13 @@ class ScapReader:
             if element is items:
                 # A system_data as a tests' child (no OVAL schema allows it) ends as the others do:
                 # the reader before this one kept reading items at its depth elsewhere afterwards.
-                self._read_items(keep_last=False)
+                self._read_items(before=element)
                 self._items = None
         elif element is items:
-            self._read_items(keep_last=False)
+            self._read_items(before=element)
             self._items = None
         elif tag == OVAL_TESTS_TAG and tests is not None:
-            self._read_test_comments(keep_last=False)
+            self._read_test_comments(before=tests)
             self._tests = None
         if tests is not None and element.getparent() is tests:
             tests.remove(element)  # read: the children left are those still to read
@@ -540,11 +546,19 @@ def _own_text(element: etree._Element) -> str:
     return " ".join((element.text or "").split())
 
 
-def _finished_children(container: etree._Element, keep_last: bool) -> Iterator[etree._Element]:
-    """Each child of `container`, oldest first, deleted once the caller has read it."""
-    for _ in range(len(container) - keep_last):
-        yield container[0]
-        del container[0]
+def _children_before(container: etree._Element, element: etree._Element) -> Iterator[etree._Element]:
+    """The children of `container` before the one that is or holds `element`, oldest first, each
+    deleted once read; all of them when `element` is the container (ended: so have its children)."""
+    holder = None
+    if element is not container:
+        holder = element
+        while (parent := holder.getparent()) is not container:
+            if parent is None:
+                return  # not inside: nothing known to have ended
+            holder = parent
+    while (child := next(container.iterchildren(), None)) is not None and child is not holder:
+        yield child
+        container.remove(child)
 
 
 def read_scap(stream: IO[bytes], known_benchmarks: frozenset[tuple[str, str]] = frozenset()) -> ScapDocument:
