@@ -129,4 +129,7 @@ def text_of(element: etree._Element | None) -> str:
     """All text inside an element (XHTML descriptions included), with whitespace folded."""
     if element is None:
         return ""
-    return " ".join("".join(str(t) for t in element.itertext()).split())
+    if not len(element):
+        return " ".join((element.text or "").split())  # most are: one string, no walk
+    text = "".join(str(t) for t in element.itertext())
+    return " ".join(text.split())
