@@ -122,7 +122,8 @@ def free_read(root: etree._Element, *, keep: etree._Element | None = None) -> No
 
 
 def local_name(element: etree._Element) -> str:
-    return etree.QName(element).localname
+    # An element's tag is "{namespace}name" or "name" (a name holds no "}"): no QName to build.
+    return element.tag.rpartition("}")[2]
 
 
 def text_of(element: etree._Element | None) -> str:
