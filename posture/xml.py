@@ -44,7 +44,9 @@ def parse_chunks(
     """
     parser = etree.XMLPullParser(events=("start", "end"), tag=tags, **_OPTIONS)
     # The first look parses the same chunks, unfiltered, until the root element starts: the events
-    # above may skip the root, and nothing of a refused document is handed on.
+    # above may skip the root, and nothing of a refused document is handed on. Both are fed in step,
+    # so a long prolog is never held: the filtered parser reads a DTD before its refusal as the single
+    # parser before them did, with the same options.
     first_look: etree.XMLPullParser | None = etree.XMLPullParser(events=("start",), **_OPTIONS)
     while True:
         data = source.read(CHUNK_BYTES)
