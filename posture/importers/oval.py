@@ -56,26 +56,22 @@ class OvalCollector:
             return
         tests: list[str] = []
         extended: list[str] = []
-        for node in element.iter():
-            if not isinstance(node.tag, str):
+        for node in element.iter("{*}criterion", "{*}extend_definition"):
+            if node.get("result") != "false":
                 continue
-            name = local_name(node)
-            if name == "criterion" and node.get("result") == "false":
+            if local_name(node) == "criterion":
                 tests.append(node.get("test_ref", ""))
-            elif name == "extend_definition" and node.get("result") == "false":
+            else:
                 extended.append(node.get("definition_ref", ""))
         self._definitions[definition_id] = (tests, extended)
 
     def _read_test(self, element: etree._Element) -> None:
         items: list[str] = []
         variables: list[str] = []
-        for child in element:
-            if not isinstance(child.tag, str):
-                continue
-            name = local_name(child)
-            if name == "tested_item":
+        for child in element.iterchildren("{*}tested_item", "{*}tested_variable"):
+            if local_name(child) == "tested_item":
                 items.append(child.get("item_id", ""))
-            elif name == "tested_variable" and child.text:
+            elif child.text:
                 variables.append(child.text.strip())
         self._tests[element.get("test_id", "")] = (items, variables)
 

@@ -3,13 +3,19 @@
 `oscap xccdf eval --results-arf` writes an ARF `asset-report-collection` holding the data stream (the
 benchmark with every rule, its CCE, fix text and fix scripts), the asset (host name, FQDN, addresses),
 the XCCDF TestResult and the OVAL results. `--results` writes a bare XCCDF Benchmark with the
-TestResult inside. `load_benchmark` reads a data stream the same way. Memory grows with the number of
-rules and results, not with the file: every element is cleared once read.
+TestResult inside. `load_benchmark` reads a data stream the same way.
+
+libxml2 parses the whole file but reports only the elements read here (WATCHED_TAGS): a few percent of
+a report's elements reach Python. Records (a rule, a rule result, an OVAL test...) are read whole when
+they end; the children of OVAL system data (items) and of OVAL tests (their comments) are read from
+their parent as they finish. Memory grows with the number of rules and results, not with the file:
+what is read, and what is never looked at, is freed between chunks.
 """
 
 import re
 from collections.abc import Iterator
 from datetime import datetime
+from functools import lru_cache
 from typing import IO
 
 from lxml import etree
@@ -25,7 +31,7 @@ from posture.importers.records import (
     ScapDocument,
 )
 from posture.importers.rule_types import xccdf_rule_type
-from posture.xml import iterparse, local_name, text_of
+from posture.xml import free_read, local_name, parse_chunks, text_of
 
 XCCDF_NS = {"http://checklists.nist.gov/xccdf/1.2", "http://checklists.nist.gov/xccdf/1.1"}
 ARF_NS = "http://scap.nist.gov/schema/asset-reporting-format/1.1"
@@ -80,6 +86,14 @@ ASSET_TAG = f"{{{AI_NS}}}computing-device"
 RECORD_TAGS = frozenset(
     {f"{{{ns}}}{name}" for ns in XCCDF_NS for name in XCCDF_RECORDS} | {ASSET_TAG} | OVAL_RECORD_TAGS
 )
+# The elements libxml2 reports, and any element named like a root: the root is then the first one.
+WATCHED_TAGS = sorted(
+    {*XCCDF_TAGS, *RECORD_TAGS, SYSTEM_DATA_TAG, OVAL_TESTS_TAG} | {f"{{*}}{name}" for name in ROOTS}
+)
+ASSET_FIELD_TAGS = tuple(f"{{{AI_NS}}}{name}" for name in ("fqdn", "hostname", "ip-address"))
+RULE_FIELDS = ("title", "description", "rationale", "fixtext", "fix", "check")
+RULE_FIELD_TAGS = {f"{{{ns}}}{name}": name for ns in XCCDF_NS for name in RULE_FIELDS}
+REFERENCE_TAGS = tuple(f"{{{ns}}}reference" for ns in XCCDF_NS)
 
 
 def _severity(value: str | None) -> str:
@@ -87,6 +101,7 @@ def _severity(value: str | None) -> str:
     return value if value in SEVERITIES else "unknown"
 
 
+@lru_cache(maxsize=1024)  # a benchmark's tens of thousands of references share a few dozen hrefs
 def _reference_source(href: str) -> str:
     lowered = href.lower()
     for needle, name in REFERENCE_SOURCES:
@@ -127,10 +142,8 @@ class _PendingRule:
         self.fixes: dict[str, list[str | tuple[str]]] = {}
         self.references: list[tuple[str, str]] = []
         self.exports: list[str] = []
-        for child in element:
-            if not isinstance(child.tag, str) or etree.QName(child).namespace not in XCCDF_NS:
-                continue
-            name = local_name(child)
+        for child in element.iterchildren(*RULE_FIELD_TAGS):
+            name = RULE_FIELD_TAGS[child.tag]
             if name == "title" and not self.title:
                 self.title = text_of(child)
             elif name == "description":
@@ -139,16 +152,17 @@ class _PendingRule:
                 self.rationale = text_of(child)[:MAX_TEXT]
             elif name == "fixtext":
                 self.fix_text = text_of(child)[:MAX_TEXT]
-            elif name == "reference":
-                ref = text_of(child)
-                if ref:
-                    self.references.append((_reference_source(child.get("href", "")), ref[:200]))
             elif name == "fix":
                 kind = FIX_SYSTEMS.get(child.get("system", ""))
                 if kind and kind not in self.fixes:
                     self.fixes[kind] = _fix_parts(child)
             elif name == "check":
-                self.exports.extend(e.get("value-id", "") for e in child if local_name(e) == "check-export")
+                self.exports.extend(e.get("value-id", "") for e in child.iterchildren("{*}check-export"))
+        # Apart from the other fields (the order between fields does not matter): ~30 a rule.
+        for reference in element.iterchildren(*REFERENCE_TAGS):
+            text = text_of(reference)
+            if text:
+                self.references.append((_reference_source(reference.get("href", "")), text[:200]))
 
 
 def _fix_parts(element: etree._Element) -> list[str | tuple[str]]:
@@ -166,13 +180,10 @@ class _Value:
         self.title = ""
         self.default = ""
         selectors: dict[str, str] = {}
-        for child in element:
-            if not isinstance(child.tag, str):
-                continue
-            name = local_name(child)
-            if name == "title":
+        for child in element.iterchildren("{*}title", "{*}value"):
+            if local_name(child) == "title":
                 self.title = text_of(child)
-            elif name == "value":
+            else:
                 selector = child.get("selector")
                 if selector is None:
                     self.default = (child.text or "").strip()
@@ -201,79 +212,130 @@ class ScapReader:
         self._set_values: dict[str, str] = {}
         self._raw_results: list[tuple[str, str, str, str, list[str], list[str]]] = []
         self._oval = OvalCollector()
+        self._root: etree._Element | None = None
+        # The outermost record being read (kept whole until it ends), and how many are open.
+        self._record: etree._Element | None = None
+        self._record_depth = 0
+        # An OVAL system_data being read (its children are items, each a record) and an OVAL tests
+        # (its children's comments are kept): both read child by child, as their children finish.
+        self._items: etree._Element | None = None
+        self._tests: etree._Element | None = None
 
     def read(self, stream: IO[bytes]) -> ScapDocument:
-        # The hot loop: one pass over every element of files of tens of MB, so it compares tags as
-        # plain strings and leaves everything it does not need to C (clear and drop).
-        records = RECORD_TAGS
-        xccdf_tags = XCCDF_TAGS
-        depth = 0
-        record_depth = 0
-        items_depth = -1
-        tests_depth = -1
-        root_seen = False
-        for event, element in iterparse(stream, events=("start", "end")):
-            tag = element.tag
-            if event == "start":
-                depth += 1
-                if not root_seen:
-                    root_seen = True
-                    self._check_root(element)
-                if tag in records or depth == items_depth:
-                    record_depth += 1
-                elif not record_depth:
-                    if tag == SYSTEM_DATA_TAG:
-                        items_depth = depth + 1
-                    elif tag == OVAL_TESTS_TAG:
-                        tests_depth = depth + 1
-                    elif tag in xccdf_tags:
-                        self._start(element, tag)
-                continue
-            is_record = tag in records or depth == items_depth
-            if is_record:
-                record_depth -= 1
-                if tag in xccdf_tags:
-                    self._end_xccdf(element, xccdf_tags[tag], "")
-                elif tag == ASSET_TAG:
-                    self._read_asset(element)
+        for events in parse_chunks(stream, tags=WATCHED_TAGS, check_root=_check_root):
+            for event, element in events:
+                if self._tests is not None or self._items is not None:
+                    self._read_children_before(element)
+                if event == "start":
+                    self._start(element)
                 else:
-                    self._oval.end_record(element, item=depth == items_depth)
-            elif record_depth:
-                depth -= 1
-                continue  # part of a record still being read
-            elif tag in xccdf_tags:
-                parent = element.getparent()
-                parent_tag = parent.tag if parent is not None else ""
-                self._end_xccdf(element, xccdf_tags[tag], xccdf_tags.get(parent_tag, ""))
-            elif depth == tests_depth:
-                self._oval.test_comment(element)
-            elif tag == SYSTEM_DATA_TAG:
-                items_depth = -1
-            elif tag == OVAL_TESTS_TAG:
-                tests_depth = -1
-            depth -= 1
-            # Free what is read: the element, and the finished siblings before it.
-            element.clear()
-            if not record_depth:
-                previous = element.getprevious()
-                parent = element.getparent()
-                if previous is not None and parent is not None:
-                    while element.getprevious() is not None:
-                        del parent[0]
+                    self._end(element)
+            self._free()
         self._finish()
         return self.document
 
-    @staticmethod
-    def _check_root(element: etree._Element) -> None:
-        name = local_name(element)
-        if name not in ROOTS:
-            raise RejectedFile(
-                f"not an OpenSCAP file: the root element is <{name}>; expected an ARF report "
-                "(asset-report-collection), XCCDF results (Benchmark or TestResult) or a SCAP data stream"
-            )
+    def _free(self) -> None:
+        """Between chunks: read the containers' children that have ended (all but the last), free the rest."""
+        if self._root is None:
+            return
+        if self._tests is not None and len(self._tests):
+            self._read_test_comments(before=self._tests[-1])
+        if self._items is not None and len(self._items):
+            self._read_items(before=self._items[-1])
+        free_read(self._root, keep=self._record if self._record is not None else self._items)
 
-    def _start(self, element: etree._Element, tag: str) -> None:
-        name = XCCDF_TAGS[tag]
+    def _read_children_before(self, element: etree._Element) -> None:
+        """Read the containers' children that ended before `element` in the file.
+
+        Events are handled once their whole chunk is parsed: the children after the one holding
+        `element` may have ended since, but are read after it, as the file orders them.
+        """
+        if self._tests is not None:
+            self._read_test_comments(before=element)
+        if self._items is not None:
+            self._read_items(before=element)
+
+    def _read_test_comments(self, *, before: etree._Element) -> None:
+        assert self._tests is not None
+        for child in _children_before(self._tests, before):
+            self._oval.test_comment(child)
+
+    def _read_items(self, *, before: etree._Element) -> None:
+        assert self._items is not None
+        for child in _children_before(self._items, before):
+            self._end_record(child, item=True)
+
+    def _start(self, element: etree._Element) -> None:
+        if self._root is None:
+            self._root = element.getroottree().getroot()
+        if self._items is not None:
+            return  # inside an item, read whole when it ends
+        tag = element.tag
+        if tag in RECORD_TAGS:
+            self._record_depth += 1
+            if self._record is None:
+                self._record = element
+        elif self._record_depth:
+            return
+        elif tag == SYSTEM_DATA_TAG:
+            self._items = element
+        elif tag == OVAL_TESTS_TAG:
+            self._tests = element
+        elif tag in XCCDF_TAGS:
+            self._start_xccdf(element, XCCDF_TAGS[tag])
+
+    def _end(self, element: etree._Element) -> None:
+        tag = element.tag
+        items = self._items
+        if items is not None and element is not items:
+            if element.getparent() is items:
+                self._end_record(element, item=True)
+                items.remove(element)
+            elif tag in RECORD_TAGS:
+                # A record inside an item: read, then emptied (the item is read without it).
+                self._end_record(element, item=False)
+                element.clear()
+            return
+        tests = self._tests
+        if tag in RECORD_TAGS:
+            self._record_depth -= 1
+            self._end_record(element, item=False)
+            element.clear()
+            if self._record_depth:
+                return
+            self._record = None
+        elif self._record_depth:
+            return  # part of a record still being read
+        elif tag in XCCDF_TAGS:
+            parent = element.getparent()
+            parent_name = XCCDF_TAGS.get(parent.tag, "") if parent is not None else ""
+            self._end_xccdf(element, XCCDF_TAGS[tag], parent_name)
+        elif tests is not None and element.getparent() is tests:
+            self._oval.test_comment(element)
+            if element is items:
+                # A system_data as a tests' child (no OVAL schema allows it) ends as the others do:
+                # the reader before this one kept reading items at its depth elsewhere afterwards.
+                self._read_items(before=element)
+                self._items = None
+        elif element is items:
+            self._read_items(before=element)
+            self._items = None
+        elif tag == OVAL_TESTS_TAG and tests is not None:
+            self._read_test_comments(before=tests)
+            self._tests = None
+        if tests is not None and element.getparent() is tests:
+            tests.remove(element)  # read: the children left are those still to read
+
+    def _end_record(self, element: etree._Element, *, item: bool) -> None:
+        tag = element.tag
+        if tag in XCCDF_TAGS:
+            self._end_xccdf(element, XCCDF_TAGS[tag], "")
+        elif tag == ASSET_TAG:
+            self._read_asset(element)
+        else:
+            self._oval.end_record(element, item=item)
+
+    def _start_xccdf(self, element: etree._Element, name: str) -> None:
         if name == "Group":
             self._group_titles.append("")
         elif name == "Benchmark" and not self._benchmark_id:
@@ -299,17 +361,17 @@ class ScapReader:
         elif name == "Value":
             self._values[element.get("id", "")] = _Value(element)
         elif name == "Profile":
-            titles = (text_of(c) for c in element if isinstance(c.tag, str) and local_name(c) == "title")
-            self._profiles[element.get("id", "")] = next(titles, "")
+            title = next(element.iterchildren("{*}title"), None)
+            self._profiles[element.get("id", "")] = text_of(title)
         elif name == "Group":
             if self._group_titles:
                 self._group_titles.pop()
         elif name == "title" and parent_name == "Group" and self._group_titles:
-            self._group_titles[-1] = text_of(element)
+            self._group_titles[-1] = _own_text(element)
         elif name == "title" and parent_name == "Benchmark" and not self._benchmark_title:
-            self._benchmark_title = text_of(element)
+            self._benchmark_title = _own_text(element)
         elif name == "version" and parent_name == "Benchmark" and not self._benchmark_version:
-            self._benchmark_version = text_of(element)
+            self._benchmark_version = _own_text(element)
         elif self._scan is not None and (
             parent_name == "TestResult" or name in ("rule-result", "target-facts")
         ):
@@ -320,9 +382,7 @@ class ScapReader:
 
     def _cce_of(self, element: etree._Element) -> str:
         """The element's CCE identifier; a malformed one is counted and ignored, not trusted."""
-        for ident in element:
-            if not isinstance(ident.tag, str) or local_name(ident) != "ident":
-                continue
+        for ident in element.iterchildren("{*}ident"):
             if "cce" not in ident.get("system", "").lower():
                 continue
             value = (ident.text or "").strip()
@@ -336,9 +396,9 @@ class ScapReader:
         scan = self._scan
         assert scan is not None
         if name == "target":
-            scan.hostname = scan.hostname or text_of(element)
+            scan.hostname = scan.hostname or _own_text(element)
         elif name == "target-address":
-            address = text_of(element)
+            address = _own_text(element)
             if address and address not in scan.addresses:
                 scan.addresses.append(address)
         elif name == "profile":
@@ -365,20 +425,15 @@ class ScapReader:
         result = ""
         exports: list[str] = []
         definitions: list[str] = []
-        for child in element:
-            if not isinstance(child.tag, str):
-                continue
-            name = local_name(child)
-            if name == "result":
+        for child in element.iterchildren("{*}result", "{*}check"):
+            if local_name(child) == "result":
                 result = (child.text or "").strip().lower()
-            elif name == "check":
-                for part in child:
-                    if not isinstance(part.tag, str):
-                        continue
-                    if local_name(part) == "check-export":
-                        exports.append(part.get("value-id", ""))
-                    elif local_name(part) == "check-content-ref" and part.get("name"):
-                        definitions.append(part.get("name", ""))
+                continue
+            for part in child.iterchildren("{*}check-export", "{*}check-content-ref"):
+                if local_name(part) == "check-export":
+                    exports.append(part.get("value-id", ""))
+                elif part.get("name"):
+                    definitions.append(part.get("name", ""))
         if not rule_id:
             raise RejectedFile("a rule-result has no idref")
         if result not in RESULTS:
@@ -391,9 +446,7 @@ class ScapReader:
         self._raw_results.append((rule_id, self._cce_of(element), result, severity, exports, definitions))
 
     def _read_asset(self, device: etree._Element) -> None:
-        for element in device.iter():
-            if not isinstance(element.tag, str) or etree.QName(element).namespace != AI_NS:
-                continue
+        for element in device.iter(*ASSET_FIELD_TAGS):
             name = local_name(element)
             if name in ("fqdn", "hostname"):
                 self._asset.setdefault(name, text_of(element))
@@ -477,6 +530,39 @@ class ScapReader:
                     actual=actual,
                 )
             )
+
+
+def _check_root(element: etree._Element) -> None:
+    name = local_name(element)
+    if name not in ROOTS:
+        raise RejectedFile(
+            f"not an OpenSCAP file: the root element is <{name}>; expected an ARF report "
+            "(asset-report-collection), XCCDF results (Benchmark or TestResult) or a SCAP data stream"
+        )
+
+
+def _own_text(element: etree._Element) -> str:
+    """The text of a title, version or target read outside any record: its own, not its children's.
+
+    The reader before this one had emptied such an element's children (and the text after them) by
+    the time it ended; kept so, so that a file gives the records it always gave.
+    """
+    return " ".join((element.text or "").split())
+
+
+def _children_before(container: etree._Element, element: etree._Element) -> Iterator[etree._Element]:
+    """The children of `container` before the one that is or holds `element`, oldest first, each
+    deleted once read; all of them when `element` is the container (ended: so have its children)."""
+    holder = None
+    if element is not container:
+        holder = element
+        while (parent := holder.getparent()) is not container:
+            if parent is None:
+                return  # not inside: nothing known to have ended
+            holder = parent
+    while (child := next(container.iterchildren(), None)) is not None and child is not holder:
+        yield child
+        container.remove(child)
 
 
 def read_scap(stream: IO[bytes], known_benchmarks: frozenset[tuple[str, str]] = frozenset()) -> ScapDocument:
