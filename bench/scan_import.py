@@ -153,7 +153,7 @@ def high_water_mb() -> float:
 def measure_rss(path: str, label: str) -> None:
     """Read one file in this fresh process: the peak RSS before (Django loaded) and after."""
     os.environ.setdefault("POSTURE_SECRET_KEY", "benchmark-only")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "posture.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
     django.setup()
