@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "recommendations",
     "scoring",
     "governance",
+    "intake",
 ]
 
 MIDDLEWARE = [
