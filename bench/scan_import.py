@@ -32,8 +32,8 @@ def measure(name: str) -> None:
     from django.db import transaction
     from lxml import etree
 
+    from intake.pipeline import ingest_stream
     from posture.importers.xccdf import read_scap
-    from posture.ingest import ingest_stream
     from recommendations.models import Scan
 
     data = lzma.decompress((SHARED / "data" / "oscap" / name).read_bytes())

@@ -13,9 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance.access import RouteAccess
+from intake.jobs import job_progress, submit_upload
 from posture.agent_api import AgentPrincipal, EnrollmentTokenAuthentication
 from posture.errors import UserError
-from posture.imports import job_progress, submit_upload
 from posture.models import ImportJob, Resource, resource_key
 from posture.tasks import run_import
 

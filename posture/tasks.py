@@ -6,8 +6,8 @@ from celery import Task, shared_task
 from celery.signals import worker_ready
 from django.db import InterfaceError, OperationalError
 
+from intake.jobs import requeue_abandoned_jobs, run_import_job
 from posture.health import check_database
-from posture.imports import requeue_abandoned_jobs, run_import_job
 
 
 @shared_task(bind=True)

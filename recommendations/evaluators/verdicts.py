@@ -7,7 +7,7 @@
   organisation's decision, not evidence.
 - An unchanged verdict writes nothing; a changed status moves `status_changed`.
 The ingest of Defender exports applies the other side of the rule: it leaves evidence-based
-assessments alone (posture/ingest/assessments.py, EVIDENCE_SOURCES).
+assessments alone (intake/persist/assessments.py, EVIDENCE_SOURCES).
 """
 
 from dataclasses import dataclass

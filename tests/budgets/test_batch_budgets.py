@@ -9,8 +9,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from posture.ingest import ingest_stream
-from posture.ingest.batches import ingest_files
+from intake.batches import ingest_files
+from intake.pipeline import ingest_stream
 from tests.scans import T0
 from tests.scap_builder import xccdf_result
 

@@ -2,7 +2,7 @@
 as into one of 30, a bigger file of one machine costs what a small one does, and no import goes over
 its pinned budget.
 
-Measured is the import job as the worker runs it (posture.imports.run_import_job: the job's rows, the
+Measured is the import job as the worker runs it (intake.jobs.run_import_job: the job's rows, the
 ingest service in its transaction, governance and the score snapshot), the upload itself excluded. Each
 probe does the same work at both sizes: a scan of a machine new to the estate, an inventory of new
 machines, Defender statuses of the same machines flipped, so only the estate's size differs.
@@ -16,7 +16,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from posture.imports import run_import_job, submit_upload
+from intake.jobs import run_import_job, submit_upload
 from tests.budgets import fleet as F
 from tests.budgets.fleet import BIG, Fleet
 

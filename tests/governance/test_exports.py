@@ -24,7 +24,7 @@ from governance.audit import EXPORT
 from governance.findings import findings_for
 from governance.models import Assignment, AssignmentStatus, AuditEvent, GovernanceRule, Team
 from governance.roles import Role
-from posture.ingest import ingest_stream
+from intake.pipeline import ingest_stream
 from posture.models import Resource
 from recommendations.models import Finding, Rule
 from tests.factories import make_user

@@ -9,8 +9,8 @@ from django.conf import LazySettings
 from django.db import connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from posture import imports
-from posture.imports import MAX_ATTEMPTS, abandoned_jobs, requeue_abandoned_jobs, run_import_job
+from intake import jobs
+from intake.jobs import MAX_ATTEMPTS, abandoned_jobs, requeue_abandoned_jobs, run_import_job
 from posture.models import ImportJob, ImportStatus
 from recommendations.models import Finding, Scan
 from tests.scans import OSCAP
@@ -24,13 +24,11 @@ def uploads(tmp_path: Path, settings: LazySettings) -> None:
 
 
 def queued_job(name: str = DEBIAN.name) -> ImportJob:
-    return imports.submit_upload(chunks=[DEBIAN.read_bytes()], name=name, user=None).job
+    return jobs.submit_upload(chunks=[DEBIAN.read_bytes()], name=name, user=None).job
 
 
 def job_with(status: str, resource: str) -> ImportJob:
-    job = imports.submit_upload(
-        chunks=[DEBIAN.read_bytes()], name=DEBIAN.name, user=None, resource=resource
-    ).job
+    job = jobs.submit_upload(chunks=[DEBIAN.read_bytes()], name=DEBIAN.name, user=None, resource=resource).job
     ImportJob.objects.filter(pk=job.pk).update(status=status, attempts=1)
     return job
 
@@ -99,7 +97,7 @@ def test_a_kill_after_the_rows_are_written_leaves_neither_rows_nor_a_done_job(
             raise SystemExit("worker killed")
         return {"current": 0, "max": 0, "percentage": 0}
 
-    monkeypatch.setattr(imports, "_score_summary", score_then_die)
+    monkeypatch.setattr(jobs, "_score_summary", score_then_die)
     with pytest.raises(SystemExit):
         run_import_job(job.pk)
     monkeypatch.undo()
@@ -120,7 +118,7 @@ def test_the_attempt_bound_counts_the_attempts_made() -> None:
     job = queued_job()
     for attempt in range(1, MAX_ATTEMPTS + 1):
         # Each attempt is claimed, then its worker dies before the import commits.
-        assert imports._claim(job.pk) is not None
+        assert jobs._claim(job.pk) is not None
         assert ImportJob.objects.get(pk=job.pk).attempts == attempt
     assert run_import_job(job.pk) == ImportStatus.FAILED
     job.refresh_from_db()

@@ -11,8 +11,8 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
-from posture.ingest import IngestResult, ingest_file
-from posture.ingest.batches import ingest_files
+from intake.batches import ingest_files
+from intake.pipeline import IngestResult, ingest_file
 from recommendations.findings import Latest, ResultRow, _derive, advance
 from recommendations.models import Assessment, Finding, MachineTally, Rule, RuleTally, Scan, ScanResult
 from recommendations.tallies import rebuild_tallies

@@ -12,9 +12,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from intake.jobs import submit_upload
 from posture.celery import app as celery_app
 from posture.importers.detect import FORMATS
-from posture.imports import submit_upload
 from posture.models import ImportJob, Resource
 from recommendations.models import Finding
 from tests.factories import make_resource, make_subscription, make_user

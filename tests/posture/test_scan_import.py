@@ -10,8 +10,8 @@ import pytest
 from django.core.management import call_command
 from lxml import etree
 
+from intake.pipeline import ingest_file, ingest_stream
 from posture.errors import RejectedFile
-from posture.ingest import ingest_file, ingest_stream
 from posture.models import Resource
 from recommendations.models import Assessment, Finding, Rule, Scan
 from tests.db_state import database_state

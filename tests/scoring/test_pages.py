@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from governance.roles import Role
-from posture.demo import load_demo
+from intake.demo import load_demo
 from posture.models import Subscription
 from scoring.engine import ESTATE, compute_score
 from scoring.models import Control

@@ -11,8 +11,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.views import static
 
 from governance.roles import Role
+from intake.jobs import stored_path, submit_upload
 from posture.agent_files import FILES
-from posture.imports import stored_path, submit_upload
 from recommendations.models import Finding
 from tests.factories import make_user
 

@@ -17,12 +17,12 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from intake.persist.copy import insert_rows, upsert_rows
+from intake.persist.rules import ensure_rules, rule_key, rules_digest, upsert_benchmark, upsert_rules
+from intake.persist.scans import NAMELESS, NO_SCANS, add_scan_summaries, dedupe_results, set_os_from_scan
 from posture.errors import RejectedFile
 from posture.importers.records import RuleRecord, ScanRecord, ScapDocument
 from posture.importers.rule_types import short_rule_name, xccdf_rule_type
-from posture.ingest.copy import insert_rows, upsert_rows
-from posture.ingest.rules import ensure_rules, rule_key, rules_digest, upsert_benchmark, upsert_rules
-from posture.ingest.scans import NAMELESS, NO_SCANS, add_scan_summaries, dedupe_results, set_os_from_scan
 from posture.matching import MachineEvidence, discover_machine, find_known_machines
 from posture.models import Resource
 from recommendations.evaluators.os_config import evaluate_os_configuration

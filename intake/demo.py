@@ -15,9 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance.models import GovernanceRule, Team
-from posture import demo_scans
+from intake import demo_scans
+from intake.pipeline import ingest_stream
 from posture.importers.inventory import COLUMNS
-from posture.ingest import ingest_stream
 from posture.models import Subscription, Workspace
 from posture.provisioning import set_auto_provisioning
 

@@ -5,9 +5,9 @@ from collections.abc import Iterable
 
 from django.utils import timezone
 
+from intake.persist.common import chunks, find_or_create_subscriptions
 from posture.errors import RejectedFile
 from posture.importers.records import ResourceRecord
-from posture.ingest.common import chunks, find_or_create_subscriptions
 from posture.models import AgentEvidence, AgentState, Resource, resource_key
 from posture.provisioning import mark_pending
 from recommendations.evaluators.agents import evaluate_agents

@@ -5,11 +5,11 @@ from collections.abc import Iterable
 
 from django.utils import timezone
 
+from intake.persist.common import chunks, find_or_create_subscriptions
+from intake.persist.inventory import link_parents
 from posture.errors import RejectedFile
 from posture.importers.azure_ids import parse_resource_id
 from posture.importers.records import AssessmentRecord
-from posture.ingest.common import chunks, find_or_create_subscriptions
-from posture.ingest.inventory import link_parents
 from posture.models import Resource, resource_key
 from posture.provisioning import mark_pending
 from recommendations.evaluators.verdicts import DECIDED_CAUSES, EVIDENCE_SOURCES

@@ -27,10 +27,10 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from governance import audit
+from intake.persist.statistics import refresh_planner_statistics
+from intake.pipeline import ingest_file
 from posture.errors import UserError
 from posture.importers.detect import FORMATS
-from posture.ingest import ingest_file
-from posture.ingest.statistics import refresh_planner_statistics
 from posture.models import EnrollmentToken, ImportJob, ImportStatus
 from scoring.document import score_document
 from scoring.engine import compute_score

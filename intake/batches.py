@@ -18,11 +18,9 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from governance.sync import after_ingest
-from posture.errors import RejectedFile
-from posture.importers.compression import open_input
-from posture.importers.securitybaseline import read_security_baseline
-from posture.importers.xccdf import read_scap
-from posture.ingest import (
+from intake.persist.scan_batch import ScanFile, persist_scan_files
+from intake.persist.statistics import refresh_planner_statistics
+from intake.pipeline import (
     IngestResult,
     detect_file_format,
     file_sha256,
@@ -30,8 +28,10 @@ from posture.ingest import (
     known_benchmarks,
     refused,
 )
-from posture.ingest.scan_batch import ScanFile, persist_scan_files
-from posture.ingest.statistics import refresh_planner_statistics
+from posture.errors import RejectedFile
+from posture.importers.compression import open_input
+from posture.importers.securitybaseline import read_security_baseline
+from posture.importers.xccdf import read_scap
 from scoring.history import record_snapshot
 
 logger = logging.getLogger(__name__)

@@ -7,9 +7,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from governance import audit
+from intake.batches import ingest_files
+from intake.pipeline import IngestResult, ingest_file
 from posture.importers.detect import FORMATS
-from posture.ingest import IngestResult, ingest_file
-from posture.ingest.batches import ingest_files
 
 
 class Command(BaseCommand):
@@ -33,7 +33,7 @@ class Command(BaseCommand):
                 for path in options["files"]
             ]
         else:
-            # Many files: scan results go in batches, one transaction each (see posture/ingest/batches.py).
+            # Many files: scan results go in batches, one transaction each (see intake/batches.py).
             results = ingest_files(options["files"], file_format=options["file_format"])
         for result in results:
             audit.record(

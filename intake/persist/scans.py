@@ -5,10 +5,10 @@ from typing import Any
 
 from django.utils import timezone
 
+from intake.persist.rules import ensure_rules, rule_key, upsert_benchmark, upsert_rules
 from posture.errors import RejectedFile
 from posture.importers.records import RuleRecord, RuleResultRecord, ScanRecord, ScapDocument
 from posture.importers.rule_types import short_rule_name, xccdf_rule_type
-from posture.ingest.rules import ensure_rules, rule_key, upsert_benchmark, upsert_rules
 from posture.matching import find_or_discover_machine
 from posture.models import Resource, resource_key
 from recommendations.evaluators.os_config import evaluate_os_configuration

@@ -15,6 +15,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from governance.sync import after_ingest
+from intake.persist.assessments import persist_assessments
+from intake.persist.inventory import persist_inventory
+from intake.persist.kubernetes import persist_kubernetes
+from intake.persist.rules import upsert_benchmark, upsert_rules
+from intake.persist.scans import persist_scans
+from intake.persist.statistics import refresh_planner_statistics
 from posture.errors import RejectedFile
 from posture.importers.arg import read_assessments
 from posture.importers.compression import open_input
@@ -23,12 +29,6 @@ from posture.importers.inventory import read_inventory
 from posture.importers.kubernetes import read_kubernetes
 from posture.importers.securitybaseline import read_security_baseline
 from posture.importers.xccdf import read_scap
-from posture.ingest.assessments import persist_assessments
-from posture.ingest.inventory import persist_inventory
-from posture.ingest.kubernetes import persist_kubernetes
-from posture.ingest.rules import upsert_benchmark, upsert_rules
-from posture.ingest.scans import persist_scans
-from posture.ingest.statistics import refresh_planner_statistics
 from recommendations.models import Benchmark
 from scoring.history import record_snapshot
 
