@@ -1,4 +1,4 @@
-"""App configuration of the import pipeline: files and agents' evidence in, through every stage to the score."""
+"""App configuration of the import pipeline: files and agents' evidence, through every stage to the score."""
 
 from django.apps import AppConfig
 
