@@ -14,10 +14,10 @@ from rest_framework.views import APIView
 
 from governance.access import RouteAccess
 from intake.jobs import job_progress, submit_upload
+from intake.tasks import run_import
 from posture.agent_api import AgentPrincipal, EnrollmentTokenAuthentication
 from posture.errors import UserError
 from posture.models import ImportJob, Resource, resource_key
-from posture.tasks import run_import
 
 
 def job_document(job: ImportJob) -> dict[str, Any]:

@@ -15,11 +15,11 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
 from intake.jobs import UploadTooLarge, submit_upload
+from intake.tasks import run_import
 from posture.api import job_document, upload_too_large
 from posture.errors import UserError
 from posture.importers.detect import FORMATS
 from posture.models import ImportJob, ImportStatus, Resource, resource_key
-from posture.tasks import run_import
 from posture.views import paginate, render_page, render_user_error, scope_of, scope_query, scoped
 from scoring.engine import Scope
 

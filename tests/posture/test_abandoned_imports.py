@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.conf import LazySettings
+from django.conf import LazySettings, settings
 from django.db import connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
@@ -124,3 +124,18 @@ def test_the_attempt_bound_counts_the_attempts_made() -> None:
     job.refresh_from_db()
     assert (job.status, job.attempts) == (ImportStatus.FAILED, MAX_ATTEMPTS)
     assert not Scan.objects.exists()
+
+
+def test_the_import_tasks_keep_their_names_for_beat_queued_messages_and_starting_workers() -> None:
+    from celery.signals import worker_ready
+
+    from intake.tasks import requeue_abandoned_imports, requeue_abandoned_imports_on_start, run_import
+    from posture.celery import app
+
+    assert run_import.name == "posture.tasks.run_import"
+    assert requeue_abandoned_imports.name == "posture.tasks.requeue_abandoned_imports"
+    entry = settings.CELERY_BEAT_SCHEDULE["requeue-abandoned-imports"]
+    assert app.tasks[entry["task"]].run.__module__ == "intake.tasks"
+    assert app.tasks["posture.tasks.run_import"].run.__module__ == "intake.tasks"
+    # A worker that starts sends the abandoned imports again at once.
+    assert requeue_abandoned_imports_on_start in [ref() for _, ref in worker_ready.receivers]

@@ -32,8 +32,8 @@ from django.db import transaction
 from governance.models import GovernanceRule
 from intake.jobs import MAX_ATTEMPTS, progress_key, run_import_job, submit_upload
 from intake.pipeline import file_sha256, ingest_file
+from intake.tasks import run_import
 from posture.models import ImportJob, ImportStatus
-from posture.tasks import run_import
 from recommendations.catalog.loader import load_catalog
 from recommendations.models import Scan
 from tests.celery_worker import Worker, WorkerFailed

@@ -1,0 +1,36 @@
+"""Celery tasks of the import pipeline: import jobs, and sending again the ones a dead worker left.
+
+Their registered names are the ones they had in `posture.tasks`: queued messages, beat's schedule and
+workers of another version keep finding them.
+"""
+
+from typing import Any
+
+from celery import shared_task
+from celery.signals import worker_ready
+from django.db import InterfaceError, OperationalError
+
+from intake.jobs import requeue_abandoned_jobs, run_import_job
+
+
+@shared_task(
+    name="posture.tasks.run_import",
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=5,
+    max_retries=3,
+)
+def run_import(job_id: int) -> str:
+    """Import one uploaded file (retried when the database connection drops)."""
+    return run_import_job(job_id)
+
+
+@shared_task(name="posture.tasks.requeue_abandoned_imports")
+def requeue_abandoned_imports() -> list[int]:
+    """Send again the imports a dead worker left running (by beat, and by each worker as it starts)."""
+    return requeue_abandoned_jobs(enqueue=run_import.delay)
+
+
+@worker_ready.connect
+def requeue_abandoned_imports_on_start(**_: Any) -> None:
+    # A worker restarted after a crash finds its own abandoned imports without waiting for beat.
+    requeue_abandoned_imports.delay()
