@@ -14,7 +14,8 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from governance.access import RouteAccess
-from posture.agents import Heartbeat, authenticate_token, record_heartbeat
+from intake.agents import record_heartbeat
+from posture.agents import Heartbeat, authenticate_token
 from posture.errors import UserError
 from posture.models import AgentError, EnrollmentToken, OperatingSystem
 

@@ -13,8 +13,9 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from governance.sync import touched_since
+from intake.agents import record_heartbeat, register_workspace
 from intake.pipeline import ingest_file, ingest_stream
-from posture.agents import Heartbeat, issue_token, record_heartbeat, register_workspace
+from posture.agents import Heartbeat, issue_token
 from posture.celery import app as celery_app
 from posture.models import EnrollmentToken, Resource, Subscription, Workspace
 from posture.provisioning import set_auto_provisioning

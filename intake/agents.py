@@ -1,0 +1,31 @@
+"""What agents tell about themselves, taken in: a heartbeat or a new workspace, then the agent
+recommendations re-evaluated."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from posture.agents import Heartbeat, save_heartbeat
+from posture.models import EnrollmentToken, Resource, Workspace
+from recommendations.evaluators.agents import evaluate_agents, evaluate_all_agents
+
+
+@transaction.atomic
+def record_heartbeat(*, token: EnrollmentToken, heartbeat: Heartbeat) -> tuple[Resource, bool]:
+    """Update (or discover) the machine the heartbeat is from and re-evaluate its agent; returns
+    (resource, created)."""
+    resource, created = save_heartbeat(token=token, heartbeat=heartbeat)
+    evaluate_agents([resource.pk], now=resource.last_heartbeat or timezone.now())
+    return resource, created
+
+
+def register_workspace(
+    *, workspace_id: str, name: str, datastream: str = "", profile: str = ""
+) -> tuple[Workspace, bool]:
+    """Register (or update) a workspace; machines that named it stop being "unknown workspace" at once."""
+    workspace, created = Workspace.objects.update_or_create(
+        workspace_id=workspace_id,
+        defaults={"name": name, "scan_datastream": datastream, "scan_profile": profile},
+    )
+    if created:
+        evaluate_all_agents()
+    return workspace, created
