@@ -135,7 +135,7 @@ def test_the_import_tasks_keep_their_names_for_beat_queued_messages_and_starting
     assert run_import.name == "posture.tasks.run_import"
     assert requeue_abandoned_imports.name == "posture.tasks.requeue_abandoned_imports"
     entry = settings.CELERY_BEAT_SCHEDULE["requeue-abandoned-imports"]
-    assert app.tasks[entry["task"]].run.__module__ == "intake.tasks"
+    assert app.tasks[str(entry["task"])].run.__module__ == "intake.tasks"
     assert app.tasks["posture.tasks.run_import"].run.__module__ == "intake.tasks"
     # A worker that starts sends the abandoned imports again at once.
     assert requeue_abandoned_imports_on_start in [ref() for _, ref in worker_ready.receivers]
