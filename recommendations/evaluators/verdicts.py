@@ -54,10 +54,11 @@ UPDATED_FIELDS = (
 )
 
 
-def store_verdicts(verdicts: dict[tuple[int, str], Verdict], sources: Sources) -> None:
-    """Write {(resource id, recommendation key): verdict} as assessments, in bulk."""
+def store_verdicts(verdicts: dict[tuple[int, str], Verdict], sources: Sources) -> set[int]:
+    """Write {(resource id, recommendation key): verdict} as assessments, in bulk; returns the resources
+    whose assessments were created or changed."""
     if not verdicts:
-        return
+        return set()
     keys = {key for _, key in verdicts}
     recommendations = {r.key: r for r in Recommendation.objects.filter(key__in=keys)}
     existing = {
@@ -131,3 +132,4 @@ def store_verdicts(verdicts: dict[tuple[int, str], Verdict], sources: Sources) -
         unique_fields=["resource", "recommendation"],
         update_fields=UPDATED_FIELDS,
     )
+    return {a.resource_id for a in to_create} | {a.resource_id for a in to_update}
