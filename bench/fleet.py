@@ -149,7 +149,7 @@ def load_estate(machines: list[Machine]) -> Figures:
 
 
 def ingest(paths: list[Path], results: int) -> Figures:
-    from intake.batches import ingest_files
+    from intake.pipeline import ingest_files
 
     start = time.perf_counter()
     outcomes = ingest_files(paths)
@@ -161,7 +161,7 @@ def ingest(paths: list[Path], results: int) -> Figures:
 
 def rescan(machines: list[Machine], folder: Path) -> Figures:
     """A tenth of the fleet scanned again a day later: findings advance from the stored ones."""
-    from intake.batches import ingest_files
+    from intake.pipeline import ingest_files
 
     linux, windows = real_rule_results(ARF), windows_rules()
     chosen = [m for m in machines if m.index % 10 == 0]

@@ -1,36 +1,39 @@
-"""The one service that persists importer records: one file, one transaction, set-based writes.
+"""The import pipeline, stage by stage: read → persist → findings → evaluate → governance → score.
 
-A file either imports whole or changes nothing: records are read inside the transaction, so a bad
-record anywhere rolls back what the records before it wrote.
+A run imports its files in batches, one transaction each: scan files together, any other file alone
+(a single file is a batch of one, the same way). Each stage takes what the one before returned and
+never calls the next; `_import_batch` calls them in order. The score snapshot is taken once, when the
+run ends, for the estate and the subscriptions the run touched.
+
+A file imports whole or not at all: a rejected file is reported with its reason and changes nothing,
+while the other files of its batch go in.
 """
 
-import hashlib
-import io
-from collections.abc import Callable
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from governance.sync import after_ingest
+from governance.sync import follow_evidence
+from intake.evaluation import evaluate
+from intake.findings import Changes, derive_findings
 from intake.persist.assessments import persist_assessments
 from intake.persist.inventory import persist_inventory
-from intake.persist.kubernetes import persist_kubernetes
-from intake.persist.rules import upsert_benchmark, upsert_rules
-from intake.persist.scans import persist_scans
+from intake.persist.kubernetes import cluster_statuses, persist_kubernetes
+from intake.persist.scans import persist_scan_files, scan_counts
 from intake.persist.statistics import refresh_planner_statistics
+from intake.reading import BATCH_RESULTS, SCAN_FORMATS, Progress, ReadFile, Source, read_batches, read_file
+from intake.snapshots import ScoreChange, snapshot_run
+from intake.stages import Outcome, Persisted
 from posture.errors import RejectedFile
-from posture.importers.arg import read_assessments
-from posture.importers.compression import open_input
-from posture.importers.detect import FORMATS, detect_format
-from posture.importers.inventory import read_inventory
-from posture.importers.kubernetes import read_kubernetes
-from posture.importers.securitybaseline import read_security_baseline
-from posture.importers.xccdf import read_scap
+from posture.models import Resource
 from recommendations.models import Benchmark
-from scoring.history import record_snapshot
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -42,145 +45,126 @@ class IngestResult:
     counts: dict[str, Any] = field(default_factory=dict)
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+class ImportRun:
+    """One import run: files go through the stages batch by batch (`import_sources`, as often as
+    needed), then `finish` takes the run's one score snapshot."""
 
+    def __init__(self) -> None:
+        self.subscriptions: set[int] = set()
 
-Progress = Callable[[int, str], None]
+    def import_sources(
+        self, sources: Sequence[Source], *, batch_results: int = BATCH_RESULTS
+    ) -> list[IngestResult]:
+        """Import every source; one result per source, in the order given."""
+        results: dict[int, IngestResult] = {}
+        for batch in read_batches(sources, known_benchmarks(), batch_results):
+            results.update(self._import_batch(batch))
+        return [results[index] for index in range(len(sources))]
 
+    def finish(self) -> ScoreChange | None:
+        """The score snapshot of everything the run touched (None when it touched nothing)."""
+        if not self.subscriptions:
+            return None
+        with transaction.atomic():
+            return snapshot_run(self.subscriptions)
 
-class _ProgressReader(io.RawIOBase):
-    """Reports how far through the file (compressed bytes) the import has read, in whole percents."""
-
-    def __init__(self, raw: IO[bytes], total: int, progress: Progress) -> None:
-        self._raw = raw
-        self._total = max(total, 1)
-        self._progress = progress
-        self._done = 0
-        self._reported = -1
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return self._raw.seekable()
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        return self._raw.seek(offset, whence)
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._raw.read(len(buffer))
-        buffer[: len(data)] = data
-        self._done += len(data)
-        # Reading is most of an import's time; it spans 5 % to 85 % of the bar.
-        percent = 5 + 80 * self._done // self._total
-        if percent != self._reported:
-            self._reported = percent
-            self._progress(percent, "reading")
-        return len(data)
-
-
-def detect_file_format(path: Path, file_format: str | None) -> str:
-    """The format asked for, else the one the file's first bytes show (compressed files are opened)."""
-    with path.open("rb") as head, open_input(head) as stream:
-        start = stream.read(8192)
-    return file_format or detect_format(start)
-
-
-def refused(path: Path, file_format: str | None, error: RejectedFile | OSError) -> IngestResult:
-    """A file that could not be imported, with the reason to show."""
-    message = error.message if isinstance(error, RejectedFile) else f"cannot read the file: {error.strerror}"
-    return IngestResult(file=str(path), format=file_format, status="rejected", error=message)
-
-
-def ingest_file(
-    path: Path,
-    *,
-    file_format: str | None = None,
-    resource: str | None = None,
-    progress: Progress | None = None,
-) -> IngestResult:
-    """Import one file; a rejected file comes back with its reason and leaves the database as it was."""
-    detected = file_format
-    try:
-        digest = file_sha256(path)
-        detected = detect_file_format(path, file_format)
-        with path.open("rb") as plain:
-            raw: IO[bytes] = plain
-            if progress is not None:
-                raw = io.BufferedReader(_ProgressReader(plain, path.stat().st_size, progress))
-            with open_input(raw) as stream:
-                counts = ingest_stream(
-                    stream, file_format=detected, file_sha256=digest, resource_hint=resource
+    def _import_batch(self, batch: list[ReadFile]) -> list[tuple[int, IngestResult]]:
+        accepted = [read for read in batch if read.refused is None]
+        outcomes: dict[int, Outcome] = {read.index: read.refused for read in batch if read.refused}
+        if accepted:
+            try:
+                with transaction.atomic():
+                    evidence_at = timezone.now()
+                    persisted = persist(accepted)
+                    changes = derive_findings(persisted.moves, persisted.rounds)
+                    changed = evaluate(persisted.evaluations)
+                    followed = follow_evidence(persisted.evidence | changed, evidence_at=evidence_at)
+                    counts = report(persisted.outcomes, changes, followed)
+                    # The score moves with assessments: the ones the rows changed themselves (and the
+                    # machines that moved), the evaluators', and governance's (exemptions) if it did
+                    # anything. A file imported again moves nothing, and takes no snapshot.
+                    governed = persisted.evidence | changed if any(followed.values()) else set()
+                    self.subscriptions |= persisted.subscriptions | subscriptions_of(changed | governed)
+            except RejectedFile as error:
+                if len(accepted) > 1:
+                    return self._one_by_one(accepted)
+                counts = [error]
+            except DatabaseError:
+                if len(accepted) == 1:
+                    raise
+                logger.warning(
+                    "a batch of %d files failed; importing them one by one", len(accepted), exc_info=True
                 )
-    except (RejectedFile, OSError) as error:
-        return refused(path, detected, error)
-    if not connection.in_atomic_block:
-        refresh_planner_statistics()
+                return self._one_by_one(accepted)
+            outcomes.update(zip((read.index for read in accepted), counts, strict=True))
+            if not connection.in_atomic_block:
+                refresh_planner_statistics()
+        return [(read.index, _result(read, outcomes[read.index])) for read in batch]
+
+    def _one_by_one(self, batch: list[ReadFile]) -> list[tuple[int, IngestResult]]:
+        """A batch the database refused, again a file at a time: one bad file fails alone."""
+        results = []
+        for read in batch:
+            again = read_file(read.index, read.source, known_benchmarks())
+            results += self._import_batch([again])
+        return results
+
+
+def persist(batch: list[ReadFile]) -> Persisted:
+    """The persist stage: a batch's scan files together, or its one file of another format."""
+    if all(read.scans is not None for read in batch):
+        return persist_scan_files([read.scans for read in batch if read.scans is not None])
+    (read,) = batch
+    if read.dump is not None:
+        return persist_kubernetes(read.dump, file_sha256=read.sha256, resource_hint=read.source.resource_hint)
+    assert read.records is not None
+    try:
+        if read.format == "inventory":
+            return persist_inventory(read.records)
+        return persist_assessments(read.records)
+    finally:
+        read.records.close()  # type: ignore[attr-defined]
+
+
+def report(outcomes: list[Outcome], changes: Changes, followed: dict[str, int]) -> list[Outcome]:
+    """Each file's counts once every stage ran: a scan file's with the findings its scans changed, a
+    kubectl dump's with the statuses its cluster was evaluated to; a file alone in its transaction's
+    with what governance did (when it did something)."""
+    counted: list[Outcome] = []
+    for outcome in outcomes:
+        if isinstance(outcome, dict) and "_scans" in outcome:
+            outcome = scan_counts(outcome, changes)
+        elif isinstance(outcome, dict) and "_cluster" in outcome:
+            outcome = cluster_statuses(outcome)
+        counted.append(outcome)
+    if len(counted) == 1 and isinstance(counted[0], dict):
+        counted[0].update({name: n for name, n in followed.items() if n})
+    return counted
+
+
+def subscriptions_of(resource_ids: set[int]) -> set[int]:
+    """The subscriptions of these resources (whose score their changed assessments move)."""
+    found: set[int] = set()
+    ids = sorted(resource_ids)
+    for start in range(0, len(ids), 1000):
+        found.update(
+            Resource.objects.filter(pk__in=ids[start : start + 1000])
+            .values_list("subscription_id", flat=True)
+            .distinct()
+            .order_by()
+        )
+    return found
+
+
+def _result(read: ReadFile, outcome: Outcome) -> IngestResult:
+    if isinstance(outcome, RejectedFile):
+        return IngestResult(
+            file=read.source.name, format=read.format, status="rejected", error=outcome.message
+        )
+    counts = dict(outcome)
     return IngestResult(
-        file=str(path), format=counts.pop("format", detected), status="imported", counts=counts
+        file=read.source.name, format=counts.pop("format", read.format), status="imported", counts=counts
     )
-
-
-@transaction.atomic
-def ingest_stream(
-    stream: IO[bytes],
-    *,
-    file_format: str,
-    file_sha256: str = "",
-    resource_hint: str | None = None,
-) -> dict[str, Any]:
-    """Persist one file's records, bring governance up to date with what they changed and snapshot the
-    score if it moved, all in one transaction. The counts say what changed (governance's only when it
-    did something)."""
-    since = timezone.now()
-    counts = _persist(stream, file_format=file_format, file_sha256=file_sha256, resource_hint=resource_hint)
-    counts.update({name: n for name, n in after_ingest(since).items() if n})
-    record_snapshot()
-    return counts
-
-
-def _persist(
-    stream: IO[bytes],
-    *,
-    file_format: str,
-    file_sha256: str,
-    resource_hint: str | None,
-) -> dict[str, Any]:
-    if not file_sha256 and stream.seekable():
-        file_sha256 = hashlib.sha256(stream.read()).hexdigest()
-        stream.seek(0)
-    if resource_hint and file_format in ("inventory", "defender"):
-        raise RejectedFile(
-            f"--resource applies to scan results and kubectl dumps, not to a {file_format} file"
-        )
-    if file_format == "inventory":
-        return dict(persist_inventory(read_inventory(stream)))
-    if file_format == "defender":
-        return dict(persist_assessments(read_assessments(stream)))
-    if file_format == "scap":
-        return persist_scans(
-            read_scap(stream, known_benchmarks()),
-            file_sha256=file_sha256,
-            resource_hint=resource_hint,
-            source="OpenSCAP scan",
-        )
-    if file_format == "securitybaseline":
-        return persist_scans(
-            read_security_baseline(stream),
-            file_sha256=file_sha256,
-            resource_hint=resource_hint,
-            source="SecurityBaseline export",
-        )
-    if file_format == "kubernetes":
-        return persist_kubernetes(
-            read_kubernetes(stream), file_sha256=file_sha256, resource_hint=resource_hint
-        )
-    raise RejectedFile(f"unknown format {file_format!r}; one of: {', '.join(FORMATS)}")
 
 
 def known_benchmarks() -> frozenset[tuple[str, str]]:
@@ -190,21 +174,64 @@ def known_benchmarks() -> frozenset[tuple[str, str]]:
     )
 
 
-@transaction.atomic
-def load_benchmark_file(path: Path) -> dict[str, Any]:
-    """Load every rule of a SCAP data stream or XCCDF benchmark into the catalog, scans or not."""
-    try:
-        with path.open("rb") as raw, open_input(raw) as stream:
-            document = read_scap(stream)
-    except OSError as error:
-        raise RejectedFile(f"cannot read the file: {error.strerror}") from None
-    if not document.rules:
-        raise RejectedFile("the file holds no XCCDF rules: expected a SCAP data stream or XCCDF benchmark")
-    benchmark = upsert_benchmark(document.benchmark)
-    _, counts = upsert_rules(document.rules, benchmark)
-    return {
-        "benchmark": str(benchmark) if benchmark else "unnamed benchmark",
-        "rules": len(document.rules),
-        "rules_with_cce": sum(1 for rule in document.rules if rule.cce),
-        **counts,
-    }
+def ingest_files(
+    paths: Sequence[Path],
+    *,
+    file_format: str | None = None,
+    resource: str | None = None,
+    progress: Progress | None = None,
+    batch_results: int = BATCH_RESULTS,
+) -> list[IngestResult]:
+    """Import files as one run: one result per file, in the order given; the score snapshot once."""
+    run = ImportRun()
+    results = run.import_sources(
+        [
+            Source(
+                name=str(path), path=path, file_format=file_format, resource_hint=resource, progress=progress
+            )
+            for path in paths
+        ],
+        batch_results=batch_results,
+    )
+    run.finish()
+    return results
+
+
+def ingest_file(
+    path: Path,
+    *,
+    file_format: str | None = None,
+    resource: str | None = None,
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Import one file, a run of its own; a rejected file comes back with its reason and leaves the
+    database as it was."""
+    return ingest_files([path], file_format=file_format, resource=resource, progress=progress)[0]
+
+
+def ingest_stream(
+    stream: IO[bytes],
+    *,
+    file_format: str,
+    file_sha256: str = "",
+    resource_hint: str | None = None,
+) -> dict[str, Any]:
+    """Import an open file of a known format as a run of its own; returns its counts (with its format)
+    or raises why it was rejected."""
+    run = ImportRun()
+    (result,) = run.import_sources(
+        [
+            Source(
+                name="stream",
+                stream=stream,
+                file_format=file_format,
+                resource_hint=resource_hint,
+                sha256=file_sha256,
+            )
+        ]
+    )
+    run.finish()
+    if result.status != "imported":
+        raise RejectedFile(result.error)
+    # A scan file's counts also say what it was (arf, xccdf, securitybaseline).
+    return {**result.counts, "format": result.format} if file_format in SCAN_FORMATS else result.counts

@@ -18,7 +18,7 @@ def mark_pending(resource_ids: Iterable[int]) -> list[int]:
     """Machines among these, in an auto-provisioned subscription and with no agent, become pending.
 
     A machine whose agent reported, or that an inventory says has one (even a failed one), is left as
-    it is. Returns the ids marked, already re-evaluated.
+    it is. Returns the ids marked, for their agent recommendations to be re-evaluated.
     """
     candidates = (
         Resource.objects.filter(
@@ -37,7 +37,6 @@ def mark_pending(resource_ids: Iterable[int]) -> list[int]:
             agent_error="",
             updated_at=timezone.now(),
         )
-        evaluate_agents(marked)
     return marked
 
 
@@ -53,7 +52,9 @@ def set_auto_provisioning(subscription: Subscription, workspace: Workspace | Non
     subscription.save(update_fields=["provisioning_workspace"])
     machines = Resource.objects.filter(subscription=subscription)
     if workspace is not None:
-        return len(mark_pending(machines.values_list("pk", flat=True)))
+        marked = mark_pending(machines.values_list("pk", flat=True))
+        evaluate_agents(marked)
+        return len(marked)
     pending = machines.filter(agent_evidence=AgentEvidence.PROVISIONING, agent_state=AgentState.PENDING)
     reverted = list(pending.values_list("pk", flat=True))
     pending.update(agent_state=AgentState.NOT_INSTALLED, updated_at=timezone.now())

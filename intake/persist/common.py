@@ -1,4 +1,4 @@
-"""Shared pieces of the ingest services: chunking and subscription lookup."""
+"""Shared pieces of the persist stage: chunking and subscription lookup."""
 
 from collections import Counter
 from collections.abc import Iterable, Iterator

@@ -124,7 +124,8 @@ def store_verdicts(verdicts: dict[tuple[int, str], Verdict], sources: Sources) -
     Assessment.objects.bulk_create(to_create, batch_size=2000)
     # Changed rows written back as one INSERT ... ON CONFLICT DO UPDATE per batch (SQLite and PostgreSQL
     # alike): bulk_update's CASE per column per row is built in Python and took 8.5 s for 8,470 rows
-    # (bench/README.md). Neither sends post_save; nothing listens to it (governance follows updated_at).
+    # (bench/README.md). Neither sends post_save; nothing listens to it (governance follows the
+    # resources this returns).
     Assessment.objects.bulk_create(
         to_update,
         batch_size=2000,

@@ -35,7 +35,7 @@ class Assessment(models.Model):
         ]
         indexes = [
             models.Index(fields=["recommendation", "status"]),
-            # What an import changed, for governance to follow (governance/sync.py).
+            # Assessments by when they last changed (the API orders by it).
             models.Index(fields=["updated_at"]),
         ]
 

@@ -9,8 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from intake.batches import ingest_files
-from intake.pipeline import ingest_stream
+from intake.pipeline import ingest_files, ingest_stream
 from tests.scans import T0
 from tests.scap_builder import xccdf_result
 

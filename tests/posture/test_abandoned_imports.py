@@ -11,6 +11,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from intake import jobs
 from intake.jobs import MAX_ATTEMPTS, abandoned_jobs, requeue_abandoned_jobs, run_import_job
+from intake.pipeline import ImportRun
 from posture.models import ImportJob, ImportStatus
 from recommendations.models import Finding, Scan
 from tests.scans import OSCAP
@@ -89,15 +90,12 @@ def test_a_kill_after_the_rows_are_written_leaves_neither_rows_nor_a_done_job(
     """Before, the rows committed first and the job's status after: a kill between the two left a
     running job whose next attempt found its file 'already imported' and reported nothing."""
     job = queued_job()
-    calls: list[int] = []
 
-    def score_then_die() -> dict[str, int]:
-        calls.append(1)
-        if len(calls) == 2:  # the score after the import: the rows are written, the job is not done
-            raise SystemExit("worker killed")
-        return {"current": 0, "max": 0, "percentage": 0}
+    def die(run: ImportRun) -> None:
+        # The score snapshot after the import: the rows are written, the job is not done.
+        raise SystemExit("worker killed")
 
-    monkeypatch.setattr(jobs, "_score_summary", score_then_die)
+    monkeypatch.setattr(ImportRun, "finish", die)
     with pytest.raises(SystemExit):
         run_import_job(job.pk)
     monkeypatch.undo()

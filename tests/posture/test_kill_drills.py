@@ -31,7 +31,8 @@ from django.db import transaction
 
 from governance.models import GovernanceRule
 from intake.jobs import MAX_ATTEMPTS, progress_key, run_import_job, submit_upload
-from intake.pipeline import file_sha256, ingest_file
+from intake.pipeline import ingest_file
+from intake.reading import file_sha256
 from intake.tasks import run_import
 from posture.models import ImportJob, ImportStatus
 from recommendations.catalog.loader import load_catalog

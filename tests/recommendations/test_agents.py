@@ -12,7 +12,6 @@ import time_machine
 from django.conf import settings as django_settings
 from django.utils import timezone
 
-from governance.sync import touched_since
 from intake.agents import record_heartbeat, register_workspace
 from intake.pipeline import ingest_file, ingest_stream
 from posture.agents import Heartbeat, issue_token
@@ -356,15 +355,17 @@ def test_a_changed_verdict_rewrites_its_own_row_and_governance_sees_the_change(w
     installed = Assessment.objects.get(resource=vm, recommendation__key=VM)
     later = NOW + timedelta(hours=23)
     with time_machine.travel(later, tick=False):
-        evaluate_agents([vm.pk], now=later)
+        changed = evaluate_agents([vm.pk], now=later)
     # The same row (items and exemptions point at it), rewritten; the unchanged one untouched.
     rewritten = Assessment.objects.get(pk=health.pk)
     assert (rewritten.status, rewritten.updated_at, rewritten.first_evaluated) == ("unhealthy", later, NOW)
     assert rewritten.reason.startswith("Agent not responsive")
     assert Assessment.objects.get(pk=installed.pk).updated_at == NOW
     assert Assessment.objects.filter(resource=vm).count() == 2
-    # Governance follows assessments by updated_at (no save signal fires for a bulk write).
-    assert touched_since(later) == {vm.pk}
+    # Governance follows the machines the evaluator says it changed (no save signal fires for a bulk write).
+    assert changed == {vm.pk}
+    with time_machine.travel(later, tick=False):
+        assert evaluate_agents([vm.pk], now=later) == set()
 
 
 # --- Arc machines ------------------------------------------------------------------------------------

@@ -7,8 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from governance import audit
-from intake.batches import ingest_files
-from intake.pipeline import IngestResult, ingest_file
+from intake.pipeline import IngestResult, ingest_files
 from posture.importers.detect import FORMATS
 
 
@@ -27,14 +26,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["resource"] or len(options["files"]) == 1:
-            results = [
-                ingest_file(path, file_format=options["file_format"], resource=options["resource"])
-                for path in options["files"]
-            ]
-        else:
-            # Many files: scan results go in batches, one transaction each (see intake/batches.py).
-            results = ingest_files(options["files"], file_format=options["file_format"])
+        # Scan results go in batches, one transaction each (see intake/pipeline.py); one file is one batch.
+        results = ingest_files(
+            options["files"], file_format=options["file_format"], resource=options["resource"]
+        )
         for result in results:
             audit.record(
                 actor=None,

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from intake.pipeline import load_benchmark_file
+from intake.benchmarks import load_benchmark_file
 from posture.errors import UserError
 
 
