@@ -10,6 +10,7 @@ while the other files of its batch go in.
 """
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,8 @@ class IngestResult:
     status: str
     error: str | None = None
     counts: dict[str, Any] = field(default_factory=dict)
+    # The import's own time: its share of its batch's (read, write, every stage) and of the snapshot.
+    seconds: float = 0.0
 
 
 class ImportRun:
@@ -51,26 +54,36 @@ class ImportRun:
 
     def __init__(self) -> None:
         self.subscriptions: set[int] = set()
+        self.imported: list[IngestResult] = []
 
     def import_sources(
         self, sources: Sequence[Source], *, batch_results: int = BATCH_RESULTS
     ) -> list[IngestResult]:
         """Import every source; one result per source, in the order given."""
         results: dict[int, IngestResult] = {}
+        started = time.perf_counter()
         for batch in read_batches(sources, known_benchmarks(), batch_results):
-            results.update(self._import_batch(batch))
-        return [results[index] for index in range(len(sources))]
+            results.update(self._import_batch(batch, time.perf_counter() - started))
+            started = time.perf_counter()
+        ordered = [results[index] for index in range(len(sources))]
+        self.imported += [r for r in ordered if r.status == "imported"]
+        return ordered
 
     def finish(self) -> ScoreChange | None:
-        """The score snapshot of everything the run touched (None when it touched nothing)."""
+        """The score snapshot of everything the run touched (None when it touched nothing); its time is
+        shared out to the files imported."""
         if not self.subscriptions:
             return None
+        started = time.perf_counter()
         with transaction.atomic():
-            return snapshot_run(self.subscriptions)
+            change = snapshot_run(self.subscriptions)
+        _share([(result, 1) for result in self.imported], time.perf_counter() - started)
+        return change
 
-    def _import_batch(self, batch: list[ReadFile]) -> list[tuple[int, IngestResult]]:
+    def _import_batch(self, batch: list[ReadFile], waited: float) -> list[tuple[int, IngestResult]]:
         accepted = [read for read in batch if read.refused is None]
         outcomes: dict[int, Outcome] = {read.index: read.refused for read in batch if read.refused}
+        started = time.perf_counter()
         if accepted:
             try:
                 with transaction.atomic():
@@ -87,7 +100,7 @@ class ImportRun:
                     self.subscriptions |= persisted.subscriptions | subscriptions_of(changed | governed)
             except RejectedFile as error:
                 if len(accepted) > 1:
-                    return self._one_by_one(accepted)
+                    return self._one_by_one(accepted, waited)
                 counts = [error]
             except DatabaseError:
                 if len(accepted) == 1:
@@ -95,18 +108,25 @@ class ImportRun:
                 logger.warning(
                     "a batch of %d files failed; importing them one by one", len(accepted), exc_info=True
                 )
-                return self._one_by_one(accepted)
+                return self._one_by_one(accepted, waited)
             outcomes.update(zip((read.index for read in accepted), counts, strict=True))
             if not connection.in_atomic_block:
                 refresh_planner_statistics()
-        return [(read.index, _result(read, outcomes[read.index])) for read in batch]
+        results = [(read, _result(read, outcomes[read.index])) for read in batch]
+        for read, result in results:
+            if result.status != "imported":
+                result.seconds = read.seconds
+        # The batch's time (waiting for it to be read, and every stage) is its imported files'.
+        imported = [(result, read.weight) for read, result in results if result.status == "imported"]
+        _share(imported, waited + time.perf_counter() - started)
+        return [(read.index, result) for read, result in results]
 
-    def _one_by_one(self, batch: list[ReadFile]) -> list[tuple[int, IngestResult]]:
+    def _one_by_one(self, batch: list[ReadFile], waited: float) -> list[tuple[int, IngestResult]]:
         """A batch the database refused, again a file at a time: one bad file fails alone."""
         results = []
         for read in batch:
             again = read_file(read.index, read.source, known_benchmarks())
-            results += self._import_batch([again])
+            results += self._import_batch([again], waited / len(batch))
         return results
 
 
@@ -165,6 +185,13 @@ def _result(read: ReadFile, outcome: Outcome) -> IngestResult:
     return IngestResult(
         file=read.source.name, format=counts.pop("format", read.format), status="imported", counts=counts
     )
+
+
+def _share(results: list[tuple[IngestResult, int]], seconds: float) -> None:
+    """Add `seconds` to the results, in proportion to their weights."""
+    total = sum(weight for _, weight in results)
+    for result, weight in results:
+        result.seconds += seconds * weight / total
 
 
 def known_benchmarks() -> frozenset[tuple[str, str]]:

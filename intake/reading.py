@@ -12,6 +12,7 @@ import hashlib
 import io
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,10 +65,11 @@ class ReadFile:
     dump: KubernetesDump | None = None
     records: Iterator[Any] | None = None
     refused: RejectedFile | None = None
+    seconds: float = 0.0
 
     @property
     def weight(self) -> int:
-        """How much work the file is: its rule results, else one."""
+        """How much work the file is, to share a batch's time out: its rule results, else one."""
         if self.scans is None:
             return 1
         return max(1, sum(len(scan.results) for scan in self.scans.document.scans))
@@ -111,7 +113,9 @@ def read_batches(
             for index, source in enumerate(sources):
                 if stop.is_set():
                     return
+                started = time.perf_counter()
                 read = read_file(index, source, known)
+                read.seconds = time.perf_counter() - started
                 if read.refused is not None or read.scans is not None:
                     batch.append(read)
                     size += read.weight if read.scans is not None else 0

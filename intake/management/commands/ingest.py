@@ -52,6 +52,9 @@ class Command(BaseCommand):
                     "format": result.format,
                     "status": result.status,
                     "error": result.error,
+                    # The import's own time (its share of its batch's and of the snapshot), without
+                    # the process's start.
+                    "seconds": round(result.seconds, 3),
                     **result.counts,
                 }
             )
