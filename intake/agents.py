@@ -1,9 +1,11 @@
 """What agents tell about themselves, taken in: a heartbeat or a new workspace, then the agent
-recommendations re-evaluated."""
+recommendations re-evaluated (and, for a heartbeat that changed one, the score snapshot, coalesced with
+the other agents': at most one a minute)."""
 
 from django.db import transaction
 from django.utils import timezone
 
+from intake.snapshots import snapshot_run
 from posture.agents import Heartbeat, save_heartbeat
 from posture.models import EnrollmentToken, Resource, Workspace
 from recommendations.evaluators.agents import evaluate_agents, evaluate_all_agents
@@ -14,7 +16,9 @@ def record_heartbeat(*, token: EnrollmentToken, heartbeat: Heartbeat) -> tuple[R
     """Update (or discover) the machine the heartbeat is from and re-evaluate its agent; returns
     (resource, created)."""
     resource, created = save_heartbeat(token=token, heartbeat=heartbeat)
-    evaluate_agents([resource.pk], now=resource.last_heartbeat or timezone.now())
+    changed = evaluate_agents([resource.pk], now=resource.last_heartbeat or timezone.now())
+    if changed:
+        snapshot_run({resource.subscription_id}, coalesce=True)
     return resource, created
 
 

@@ -176,7 +176,8 @@ def run_import_job(job_id: int) -> str:
         job = ImportJob.objects.select_for_update().get(pk=job_id)
         if job.status != ImportStatus.RUNNING:  # a second delivery finished it while this one waited
             return job.status
-        run = ImportRun()
+        # An agent's upload: its score snapshot may wait up to a minute, taken with its neighbours'.
+        run = ImportRun(coalesce=job.created_by_token_id is not None)
         (result,) = run.import_sources(
             [
                 Source(
@@ -197,6 +198,7 @@ def run_import_job(job_id: int) -> str:
             job.status = ImportStatus.DONE
             job.counts = result.counts
             job.score_before = score.before
+            # None while an agent's snapshot waits: `take_waiting_snapshots` fills it in.
             job.score_after = score.after
         else:
             job.status = ImportStatus.FAILED

@@ -50,9 +50,12 @@ class IngestResult:
 
 class ImportRun:
     """One import run: files go through the stages batch by batch (`import_sources`, as often as
-    needed), then `finish` takes the run's one score snapshot."""
+    needed), then `finish` takes the run's one score snapshot.
 
-    def __init__(self) -> None:
+    `coalesce`: the run is an agent's, whose snapshot may wait up to a minute for others'."""
+
+    def __init__(self, *, coalesce: bool = False) -> None:
+        self.coalesce = coalesce
         self.subscriptions: set[int] = set()
         self.imported: list[IngestResult] = []
 
@@ -76,7 +79,7 @@ class ImportRun:
             return None
         started = time.perf_counter()
         with transaction.atomic():
-            change = snapshot_run(self.subscriptions)
+            change = snapshot_run(self.subscriptions, coalesce=self.coalesce)
         _share([(result, 1) for result in self.imported], time.perf_counter() - started)
         return change
 

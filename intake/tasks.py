@@ -1,7 +1,8 @@
-"""Celery tasks of the import pipeline: import jobs, and sending again the ones a dead worker left.
+"""Celery tasks of the import pipeline: import jobs, sending again the ones a dead worker left, and the
+score snapshot agents' changes wait for.
 
-Their registered names are the ones they had in `posture.tasks`: queued messages, beat's schedule and
-workers of another version keep finding them.
+The import tasks' registered names are the ones they had in `posture.tasks`: queued messages, beat's
+schedule and workers of another version keep finding them.
 """
 
 from typing import Any
@@ -10,6 +11,7 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.db import InterfaceError, OperationalError
 
+from intake import snapshots
 from intake.jobs import requeue_abandoned_jobs, run_import_job
 
 
@@ -34,3 +36,10 @@ def requeue_abandoned_imports() -> list[int]:
 def requeue_abandoned_imports_on_start(**_: Any) -> None:
     # A worker restarted after a crash finds its own abandoned imports without waiting for beat.
     requeue_abandoned_imports.delay()
+
+
+@shared_task(name="intake.tasks.take_waiting_snapshots")
+def take_waiting_snapshots() -> int:
+    """The score snapshot agents' uploads and heartbeats wait for (by beat, every minute); returns how
+    many import jobs got their score after."""
+    return snapshots.take_waiting_snapshots()

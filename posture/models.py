@@ -149,6 +149,15 @@ class ImportJob(models.Model):
                 fields=["sha256", "requested_format", "resource_hint"], name="one_job_per_file_and_options"
             )
         ]
+        indexes = [
+            # Agents' imports done and waiting for the score snapshot that takes their change (at most
+            # one a minute): found among every job ever run without reading them all.
+            models.Index(
+                fields=["finished_at"],
+                name="importjob_waiting_for_score",
+                condition=models.Q(status="done", score_after__isnull=True),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"import {self.pk} {self.original_name} ({self.status})"

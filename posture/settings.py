@@ -293,6 +293,8 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-abandoned-imports": {"task": "posture.tasks.requeue_abandoned_imports", "schedule": 300},
     # The score's history: a snapshot when the score changed (grace periods end by themselves), or daily.
     "score-snapshot": {"task": "scoring.tasks.record_snapshot", "schedule": 3600},
+    # The snapshot agents' uploads and heartbeats wait for (they take one at most a minute).
+    "score-snapshot-waiting": {"task": "intake.tasks.take_waiting_snapshots", "schedule": 60},
     "weekly-digest": {
         "task": "governance.tasks.weekly_digest",
         "schedule": crontab(
