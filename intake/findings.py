@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import Max
 from django.utils import timezone
 
-from intake.persist.copy import insert_rows, upsert_rows
+from intake.persist.bulk import insert_rows, upsert_rows
 from intake.stages import Move, NewScan
 from recommendations.findings import FINDING_FIELDS, Latest, advance, count_transition, refresh_findings
 from recommendations.models import Finding, Scan

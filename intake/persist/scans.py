@@ -15,7 +15,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from intake.persist.copy import insert_rows
+from intake.persist.bulk import insert_rows
 from intake.persist.rules import ensure_rules, rule_key, rules_digest, upsert_benchmark, upsert_rules
 from intake.stages import Evaluations, Move, NewScan, Outcome, Persisted
 from posture.errors import RejectedFile
