@@ -27,7 +27,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from governance import audit
-from intake.persist.statistics import refresh_planner_statistics
+from intake.persist.bulk import refresh_planner_statistics
 from intake.pipeline import ImportRun
 from intake.reading import Source
 from intake.snapshots import unchanged_score

@@ -20,18 +20,20 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from governance.sync import follow_evidence
-from intake.evaluation import evaluate
 from intake.findings import Changes, derive_findings
 from intake.persist.assessments import persist_assessments
+from intake.persist.bulk import chunks, refresh_planner_statistics
 from intake.persist.inventory import persist_inventory
 from intake.persist.kubernetes import cluster_statuses, persist_kubernetes
 from intake.persist.scans import persist_scan_files, scan_counts
-from intake.persist.statistics import refresh_planner_statistics
 from intake.reading import BATCH_RESULTS, SCAN_FORMATS, Progress, ReadFile, Source, read_batches, read_file
 from intake.snapshots import ScoreChange, snapshot_run
-from intake.stages import Outcome, Persisted
+from intake.stages import Evaluations, Outcome, Persisted
 from posture.errors import RejectedFile
 from posture.models import Resource
+from recommendations.evaluators.agents import evaluate_agents
+from recommendations.evaluators.kubernetes import evaluate_kubernetes
+from recommendations.evaluators.os_config import evaluate_os_configuration
 from recommendations.models import Benchmark
 
 logger = logging.getLogger(__name__)
@@ -146,7 +148,21 @@ def persist(batch: list[ReadFile]) -> Persisted:
             return persist_inventory(read.records)
         return persist_assessments(read.records)
     finally:
-        read.records.close()  # type: ignore[attr-defined]
+        read.records.close()
+
+
+def evaluate(evaluations: Evaluations) -> set[int]:
+    """The evaluate stage: the recommendations Posture evaluates from evidence (OS configuration from
+    findings, Kubernetes from dumps, agents), for the resources the persist stage names; returns those
+    whose assessments changed."""
+    changed: set[int] = set()
+    for ids in chunks(sorted(evaluations.os_configuration)):
+        changed |= evaluate_os_configuration(ids)
+    for ids in chunks(sorted(evaluations.kubernetes)):
+        changed |= evaluate_kubernetes(ids)
+    for ids in chunks(sorted(evaluations.agents)):
+        changed |= evaluate_agents(ids)
+    return changed
 
 
 def report(outcomes: list[Outcome], changes: Changes, followed: dict[str, int]) -> list[Outcome]:
@@ -168,10 +184,9 @@ def report(outcomes: list[Outcome], changes: Changes, followed: dict[str, int]) 
 def subscriptions_of(resource_ids: set[int]) -> set[int]:
     """The subscriptions of these resources (whose score their changed assessments move)."""
     found: set[int] = set()
-    ids = sorted(resource_ids)
-    for start in range(0, len(ids), 1000):
+    for ids in chunks(sorted(resource_ids)):
         found.update(
-            Resource.objects.filter(pk__in=ids[start : start + 1000])
+            Resource.objects.filter(pk__in=ids)
             .values_list("subscription_id", flat=True)
             .distinct()
             .order_by()

@@ -13,7 +13,7 @@ import io
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -63,7 +63,7 @@ class ReadFile:
     sha256: str = ""
     scans: ScanFile | None = None
     dump: KubernetesDump | None = None
-    records: Iterator[Any] | None = None
+    records: Generator[Any, None, None] | None = None
     refused: RejectedFile | None = None
     seconds: float = 0.0
 
@@ -219,7 +219,7 @@ def _opened(source: Source) -> Iterator[IO[bytes]]:
             yield stream
 
 
-def _records(source: Source, reader: Callable[[IO[bytes]], Iterator[Any]]) -> Iterator[Any]:
+def _records(source: Source, reader: Callable[[IO[bytes]], Iterator[Any]]) -> Generator[Any, None, None]:
     """The file's records, the file opened when the first is asked for and closed after the last."""
     with _opened(source) as stream:
         yield from reader(stream)

@@ -5,8 +5,8 @@ from collections.abc import Iterable
 
 from django.utils import timezone
 
-from intake.persist.common import chunks, find_or_create_subscriptions
-from intake.persist.inventory import link_parents
+from intake.persist.bulk import chunks
+from intake.persist.inventory import find_or_create_subscriptions, link_parents
 from intake.stages import Evaluations, Persisted
 from posture.errors import RejectedFile
 from posture.importers.azure_ids import parse_resource_id

@@ -1,15 +1,16 @@
-"""Persists inventory records: resources upserted by resource id, scale-set instances linked to their set."""
+"""Persists inventory records: resources upserted by resource id, scale-set instances linked to their set,
+subscriptions found (or created) by the names files give."""
 
 from collections import Counter
 from collections.abc import Iterable
 
 from django.utils import timezone
 
-from intake.persist.common import chunks, find_or_create_subscriptions
+from intake.persist.bulk import chunks
 from intake.stages import Evaluations, Move, Persisted
 from posture.errors import RejectedFile
 from posture.importers.records import ResourceRecord
-from posture.models import AgentEvidence, AgentState, Resource, resource_key
+from posture.models import AgentEvidence, AgentState, Resource, Subscription, resource_key
 from posture.provisioning import mark_pending
 
 INVENTORY_FIELDS = (
@@ -173,3 +174,18 @@ def _listed(keys: list[str], created_keys: set[str]) -> set[int]:
         mark_pending([pk for pk, key in rows if key in created_keys])
         listed.update(pk for pk, _ in rows)
     return listed
+
+
+def find_or_create_subscriptions(
+    names: set[str], counts: Counter[str], *, external: bool
+) -> dict[str, Subscription]:
+    """Subscriptions by name or external id, creating the missing ones (named by the value given)."""
+    found: dict[str, Subscription] = {}
+    for sub in Subscription.objects.filter(name__in=names):
+        found[sub.name] = sub
+    for sub in Subscription.objects.filter(external_id__in=names - found.keys()):
+        found[sub.external_id or ""] = sub
+    for name in sorted(names - found.keys()):
+        found[name] = Subscription.objects.create(name=name, external_id=name if external else None)
+        counts["subscriptions_created"] += 1
+    return found

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from intake.persist.common import chunks
+from intake.persist.bulk import chunks
 from posture.importers.records import BenchmarkRecord, RuleRecord
 from recommendations.models import Benchmark, Rule
 
