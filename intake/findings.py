@@ -66,7 +66,9 @@ def _derive_round(batch: list[NewScan], later: dict[int, set[int]]) -> Changes:
         # file's hash (refresh_findings), not appended because it arrived last.
         if newest.get(scan.resource.pk) is None or scan.scanned_at > newest[scan.resource.pk]
     ]
-    previous = _stored_findings([s.resource.pk for s in appendable if s.resource.pk in newest])
+    # Every machine's stored findings, scanned before or not: findings outlive the scans they came
+    # from (a scan deleted), and a first scan must update them, not insert them again.
+    previous = _stored_findings([scan.resource.pk for scan in appendable])
     now = timezone.now()
     inserts: list[tuple[Any, ...]] = []
     updates: list[tuple[Any, ...]] = []

@@ -191,6 +191,17 @@ def test_newer_scan_resolves_and_reopens_with_counts():
     )
 
 
+def test_findings_outlive_deleted_scans_and_the_next_scan_moves_them_on():
+    ingest(scan(T1, a="fail", b="pass"))
+    Scan.objects.all().delete()
+    again = ingest(scan(T2, a="pass", b="fail"))
+    assert (again["findings_opened"], again["findings_resolved"]) == (1, 1)
+    state = {row[0]: row[1:] for row in findings_state()}
+    assert state["CCE-80001-1"] == ("resolved", "pass", T1, T2, T2)
+    assert state[rule_key("b")] == ("open", "fail", T2, T2, None)
+    assert Finding.objects.count() == 2
+
+
 def test_not_evaluated_and_not_applicable_results_are_not_findings():
     ingest(scan(T1, a="error", b="unknown", c="notapplicable", d="notchecked", e="notselected"))
     states = dict(Finding.objects.values_list("rule__key", "state"))
