@@ -149,6 +149,8 @@ def read_batches(
 
 
 def read_file(index: int, source: Source, known: frozenset[tuple[str, str]]) -> ReadFile:
+    """One file read (its records, for an inventory or a Defender export, left for the persist stage),
+    or refused with the reason: its format, its content, or an option that does not apply to it."""
     read = ReadFile(index=index, source=source, format=source.file_format)
     try:
         read.format = _format(source)
