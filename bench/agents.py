@@ -59,8 +59,9 @@ def main() -> None:
     setup_django(fresh=True)
     from django.db import connection
 
-    from posture.agents import Heartbeat, issue_token, record_heartbeat, register_workspace
-    from posture.ingest import ingest_stream
+    from intake.agents import record_heartbeat, register_workspace
+    from intake.pipeline import ingest_stream
+    from posture.agents import Heartbeat, issue_token
     from recommendations.evaluators.agents import evaluate_all_agents
     from recommendations.models import Assessment
 

@@ -123,7 +123,7 @@ def load_estate(machines: list[Machine]) -> Figures:
     from governance.people import create_team, save_person
     from governance.roles import Role
     from governance.rules import RuleSpec, save_rule
-    from posture.ingest import ingest_file, ingest_stream
+    from intake.pipeline import ingest_file, ingest_stream
 
     start = time.perf_counter()
     ingest_stream(io.BytesIO(inventory_csv(machines, CLUSTERS)), file_format="inventory")
@@ -149,7 +149,7 @@ def load_estate(machines: list[Machine]) -> Figures:
 
 
 def ingest(paths: list[Path], results: int) -> Figures:
-    from posture.ingest.batches import ingest_files
+    from intake.pipeline import ingest_files
 
     start = time.perf_counter()
     outcomes = ingest_files(paths)
@@ -161,7 +161,7 @@ def ingest(paths: list[Path], results: int) -> Figures:
 
 def rescan(machines: list[Machine], folder: Path) -> Figures:
     """A tenth of the fleet scanned again a day later: findings advance from the stored ones."""
-    from posture.ingest.batches import ingest_files
+    from intake.pipeline import ingest_files
 
     linux, windows = real_rule_results(ARF), windows_rules()
     chosen = [m for m in machines if m.index % 10 == 0]
@@ -187,7 +187,7 @@ def rescan(machines: list[Machine], folder: Path) -> Figures:
 def single_uploads(machines: list[Machine], folder: Path, count: int = 7) -> Figures:
     """What one agent's upload costs at fleet size: stored, then imported by the job a worker runs
     (score before and after, governance, the snapshot), one scan file at a time."""
-    from posture.imports import run_import_job, submit_upload
+    from intake.jobs import run_import_job, submit_upload
 
     linux = real_rule_results(ARF)
     chosen = [m for m in machines if m.os == "linux" and m.index % 10 == 1][:count]
@@ -208,7 +208,7 @@ def real_arf() -> Figures:
     from django.db import transaction
     from lxml import etree
 
-    from posture.ingest import ingest_stream
+    from intake.pipeline import ingest_stream
 
     data = lzma.decompress(ARF.read_bytes())
     parser = etree.XMLParser(huge_tree=True, resolve_entities=False, no_network=True)

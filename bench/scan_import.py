@@ -62,8 +62,8 @@ def measure(name: str, rounds: int) -> None:
     from django.db import transaction
     from lxml import etree
 
+    from intake.pipeline import ingest_stream
     from posture.importers.xccdf import read_scap
-    from posture.ingest import ingest_stream
     from recommendations.models import Benchmark, Rule, Scan
 
     data = lzma.decompress((OSCAP / name).read_bytes())

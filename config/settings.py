@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "recommendations",
     "scoring",
     "governance",
+    "intake",
     "web",
 ]
 
@@ -189,7 +190,7 @@ CONTENT_SECURITY_POLICY = {
 REST_FRAMEWORK = {
     # The token first: a call without credentials is then a 401 naming the Token scheme.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "web.api.authentication.ApiTokenAuthentication",
+        "web.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
@@ -294,6 +295,8 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-abandoned-imports": {"task": "posture.tasks.requeue_abandoned_imports", "schedule": 300},
     # The score's history: a snapshot when the score changed (grace periods end by themselves), or daily.
     "score-snapshot": {"task": "scoring.tasks.record_snapshot", "schedule": 3600},
+    # The snapshot agents' uploads and heartbeats wait for (they take one at most a minute).
+    "score-snapshot-waiting": {"task": "intake.tasks.take_waiting_snapshots", "schedule": 60},
     "weekly-digest": {
         "task": "governance.tasks.weekly_digest",
         "schedule": crontab(

@@ -1,5 +1,5 @@
 """API tokens: issue (the key is shown once), revoke, and find the token a presented key belongs to
-(web/api/authentication.py reads `Authorization: Token <key>` with it).
+(web/authentication.py reads `Authorization: Token <key>` with it).
 
 A key is 256 random bits behind a `psa_` marker; only its SHA-256 digest is stored, so a fast digest
 lookup by index is safe. Issuing and revoking are in the audit log.

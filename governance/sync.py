@@ -1,37 +1,21 @@
 """Keeps governance current with the evidence: after an import, exemptions cover new assessments,
 rules assign new unhealthy items, and items the evidence shows fixed or still failing follow."""
 
+from collections.abc import Collection
 from datetime import datetime
-
-from django.db.models import Q
 
 from governance.assignments import apply_rules, reconcile
 from governance.exemptions import apply_exemptions
-from posture.models import Resource
-from recommendations.models import Assessment, ClusterSnapshot, Scan
 
 
-def touched_since(since: datetime) -> set[int]:
-    """Resources with new evidence or changed assessments since `since` (scale sets of scanned instances
-    included, since their assessments roll the instances up)."""
-    scanned = set(Scan.objects.filter(imported_at__gte=since).values_list("resource_id", flat=True))
-    clusters = set(
-        ClusterSnapshot.objects.filter(imported_at__gte=since).values_list("cluster_id", flat=True)
-    )
-    changed = set(Assessment.objects.filter(updated_at__gte=since).values_list("resource_id", flat=True))
-    parents = set(
-        Resource.objects.filter(Q(pk__in=scanned), parent__isnull=False).values_list("parent_id", flat=True)
-    )
-    return scanned | clusters | changed | {p for p in parents if p is not None}
-
-
-def after_ingest(since: datetime) -> dict[str, int]:
-    resources = touched_since(since)
-    if not resources:
+def follow_evidence(resource_ids: Collection[int], *, evidence_at: datetime) -> dict[str, int]:
+    """Governance of the resources new evidence is about or whose assessments changed (the import
+    pipeline says which), as of `evidence_at`."""
+    if not resource_ids:
         return {}
-    exempted = apply_exemptions(resources)
-    assigned = apply_rules(resources)
-    followed = reconcile(resources, evidence_at=since)
+    exempted = apply_exemptions(resource_ids)
+    assigned = apply_rules(resource_ids)
+    followed = reconcile(resource_ids, evidence_at=evidence_at)
     return {
         "items_assigned": assigned,
         "assessments_exempted": exempted,

@@ -1,4 +1,8 @@
-"""Workspaces, agent enrollment tokens and heartbeats: the evidence agents send about themselves."""
+"""Agent enrollment tokens, and what a heartbeat writes of its machine: the estate's side of the agents.
+
+Re-evaluating the agent recommendations after a heartbeat or a new workspace is intake's
+(intake/agents.py).
+"""
 
 import hashlib
 import logging
@@ -6,13 +10,11 @@ import secrets
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
-from django.db import transaction
 from django.utils import timezone
 
 from posture.errors import UserError
 from posture.matching import find_or_discover_machine
 from posture.models import AgentError, AgentEvidence, AgentState, EnrollmentToken, Resource, Workspace
-from recommendations.evaluators.agents import evaluate_agents, evaluate_all_agents
 
 log = logging.getLogger("posture.agents")
 # Errors an installer reports: the agent is not working, whatever sent the heartbeat.
@@ -28,19 +30,6 @@ TOKEN_PREFIX = "pst_"  # noqa: S105 - a public marker that makes leaked tokens e
 def _digest(token: str) -> str:
     # Tokens are 256 random bits: a fast digest is safe, and lets a lookup use an index.
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def register_workspace(
-    *, workspace_id: str, name: str, datastream: str = "", profile: str = ""
-) -> tuple[Workspace, bool]:
-    """Register (or update) a workspace; machines that named it stop being "unknown workspace" at once."""
-    workspace, created = Workspace.objects.update_or_create(
-        workspace_id=workspace_id,
-        defaults={"name": name, "scan_datastream": datastream, "scan_profile": profile},
-    )
-    if created:
-        evaluate_all_agents()
-    return workspace, created
 
 
 @dataclass(frozen=True)
@@ -85,8 +74,7 @@ class Heartbeat:
     error: str = ""
 
 
-@transaction.atomic
-def record_heartbeat(*, token: EnrollmentToken, heartbeat: Heartbeat) -> tuple[Resource, bool]:
+def save_heartbeat(*, token: EnrollmentToken, heartbeat: Heartbeat) -> tuple[Resource, bool]:
     """Update (or discover) the machine the heartbeat is from; returns (resource, created).
 
     The workspace is the token's: a heartbeat cannot move a machine into another workspace, nor claim a
@@ -127,5 +115,4 @@ def record_heartbeat(*, token: EnrollmentToken, heartbeat: Heartbeat) -> tuple[R
         resource.os = heartbeat.os
     resource.save()
     EnrollmentToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    evaluate_agents([resource.pk], now=now)
     return resource, created

@@ -1,12 +1,22 @@
-"""The estate: subscriptions (the unit of scoring) and the resources in them."""
+"""The estate: subscriptions (the unit of scoring) and the resources in them.
+
+The choices of its columns live in posture/choices.py, where the importers use them without a model.
+"""
 
 from django.db import models
+
+from posture import lengths
+from posture.choices import MACHINE_KINDS as MACHINE_KINDS
+from posture.choices import AgentState as AgentState
+from posture.choices import OperatingSystem as OperatingSystem
+from posture.choices import PowerState as PowerState
+from posture.choices import ResourceKind as ResourceKind
 
 
 class Subscription(models.Model):
     """A subscription, account or project: the unit Defender scores."""
 
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=lengths.SUBSCRIPTION_NAME, unique=True)
     # The cloud's own id (an Azure subscription GUID, an AWS account number) when one is known.
     external_id = models.CharField(max_length=200, unique=True, null=True, blank=True)
     # Auto-provisioning: on when set; new machines are then "Pending agent installation" and their
@@ -41,37 +51,6 @@ class SubscriptionGroup(models.Model):
         return self.name
 
 
-class ResourceKind(models.TextChoices):
-    VM = "vm", "Virtual machine"
-    VMSS = "vmss", "Virtual machine scale set"
-    VMSS_INSTANCE = "vmss_instance", "Scale set instance"
-    ARC_MACHINE = "arc_machine", "Arc machine"
-    K8S_CLUSTER = "k8s_cluster", "Kubernetes cluster"
-
-
-# The kinds that are one machine (run an agent, get scanned), unlike a scale set or a cluster.
-MACHINE_KINDS = (ResourceKind.VM, ResourceKind.ARC_MACHINE, ResourceKind.VMSS_INSTANCE)
-
-
-class OperatingSystem(models.TextChoices):
-    LINUX = "linux", "Linux"
-    WINDOWS = "windows", "Windows"
-    UNKNOWN = "", "Unknown"
-
-
-class PowerState(models.TextChoices):
-    RUNNING = "running", "Running"
-    STOPPED = "stopped", "Stopped"
-    DEALLOCATED = "deallocated", "Deallocated"
-
-
-class AgentState(models.TextChoices):
-    INSTALLED = "installed", "Installed"
-    NOT_INSTALLED = "not_installed", "Not installed"
-    PENDING = "pending", "Pending installation"
-    INSTALL_FAILED = "install_failed", "Installation failed"
-
-
 class AgentEvidence(models.TextChoices):
     """Who last told Posture about a machine's agent; nobody means its agent fields are not evidence."""
 
@@ -85,13 +64,13 @@ class Resource(models.Model):
     """A machine, scale set, scale-set instance or cluster."""
 
     # As the source spelled it; Azure ids are case-insensitive, so matching uses resource_key.
-    resource_id = models.CharField(max_length=1000)
+    resource_id = models.CharField(max_length=lengths.RESOURCE_ID)
     resource_key = models.CharField(max_length=1000, unique=True, editable=False)
-    name = models.CharField(max_length=300, db_index=True)
+    name = models.CharField(max_length=lengths.RESOURCE_NAME, db_index=True)
     kind = models.CharField(max_length=20, choices=ResourceKind.choices)
     os = models.CharField(max_length=10, choices=OperatingSystem.choices, blank=True, default="")
     subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="resources")
-    resource_group = models.CharField(max_length=200, blank=True, default="")
+    resource_group = models.CharField(max_length=lengths.RESOURCE_GROUP, blank=True, default="")
     parent = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="instances"
     )
@@ -100,8 +79,8 @@ class Resource(models.Model):
     agent_state = models.CharField(
         max_length=20, choices=AgentState.choices, default=AgentState.NOT_INSTALLED
     )
-    agent_version = models.CharField(max_length=100, blank=True, default="")
-    workspace_id = models.CharField(max_length=200, blank=True, default="")
+    agent_version = models.CharField(max_length=lengths.AGENT_VERSION, blank=True, default="")
+    workspace_id = models.CharField(max_length=lengths.WORKSPACE_ID, blank=True, default="")
     last_heartbeat = models.DateTimeField(null=True, blank=True)
     agent_error = models.CharField(max_length=40, blank=True, default="")
     agent_evidence = models.CharField(
@@ -168,6 +147,15 @@ class ImportJob(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["sha256", "requested_format", "resource_hint"], name="one_job_per_file_and_options"
+            )
+        ]
+        indexes = [
+            # Agents' imports done and waiting for the score snapshot that takes their change (at most
+            # one a minute): found among every job ever run without reading them all.
+            models.Index(
+                fields=["finished_at"],
+                name="importjob_waiting_for_score",
+                condition=models.Q(status="done", score_after__isnull=True),
             )
         ]
 

@@ -11,14 +11,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from posture.models import MACHINE_KINDS, AgentEvidence, AgentState, Resource, Subscription, Workspace
-from recommendations.evaluators.agents import evaluate_agents
 
 
 def mark_pending(resource_ids: Iterable[int]) -> list[int]:
     """Machines among these, in an auto-provisioned subscription and with no agent, become pending.
 
     A machine whose agent reported, or that an inventory says has one (even a failed one), is left as
-    it is. Returns the ids marked, already re-evaluated.
+    it is. Returns the ids marked, for their agent recommendations to be re-evaluated.
     """
     candidates = (
         Resource.objects.filter(
@@ -37,13 +36,13 @@ def mark_pending(resource_ids: Iterable[int]) -> list[int]:
             agent_error="",
             updated_at=timezone.now(),
         )
-        evaluate_agents(marked)
     return marked
 
 
 @transaction.atomic
-def set_auto_provisioning(subscription: Subscription, workspace: Workspace | None) -> int:
-    """Turn auto-provisioning on (into `workspace`) or off; returns how many machines changed.
+def switch_auto_provisioning(subscription: Subscription, workspace: Workspace | None) -> list[int]:
+    """Turn auto-provisioning on (into `workspace`) or off; returns the machines whose agent state changed,
+    for their agent recommendations to be re-evaluated.
 
     On, the subscription's machines without an agent become pending as well as the new ones, as when
     Defender's auto-provisioning is switched on. Off, the machines still pending by it are back to
@@ -53,9 +52,8 @@ def set_auto_provisioning(subscription: Subscription, workspace: Workspace | Non
     subscription.save(update_fields=["provisioning_workspace"])
     machines = Resource.objects.filter(subscription=subscription)
     if workspace is not None:
-        return len(mark_pending(machines.values_list("pk", flat=True)))
+        return mark_pending(machines.values_list("pk", flat=True))
     pending = machines.filter(agent_evidence=AgentEvidence.PROVISIONING, agent_state=AgentState.PENDING)
     reverted = list(pending.values_list("pk", flat=True))
     pending.update(agent_state=AgentState.NOT_INSTALLED, updated_at=timezone.now())
-    evaluate_agents(reverted)
-    return len(reverted)
+    return reverted

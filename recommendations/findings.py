@@ -7,7 +7,7 @@ newer one decided. Two scans of a machine taken at the same moment are ordered b
 """
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Collection, Iterable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -120,15 +120,19 @@ def count_transition(counts: MutableMapping[str, int], before: str | None, after
         counts["findings_resolved"] += 1
 
 
-def refresh_findings(*, resource_id: int, rule_ids: Iterable[int]) -> Counter[str]:
-    """Re-derive the machine's findings for these rules; count what opened, resolved and reopened."""
+def refresh_findings(
+    *, resource_id: int, rule_ids: Iterable[int], excluding_scans: Collection[int] = ()
+) -> Counter[str]:
+    """Re-derive the machine's findings for these rules; count what opened, resolved and reopened.
+    `excluding_scans` are stored scans whose results do not count yet (later files of an import)."""
     rule_ids = list(rule_ids)
     history: dict[int, list[ResultRow]] = defaultdict(list)
+    scans = Scan.objects.filter(resource_id=resource_id).exclude(pk__in=list(excluding_scans))
     rows = (
         # By the machine's scan ids first, so the (scan, rule) index answers: filtering on the join
         # lets the planner walk every machine's results of these rules, which grows with the fleet.
         ScanResult.objects.filter(
-            scan_id__in=list(Scan.objects.filter(resource_id=resource_id).values_list("id", flat=True)),
+            scan_id__in=list(scans.values_list("id", flat=True)),
             rule_id__in=rule_ids,
         )
         .order_by("rule_id", "scan__scanned_at", "scan__file_sha256", "scan_id")

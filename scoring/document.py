@@ -10,14 +10,15 @@ def _number(value: Decimal) -> float | int:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
+def secure_score(current: Decimal, maximum: int, percentage: Decimal) -> dict[str, Any]:
+    """The document's `secure_score`: also what an import job reports before and after it ran."""
+    return {"current": _number(current), "max": maximum, "percentage": _number(percentage)}
+
+
 def score_document(report: ScoreReport) -> dict[str, Any]:
     return {
         "scope": {"subscription": report.scope.label},
-        "secure_score": {
-            "current": _number(report.current),
-            "max": report.max,
-            "percentage": _number(report.percentage),
-        },
+        "secure_score": secure_score(report.current, report.max, report.percentage),
         "controls": [
             {
                 "name": control.name,

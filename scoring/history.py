@@ -1,43 +1,183 @@
 """The score over time: snapshots of the secure score and every control, for the estate and each
-subscription, stored when something changed or at least daily; and the series the trend charts draw."""
+subscription, each scope stored when its figures changed or at least daily; and the series the trend
+charts draw."""
 
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from posture.models import Subscription
 from posture.scope import ESTATE, Scope
 from scoring.engine import ScoreReport, compute_score
-from scoring.models import ScorePoint
+from scoring.models import ScorePoint, SnapshotClock
 
-# A snapshot is stored at least this often even when nothing changed, so that every day has a point.
+# A scope's snapshot is stored at least this often even when nothing changed, so every day has a point.
 AT_LEAST_EVERY = timedelta(days=1)
+# Changes that may wait (agents' uploads and heartbeats) are snapshotted at most this often.
+COALESCE_WITHIN = timedelta(minutes=1)
 TREND_DAYS = (7, 30, 90)
 
 # What two snapshots are compared on: (subscription, control) -> figures.
 Figures = tuple[Decimal, int, Decimal, int, int, int, int]
 
 
+@dataclass(frozen=True)
+class ScoreFigures:
+    current: Decimal
+    max: int
+    percentage: Decimal
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a snapshot did: the estate's score as last stored before it and as it is now (None when
+    the snapshot waits for a later one), and the scopes stored (None: the estate)."""
+
+    before: ScoreFigures | None
+    after: ScoreFigures | None
+    stored: frozenset[int | None] = frozenset()
+
+
 def record_snapshot(now: datetime | None = None) -> bool:
-    """Score the estate and each subscription; store the figures when they differ from the last
-    snapshot's or when that one is a day old. Returns whether a snapshot was stored."""
+    """Snapshot the estate and every subscription (beat's hourly task); returns whether anything was
+    stored."""
+    return bool(take_snapshot(None, now=now).stored)
+
+
+@transaction.atomic
+def take_snapshot(
+    subscription_ids: Collection[int] | None, *, now: datetime | None = None, coalesce: bool = False
+) -> Snapshot:
+    """Score the estate and these subscriptions (None: every one), and the subscriptions whose change
+    waits for a snapshot; store each scope whose figures differ from its own last snapshot's, or whose
+    last one is a day old.
+
+    With `coalesce`, nothing is scored when the estate was snapshotted less than a minute ago: the
+    scopes are marked due instead, for the next snapshot to take (an import's, or `take_due_snapshots`)."""
     now = now or timezone.now()
-    estate = compute_score(ESTATE)
-    reports = [estate] + [
+    estate = _estate_clock()
+    wanted = set(
+        Subscription.objects.values_list("pk", flat=True) if subscription_ids is None else subscription_ids
+    )
+    if coalesce and estate.taken_at is not None and now - estate.taken_at < COALESCE_WITHIN:
+        _mark_due(wanted, now)
+        return Snapshot(before=_score_figures(_last_snapshots([None]).get(None)), after=None)
+    due = set(
+        SnapshotClock.objects.filter(due_since__isnull=False)
+        .exclude(scope=SnapshotClock.ESTATE)
+        .values_list("scope", flat=True)
+    )
+    subscriptions = list(Subscription.objects.filter(pk__in=wanted | due).order_by("pk"))
+    last = _last_snapshots([None, *(sub.pk for sub in subscriptions)])
+    reports = [compute_score(ESTATE)] + [
         # One engine run per subscription: a handful of aggregate queries each, never per resource.
-        compute_score(Scope(subscription_ids=(sub.id,), label=sub.name))
-        for sub in estate.subscriptions
+        compute_score(Scope(subscription_ids=(sub.pk,), label=sub.name))
+        for sub in subscriptions
     ]
-    points = [point for report in reports for point in _points(report, now)]
-    last_at = ScorePoint.objects.aggregate(last=Max("taken_at"))["last"]
-    recent = last_at is not None and abs(now - last_at) < AT_LEAST_EVERY
-    if recent and _figures(ScorePoint.objects.filter(taken_at=last_at)) == _figures(points):
-        return False
+    stored: set[int | None] = set()
+    points: list[ScorePoint] = []
+    for report in reports:
+        scope = report.scope.subscription_ids[0] if report.scope.subscription_ids else None
+        mine = _points(report, now)
+        taken_at, figures = last.get(scope, (None, {}))
+        recent = taken_at is not None and abs(now - taken_at) < AT_LEAST_EVERY
+        if not (recent and figures == _figures(mine)):
+            stored.add(scope)
+            points.extend(mine)
     ScorePoint.objects.bulk_create(points)
-    return True
+    SnapshotClock.objects.bulk_create(
+        [
+            SnapshotClock(scope=scope, taken_at=now, due_since=None)
+            for scope in [SnapshotClock.ESTATE, *(sub.pk for sub in subscriptions)]
+        ],
+        update_conflicts=True,
+        unique_fields=["scope"],
+        update_fields=["taken_at", "due_since"],
+    )
+    if gone := due - {sub.pk for sub in subscriptions}:
+        # Marked due, then deleted: nothing to wait for.
+        SnapshotClock.objects.filter(scope__in=gone).update(due_since=None)
+    estate_now = reports[0]
+    return Snapshot(
+        before=_score_figures(last.get(None)),
+        after=ScoreFigures(estate_now.current, estate_now.max, estate_now.percentage),
+        stored=frozenset(stored),
+    )
+
+
+def _estate_clock() -> SnapshotClock:
+    """The estate's clock row, locked: one snapshot at a time decides and writes."""
+    clock = SnapshotClock.objects.select_for_update().filter(scope=SnapshotClock.ESTATE).first()
+    if clock is None:
+        SnapshotClock.objects.bulk_create([SnapshotClock(scope=SnapshotClock.ESTATE)], ignore_conflicts=True)
+        clock = SnapshotClock.objects.select_for_update().get(scope=SnapshotClock.ESTATE)
+    return clock
+
+
+def take_due_snapshots(now: datetime | None = None) -> Snapshot | None:
+    """Take the snapshot that changes marked due wait for, once the estate's last one is a minute old
+    (beat's task, every minute); None when nothing waits."""
+    if not SnapshotClock.objects.filter(due_since__isnull=False).exists():
+        return None
+    return take_snapshot((), now=now, coalesce=True)
+
+
+def last_estate_score() -> ScoreFigures | None:
+    """The estate's score as last stored, or None while a change waits for its snapshot (or before
+    any)."""
+    if SnapshotClock.objects.filter(due_since__isnull=False).exists():
+        return None
+    return last_stored_estate_score()
+
+
+def last_stored_estate_score() -> ScoreFigures | None:
+    """The estate's score as last stored (None before any snapshot)."""
+    return _score_figures(_last_snapshots([None]).get(None))
+
+
+def _mark_due(subscription_ids: Iterable[int], now: datetime) -> None:
+    scopes = [SnapshotClock.ESTATE, *sorted(subscription_ids)]
+    SnapshotClock.objects.bulk_create([SnapshotClock(scope=scope) for scope in scopes], ignore_conflicts=True)
+    SnapshotClock.objects.filter(scope__in=scopes, due_since__isnull=True).update(due_since=now)
+
+
+LastSnapshot = tuple[datetime, dict[tuple[int | None, int | None], Figures]]
+
+
+def _last_snapshots(scopes: list[int | None]) -> dict[int | None, LastSnapshot]:
+    """Each scope's (None: the estate's) last snapshot: when, and its figures. Two queries."""
+    where = Q(subscription_id__in=[s for s in scopes if s is not None])
+    if None in scopes:
+        where |= Q(subscription__isnull=True)
+    moments: dict[int | None, datetime] = {
+        row["subscription_id"]: row["last"]
+        for row in ScorePoint.objects.filter(where)
+        .values("subscription_id")
+        .annotate(last=Max("taken_at"))
+        .order_by()
+    }
+    points: dict[int | None, list[ScorePoint]] = defaultdict(list)
+    for point in ScorePoint.objects.filter(where, taken_at__in=set(moments.values())):
+        if moments.get(point.subscription_id) == point.taken_at:
+            points[point.subscription_id].append(point)
+    return {scope: (moment, _figures(points[scope])) for scope, moment in moments.items()}
+
+
+def _score_figures(last: LastSnapshot | None) -> ScoreFigures | None:
+    """The secure score of a scope's last snapshot."""
+    if last is None:
+        return None
+    score = [figures for (_, control), figures in last[1].items() if control is None]
+    if not score:
+        return None
+    current, maximum, percentage, *_ = score[0]
+    return ScoreFigures(current, maximum, percentage)
 
 
 def _points(report: ScoreReport, now: datetime) -> list[ScorePoint]:

@@ -50,3 +50,22 @@ class ScorePoint(models.Model):
     def __str__(self) -> str:
         where = self.subscription_id or "estate"
         return f"{self.taken_at:%Y-%m-%d %H:%M} {where} {self.control_id or 'score'}"
+
+
+class SnapshotClock(models.Model):
+    """When a scope's score was last snapshotted (stored or found unchanged), and since when a change
+    waits for its next snapshot.
+
+    Agents' uploads and heartbeats come by the thousand: their changes are snapshotted at most once a
+    minute, the ones in between marked due and taken by the next snapshot (the next import, or beat's
+    task a minute later). `scope` 0 is the estate, any other value a subscription's id.
+    """
+
+    ESTATE = 0
+
+    scope = models.PositiveIntegerField(unique=True)
+    taken_at = models.DateTimeField(null=True, blank=True)
+    due_since = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.scope or 'estate'} taken {self.taken_at} due {self.due_since}"

@@ -1,7 +1,7 @@
 """Real scan documents ingested the way an upload is, for the OS-configuration page tests.
 
 XCCDF results come from tests/scap_builder.py; SecurityBaseline exports are the Log Analytics rows as
-JSON. Both go through posture.ingest, so findings are derived exactly as in production.
+JSON. Both go through intake.pipeline, so findings are derived exactly as in production.
 """
 
 import io
@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from posture.ingest import ingest_stream
+from intake.pipeline import ingest_stream
 from tests.scap_builder import xccdf_result
 
 ROOT = Path(__file__).resolve().parent.parent

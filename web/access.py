@@ -21,7 +21,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from governance.roles import Role, role_of
-from web.api.authentication import AgentPrincipal
+from web.authentication import AgentPrincipal
 
 log = logging.getLogger("posture.access")
 

@@ -8,10 +8,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from audit.trail import client_ip
+from intake.agents import set_auto_provisioning
 from posture.agents import revoke_token
 from posture.errors import UserError
 from posture.models import EnrollmentToken, Resource, Subscription, SubscriptionGroup, Workspace
-from posture.provisioning import set_auto_provisioning
 from posture.subscription_groups import delete_groups, group_state, record_change, valid_group_name
 from recommendations.evaluators.agents import evaluate_all_agents
 

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import IO, Any
 
+from posture.choices import AssessmentStatus
 from posture.errors import RejectedFile, shown
 from posture.importers.azure_ids import parse_resource_id
 from posture.importers.json_input import json_type, parse_json
 from posture.importers.limits import check_lengths
 from posture.importers.records import AssessmentRecord
-from recommendations.models import AssessmentStatus
 
 ASSESSMENT_TYPE = "microsoft.security/assessments"
 STATUS_CODES = {

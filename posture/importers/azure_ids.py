@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from posture.models import ResourceKind
+from posture.choices import ResourceKind
 
 # Provider type paths (lower case) of the resource kinds Posture scores.
 _KINDS: dict[str, str] = {

@@ -6,8 +6,6 @@ import lzma
 import zlib
 from typing import IO, Any
 
-from django.conf import settings
-
 from posture.errors import RejectedFile
 
 XZ_MAGIC = b"\xfd7zXZ\x00"
@@ -41,11 +39,11 @@ class _Guarded(io.RawIOBase):
         super().close()
 
 
-def open_input(raw: IO[bytes]) -> IO[bytes]:
-    """The file's content, decompressed when it is xz or gzip; `raw` must be at its start and seekable."""
+def open_input(raw: IO[bytes], *, limit: int) -> IO[bytes]:
+    """The file's content, decompressed when it is xz or gzip, refused beyond `limit` bytes
+    (POSTURE_MAX_DECOMPRESSED_BYTES, passed down by the pipeline); `raw` must be at its start and seekable."""
     magic = raw.read(6)
     raw.seek(0)
-    limit = int(settings.POSTURE_MAX_DECOMPRESSED_BYTES)
     if magic.startswith(XZ_MAGIC):
         return io.BufferedReader(_Guarded(lzma.open(raw), limit), buffer_size=1 << 20)
     if magic.startswith(GZIP_MAGIC):

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import IO
 
+from posture.choices import MACHINE_KINDS, AgentState, OperatingSystem, PowerState, ResourceKind
 from posture.errors import RejectedFile, listed, shown
 from posture.importers.limits import check_lengths
 from posture.importers.records import ResourceRecord
-from posture.models import MACHINE_KINDS, AgentState, OperatingSystem, PowerState, ResourceKind
 
 COLUMNS = (
     "resource_id",

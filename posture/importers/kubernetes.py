@@ -20,10 +20,10 @@ import json
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from posture.choices import ContainerType, ProfileSource, WorkloadKind
 from posture.errors import RejectedFile, shown
 from posture.importers.json_input import json_type, parse_json
 from posture.importers.limits import check_lengths
-from recommendations.models import ContainerType, ProfileSource, WorkloadKind
 
 ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
 COMMAND = "kubectl get namespaces,deployments,daemonsets,pods -A -o json"

@@ -1,14 +1,13 @@
 """How long a value read from a file may be: the length of the column it is stored in, checked on the records.
 
 PostgreSQL refuses an insert of a longer value (SQLite stores it): the importer refuses the file first,
-naming the value, instead of the import failing at the database. The lengths are the models' own.
+naming the value, instead of the import failing at the database. The lengths are the models' own
+(posture/lengths.py holds both).
 """
 
 from dataclasses import fields, is_dataclass
-from functools import cache
 
-from django.db.models import Model
-
+from posture import lengths
 from posture.errors import RejectedFile, shown
 from posture.importers.records import (
     AssessmentRecord,
@@ -19,59 +18,48 @@ from posture.importers.records import (
     ScanRecord,
     ScapDocument,
 )
-from posture.models import Resource, Subscription
-from recommendations.models import AppArmorViolation, Assessment, Benchmark, Rule, Scan
 
-# Record attribute -> (model, field) it ends up in; a rule's id is also its catalog key when it has no CCE.
-STORED_IN: dict[str, dict[str, tuple[type[Model], str]]] = {
+# Record type -> attribute -> the length of the column it ends up in; a rule's id is also its catalog
+# key when it has no CCE.
+LIMITS: dict[str, dict[str, int]] = {
     BenchmarkRecord.__name__: {
-        "benchmark_id": (Benchmark, "benchmark_id"),
-        "version": (Benchmark, "version"),
-        "title": (Benchmark, "title"),
+        "benchmark_id": lengths.BENCHMARK_ID,
+        "version": lengths.BENCHMARK_VERSION,
+        "title": lengths.BENCHMARK_TITLE,
     },
-    RuleRecord.__name__: {"rule_id": (Rule, "key"), "cce": (Rule, "cce"), "rule_type": (Rule, "rule_type")},
-    RuleResultRecord.__name__: {"rule_id": (Rule, "key"), "cce": (Rule, "cce")},
+    RuleRecord.__name__: {"rule_id": lengths.RULE_KEY, "cce": lengths.CCE, "rule_type": lengths.RULE_TYPE},
+    RuleResultRecord.__name__: {"rule_id": lengths.RULE_KEY, "cce": lengths.CCE},
     ScanRecord.__name__: {
-        "hostname": (Resource, "name"),
-        "fqdn": (Scan, "target_fqdn"),
-        "os_name": (Scan, "target_os"),
-        "profile_id": (Scan, "profile_id"),
-        "profile_title": (Scan, "profile_title"),
-        "resource_id": (Resource, "resource_id"),
+        "hostname": lengths.RESOURCE_NAME,
+        "fqdn": lengths.SCAN_TARGET_FQDN,
+        "os_name": lengths.SCAN_TARGET_OS,
+        "profile_id": lengths.PROFILE_ID,
+        "profile_title": lengths.PROFILE_TITLE,
+        "resource_id": lengths.RESOURCE_ID,
     },
     ResourceRecord.__name__: {
-        "resource_id": (Resource, "resource_id"),
-        "name": (Resource, "name"),
-        "subscription": (Subscription, "name"),
-        "resource_group": (Resource, "resource_group"),
-        "parent_id": (Resource, "resource_id"),
-        "agent_version": (Resource, "agent_version"),
-        "workspace_id": (Resource, "workspace_id"),
+        "resource_id": lengths.RESOURCE_ID,
+        "name": lengths.RESOURCE_NAME,
+        "subscription": lengths.SUBSCRIPTION_NAME,
+        "resource_group": lengths.RESOURCE_GROUP,
+        "parent_id": lengths.RESOURCE_ID,
+        "agent_version": lengths.AGENT_VERSION,
+        "workspace_id": lengths.WORKSPACE_ID,
     },
     AssessmentRecord.__name__: {
-        "resource_id": (Resource, "resource_id"),
-        "subscription_id": (Subscription, "name"),
-        "resource_group": (Resource, "resource_group"),
-        "cause": (Assessment, "cause"),
+        "resource_id": lengths.RESOURCE_ID,
+        "subscription_id": lengths.SUBSCRIPTION_NAME,
+        "resource_group": lengths.RESOURCE_GROUP,
+        "cause": lengths.ASSESSMENT_CAUSE,
     },
     "ContainerProfile": {
-        "namespace": (AppArmorViolation, "namespace"),
-        "workload_name": (AppArmorViolation, "workload_name"),
-        "owner": (AppArmorViolation, "owner"),
-        "container": (AppArmorViolation, "container"),
-        "profile": (AppArmorViolation, "profile"),
+        "namespace": lengths.K8S_NAME,
+        "workload_name": lengths.K8S_NAME,
+        "owner": lengths.K8S_OWNER,
+        "container": lengths.K8S_NAME,
+        "profile": lengths.APPARMOR_PROFILE,
     },
 }
-
-
-@cache
-def _limits(record_type: str) -> tuple[tuple[str, int], ...]:
-    found = []
-    for name, (model, field_name) in STORED_IN.get(record_type, {}).items():
-        length = getattr(model._meta.get_field(field_name), "max_length", None)
-        if length:
-            found.append((name, length))
-    return tuple(found)
 
 
 def check_lengths(record: object, where: str = "") -> None:
@@ -79,7 +67,7 @@ def check_lengths(record: object, where: str = "") -> None:
     if not is_dataclass(record):
         return
     names = {field.name for field in fields(record)}
-    for name, length in _limits(type(record).__name__):
+    for name, length in LIMITS.get(type(record).__name__, {}).items():
         value = getattr(record, name) if name in names else None
         if isinstance(value, str) and len(value) > length:
             label = name.replace("_", " ")

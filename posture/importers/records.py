@@ -1,4 +1,4 @@
-"""The plain records importers produce and the ingest service persists."""
+"""The plain records importers produce and the import pipeline persists."""
 
 from dataclasses import dataclass, field
 from datetime import datetime

@@ -155,12 +155,13 @@ def _scale_set_verdict(scale_set: Resource, instances: list[Resource]) -> Verdic
     )
 
 
-def evaluate_agents(resource_ids: Iterable[int], *, now: datetime | None = None) -> None:
-    """Re-evaluate the machines given, and the scale sets of the scale sets and instances among them."""
+def evaluate_agents(resource_ids: Iterable[int], *, now: datetime | None = None) -> set[int]:
+    """Re-evaluate the machines given, and the scale sets of the scale sets and instances among them;
+    returns the resources whose assessments changed (or went)."""
     now = now or timezone.now()
     resources = list(Resource.objects.filter(pk__in=list(resource_ids)).only(*FIELDS))
     if not resources:
-        return
+        return set()
     workspaces = set(Workspace.objects.values_list("workspace_id", flat=True))
     verdicts: dict[tuple[int, str], Verdict] = {}
     for machine in resources:
@@ -186,15 +187,16 @@ def evaluate_agents(resource_ids: Iterable[int], *, now: datetime | None = None)
         for pk, scale_set in scale_sets.items():
             if scale_set.kind == ResourceKind.VMSS:
                 verdicts[(pk, SCALE_SET_KEY)] = _scale_set_verdict(scale_set, instances[pk])
-    store_verdicts(verdicts, SOURCES)
-    _drop_inapplicable(resources, verdicts)
+    changed = store_verdicts(verdicts, SOURCES)
+    return changed | _drop_inapplicable(resources, verdicts)
 
 
-def _drop_inapplicable(resources: list[Resource], verdicts: dict[tuple[int, str], Verdict]) -> None:
+def _drop_inapplicable(resources: list[Resource], verdicts: dict[tuple[int, str], Verdict]) -> set[int]:
     """A machine whose kind or OS changed (an Arc machine found to run Windows) loses the agent
-    assessments Posture gave it that no longer apply; imported ones stay, as Defender sent them."""
+    assessments Posture gave it that no longer apply; imported ones stay, as Defender sent them. Returns
+    the machines that lost one."""
     stale = [
-        pk
+        (pk, resource_id)
         for pk, resource_id, key in Assessment.objects.filter(
             resource__in=[r.pk for r in resources],
             recommendation__key__in=KEYS,
@@ -203,7 +205,8 @@ def _drop_inapplicable(resources: list[Resource], verdicts: dict[tuple[int, str]
         if (resource_id, key) not in verdicts
     ]
     if stale:
-        Assessment.objects.filter(pk__in=stale).delete()
+        Assessment.objects.filter(pk__in=[pk for pk, _ in stale]).delete()
+    return {resource_id for _, resource_id in stale}
 
 
 AGENT_KINDS = (ResourceKind.VM, ResourceKind.ARC_MACHINE, ResourceKind.VMSS)

@@ -121,15 +121,16 @@ def apparmor_verdict(count: int, first: list[AppArmorViolation]) -> Verdict:
     )
 
 
-def evaluate_kubernetes(resource_ids: Iterable[int]) -> None:
-    """Re-evaluate the Kubernetes clusters among the resources given from their stored dump evidence."""
+def evaluate_kubernetes(resource_ids: Iterable[int]) -> set[int]:
+    """Re-evaluate the Kubernetes clusters among the resources given from their stored dump evidence;
+    returns the clusters whose assessments changed."""
     clusters = list(
         Resource.objects.filter(pk__in=list(resource_ids), kind=ResourceKind.K8S_CLUSTER).values_list(
             "id", flat=True
         )
     )
     if not clusters:
-        return
+        return set()
     snapshots = dict(
         ClusterSnapshot.objects.filter(cluster_id__in=clusters).values_list("cluster_id", "policy_workloads")
     )
@@ -148,7 +149,7 @@ def evaluate_kubernetes(resource_ids: Iterable[int]) -> None:
             continue
         verdicts[(cluster, POLICY_KEY)] = policy_verdict(snapshots[cluster])
         verdicts[(cluster, APPARMOR_KEY)] = apparmor_verdict(counts.get(cluster, 0), first.get(cluster, []))
-    store_verdicts(verdicts, SOURCES)
+    return store_verdicts(verdicts, SOURCES)
 
 
 def _first_violations(clusters: list[int]) -> dict[int, list[AppArmorViolation]]:

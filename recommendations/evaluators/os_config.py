@@ -51,8 +51,9 @@ def _machine_verdict(failed: int, high: int, scanned: bool) -> Verdict:
     return Verdict(AssessmentStatus.NOT_APPLICABLE, NO_SCAN, False)
 
 
-def evaluate_os_configuration(resource_ids: Iterable[int]) -> None:
-    """Re-evaluate the machines given, and the scale sets of any scale-set instance among them."""
+def evaluate_os_configuration(resource_ids: Iterable[int]) -> set[int]:
+    """Re-evaluate the machines given, and the scale sets of any scale-set instance among them; returns
+    the resources whose assessments changed."""
     resources = list(Resource.objects.filter(pk__in=list(resource_ids)).only("id", "kind", "parent_id"))
     machines = [r.pk for r in resources if r.kind in (ResourceKind.VM, ResourceKind.ARC_MACHINE)]
     scale_sets = {r.pk for r in resources if r.kind == ResourceKind.VMSS}
@@ -65,7 +66,7 @@ def evaluate_os_configuration(resource_ids: Iterable[int]) -> None:
         verdicts[(machine, MACHINE_KEY)] = _machine_verdict(failed, high, machine in scanned)
     if scale_sets:
         verdicts.update(_scale_set_verdicts(sorted(scale_sets)))
-    store_verdicts(verdicts, SOURCES)
+    return store_verdicts(verdicts, SOURCES)
 
 
 def _scale_set_verdicts(scale_set_ids: list[int]) -> dict[tuple[int, str], Verdict]:

@@ -7,7 +7,7 @@
   organisation's decision, not evidence.
 - An unchanged verdict writes nothing; a changed status moves `status_changed`.
 The ingest of Defender exports applies the other side of the rule: it leaves evidence-based
-assessments alone (posture/ingest/assessments.py, EVIDENCE_SOURCES).
+assessments alone (intake/persist/assessments.py, EVIDENCE_SOURCES).
 """
 
 from dataclasses import dataclass
@@ -54,10 +54,11 @@ UPDATED_FIELDS = (
 )
 
 
-def store_verdicts(verdicts: dict[tuple[int, str], Verdict], sources: Sources) -> None:
-    """Write {(resource id, recommendation key): verdict} as assessments, in bulk."""
+def store_verdicts(verdicts: dict[tuple[int, str], Verdict], sources: Sources) -> set[int]:
+    """Write {(resource id, recommendation key): verdict} as assessments, in bulk; returns the resources
+    whose assessments were created or changed."""
     if not verdicts:
-        return
+        return set()
     keys = {key for _, key in verdicts}
     recommendations = {r.key: r for r in Recommendation.objects.filter(key__in=keys)}
     existing = {
@@ -123,7 +124,8 @@ def store_verdicts(verdicts: dict[tuple[int, str], Verdict], sources: Sources) -
     Assessment.objects.bulk_create(to_create, batch_size=2000)
     # Changed rows written back as one INSERT ... ON CONFLICT DO UPDATE per batch (SQLite and PostgreSQL
     # alike): bulk_update's CASE per column per row is built in Python and took 8.5 s for 8,470 rows
-    # (bench/README.md). Neither sends post_save; nothing listens to it (governance follows updated_at).
+    # (bench/README.md). Neither sends post_save; nothing listens to it (governance follows the
+    # resources this returns).
     Assessment.objects.bulk_create(
         to_update,
         batch_size=2000,
@@ -131,3 +133,4 @@ def store_verdicts(verdicts: dict[tuple[int, str], Verdict], sources: Sources) -
         unique_fields=["resource", "recommendation"],
         update_fields=UPDATED_FIELDS,
     )
+    return {a.resource_id for a in to_create} | {a.resource_id for a in to_update}

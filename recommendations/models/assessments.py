@@ -1,15 +1,12 @@
-"""Assessments: the state of each resource against each recommendation, and why."""
+"""Assessments: the state of each resource against each recommendation, and why (the statuses are
+posture/choices.py's, where the Defender importer uses them without a model)."""
 
 from django.db import models
 
+from posture import lengths
+from posture.choices import AssessmentStatus as AssessmentStatus
 from posture.models import Resource
 from recommendations.models.catalog import Recommendation
-
-
-class AssessmentStatus(models.TextChoices):
-    HEALTHY = "healthy", "Healthy"
-    UNHEALTHY = "unhealthy", "Unhealthy"
-    NOT_APPLICABLE = "not_applicable", "Not applicable"
 
 
 class Assessment(models.Model):
@@ -19,7 +16,7 @@ class Assessment(models.Model):
     recommendation = models.ForeignKey(Recommendation, on_delete=models.CASCADE, related_name="assessments")
     status = models.CharField(max_length=20, choices=AssessmentStatus.choices)
     # Defender's machine-readable cause (e.g. OffByPolicy) and the human reason shown in the Reason column.
-    cause = models.CharField(max_length=100, blank=True, default="")
+    cause = models.CharField(max_length=lengths.ASSESSMENT_CAUSE, blank=True, default="")
     reason = models.TextField(blank=True, default="")
     first_evaluated = models.DateTimeField()
     status_changed = models.DateTimeField()
@@ -38,7 +35,7 @@ class Assessment(models.Model):
         ]
         indexes = [
             models.Index(fields=["recommendation", "status"]),
-            # What an import changed, for governance to follow (governance/sync.py).
+            # Assessments by when they last changed (the API orders by it).
             models.Index(fields=["updated_at"]),
         ]
 

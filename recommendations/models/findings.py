@@ -6,6 +6,7 @@ which scan files arrive does not change the outcome.
 
 from django.db import models
 
+from posture import lengths
 from posture.models import Resource
 from recommendations.models.rules import Benchmark, Rule, RuleSeverity
 
@@ -13,16 +14,16 @@ from recommendations.models.rules import Benchmark, Rule, RuleSeverity
 class Scan(models.Model):
     resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="scans")
     benchmark = models.ForeignKey(Benchmark, on_delete=models.SET_NULL, null=True, blank=True)
-    profile_id = models.CharField(max_length=300, blank=True, default="")
-    profile_title = models.CharField(max_length=500, blank=True, default="")
+    profile_id = models.CharField(max_length=lengths.PROFILE_ID, blank=True, default="")
+    profile_title = models.CharField(max_length=lengths.PROFILE_TITLE, blank=True, default="")
     source_format = models.CharField(max_length=30)
     # When the scanner evaluated the machine; findings follow this order, not the import order.
     scanned_at = models.DateTimeField(db_index=True)
     file_sha256 = models.CharField(max_length=64)
     target_hostname = models.CharField(max_length=300, blank=True, default="")
-    target_fqdn = models.CharField(max_length=300, blank=True, default="")
+    target_fqdn = models.CharField(max_length=lengths.SCAN_TARGET_FQDN, blank=True, default="")
     target_addresses = models.JSONField(default=list, blank=True)
-    target_os = models.CharField(max_length=300, blank=True, default="")
+    target_os = models.CharField(max_length=lengths.SCAN_TARGET_OS, blank=True, default="")
     result_counts = models.JSONField(default=dict, blank=True)
     imported_at = models.DateTimeField(auto_now_add=True)
 

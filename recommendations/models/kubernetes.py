@@ -1,10 +1,15 @@
 """Kubernetes evidence from `kubectl` dumps: the latest dump of each cluster and its AppArmor violations.
 
 Both are replaced for a cluster on each import of a dump of it, so they always describe the latest one.
+The choices of the violations' columns are posture/choices.py's, which the kubectl importer uses.
 """
 
 from django.db import models
 
+from posture import lengths
+from posture.choices import ContainerType as ContainerType
+from posture.choices import ProfileSource as ProfileSource
+from posture.choices import WorkloadKind as WorkloadKind
 from posture.models import Resource
 
 
@@ -23,40 +28,20 @@ class ClusterSnapshot(models.Model):
         return f"{self.cluster} dump of {self.imported_at:%Y-%m-%d %H:%M}"
 
 
-class WorkloadKind(models.TextChoices):
-    POD = "Pod", "Pod"
-    DEPLOYMENT = "Deployment", "Deployment"
-    DAEMON_SET = "DaemonSet", "DaemonSet"
-
-
-class ContainerType(models.TextChoices):
-    CONTAINER = "container", "Container"
-    INIT = "init_container", "Init container"
-    EPHEMERAL = "ephemeral_container", "Ephemeral container"
-
-
-class ProfileSource(models.TextChoices):
-    """Where a container's effective AppArmor profile was set."""
-
-    POD_ANNOTATION = "pod_annotation", "Pod annotation"
-    POD_SECURITY_CONTEXT = "pod_security_context", "Pod securityContext"
-    CONTAINER_SECURITY_CONTEXT = "container_security_context", "Container securityContext"
-
-
 class AppArmorViolation(models.Model):
     """A container that runs with AppArmor unconfined or with a profile outside the allowed list."""
 
     cluster = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="apparmor_violations")
-    namespace = models.CharField(max_length=253)
+    namespace = models.CharField(max_length=lengths.K8S_NAME)
     workload_kind = models.CharField(max_length=20, choices=WorkloadKind.choices)
     # A Pod's name, or a Deployment's / DaemonSet's when only its pod template was in the dump.
-    workload_name = models.CharField(max_length=253)
+    workload_name = models.CharField(max_length=lengths.K8S_NAME)
     # A pod's controller as its ownerReferences name it, e.g. "Deployment/web" or "Job/backup-29001".
-    owner = models.CharField(max_length=300, blank=True, default="")
-    container = models.CharField(max_length=253)
+    owner = models.CharField(max_length=lengths.K8S_OWNER, blank=True, default="")
+    container = models.CharField(max_length=lengths.K8S_NAME)
     container_type = models.CharField(max_length=20, choices=ContainerType.choices)
     # In the annotation's syntax: "unconfined", "runtime/default", "localhost/<name>", or as written.
-    profile = models.CharField(max_length=300)
+    profile = models.CharField(max_length=lengths.APPARMOR_PROFILE)
     set_by = models.CharField(max_length=30, choices=ProfileSource.choices)
     imported_at = models.DateTimeField()
 

@@ -2,15 +2,16 @@
 
 from django.db import models
 
+from posture import lengths
 from posture.models import OperatingSystem
 
 
 class Benchmark(models.Model):
     """A baseline a rule comes from: an XCCDF benchmark (SCAP Security Guide, CIS...) or Defender's."""
 
-    benchmark_id = models.CharField(max_length=300)
-    version = models.CharField(max_length=100, blank=True, default="")
-    title = models.CharField(max_length=500, blank=True, default="")
+    benchmark_id = models.CharField(max_length=lengths.BENCHMARK_ID)
+    version = models.CharField(max_length=lengths.BENCHMARK_VERSION, blank=True, default="")
+    title = models.CharField(max_length=lengths.BENCHMARK_TITLE, blank=True, default="")
     os = models.CharField(max_length=10, choices=OperatingSystem.choices, blank=True, default="")
     # Digest of the rules last loaded from it: a fleet scanned with the same content skips the catalog work.
     rules_digest = models.CharField(max_length=64, blank=True, default="")
@@ -50,8 +51,8 @@ SEVERITY_RANK = {
 
 class Rule(models.Model):
     # The CCE ID where the rule has one, else its benchmark rule id (the XCCDF idref).
-    key = models.CharField(max_length=300, unique=True)
-    cce = models.CharField(max_length=40, blank=True, default="", db_index=True)
+    key = models.CharField(max_length=lengths.RULE_KEY, unique=True)
+    cce = models.CharField(max_length=lengths.CCE, blank=True, default="", db_index=True)
     rule_id = models.CharField(max_length=300, db_index=True)
     benchmark = models.ForeignKey(
         Benchmark, on_delete=models.SET_NULL, null=True, blank=True, related_name="rules"
@@ -60,7 +61,7 @@ class Rule(models.Model):
     description = models.TextField(blank=True, default="")
     rationale = models.TextField(blank=True, default="")
     severity = models.CharField(max_length=10, choices=RuleSeverity.choices, default=RuleSeverity.UNKNOWN)
-    rule_type = models.CharField(max_length=60, db_index=True)
+    rule_type = models.CharField(max_length=lengths.RULE_TYPE, db_index=True)
     os = models.CharField(max_length=10, choices=OperatingSystem.choices, blank=True, default="")
     expected = models.TextField(blank=True, default="")
     # [{"source": "NIST SP 800-53", "ref": "CM-6(a)"}, ...]

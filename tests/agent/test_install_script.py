@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from pytest_django.live_server_helper import LiveServer
 
+from intake.agents import set_auto_provisioning
 from posture.models import Resource, Workspace
-from posture.provisioning import set_auto_provisioning
 from recommendations.models import Assessment
 from scoring.engine import compute_score
 from tests.factories import make_resource, make_subscription

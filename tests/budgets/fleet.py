@@ -17,7 +17,7 @@ from django.contrib.auth.models import User
 
 from governance.models import Assignment, Exemption, GovernanceRule, Team
 from governance.roles import Role
-from posture.imports import run_import_job, submit_upload
+from intake.jobs import run_import_job, submit_upload
 from posture.models import ImportJob, ImportStatus, Resource
 from recommendations.models import Finding, Recommendation, Rule
 from scoring.models import Control

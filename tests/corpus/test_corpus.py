@@ -19,7 +19,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from config.celery import app as celery_app
-from posture.ingest import ingest_file
+from intake.pipeline import ingest_file
 from tests.corpus.generate import FORMATS, Case, build_corpus, sample
 from tests.corpus.seeds import ARC, FIXTURES, LAB
 from tests.db_state import database_state

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from intake.pipeline import ingest_stream
 from posture.errors import RejectedFile
 from posture.importers.json_input import parse_json
-from posture.ingest import ingest_stream
 from tests.corpus.seeds import FIXTURES
 from tests.db_state import database_state
 from tests.scap_builder import xccdf_result

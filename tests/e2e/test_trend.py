@@ -11,7 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from posture.ingest import ingest_stream
+from intake.pipeline import ingest_stream
 from tests.factories import make_user
 from tests.scans import scan_xccdf
 

@@ -25,7 +25,7 @@ from governance import exports
 from governance.findings import findings_for
 from governance.models import Assignment, AssignmentStatus, GovernanceRule, Team
 from governance.roles import Role
-from posture.ingest import ingest_stream
+from intake.pipeline import ingest_stream
 from posture.models import Resource
 from recommendations.models import Finding, Rule
 from tests.factories import make_user

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from governance.assignments import Change, update_item
 from governance.models import Assignment, AssignmentStatus, GovernanceRule, Team
 from governance.scoping import visible_assignments
-from posture.ingest import ingest_stream
+from intake.pipeline import ingest_stream
 from tests.scans import baseline_row, scan_baseline, scan_xccdf
 
 pytestmark = pytest.mark.django_db

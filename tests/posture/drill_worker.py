@@ -28,10 +28,10 @@ def arm_poison(**_: Any) -> None:
     if not poison:
         return
     # Imported here: the pool child has set Django up by now, the module import had not.
-    from posture import imports
+    from intake import jobs
     from posture.models import ImportJob
 
-    report = imports.report_progress
+    report = jobs.report_progress
 
     def report_or_die(job_id: int, percent: int, phase: str) -> None:
         report(job_id, percent, phase)
@@ -40,4 +40,4 @@ def arm_poison(**_: Any) -> None:
                 os.killpg(os.getpgrp(), signal.SIGKILL)
             os.kill(os.getpid(), signal.SIGKILL)
 
-    imports.report_progress = report_or_die
+    jobs.report_progress = report_or_die

@@ -5,12 +5,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.conf import LazySettings
+from django.conf import LazySettings, settings
 from django.db import connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from posture import imports
-from posture.imports import MAX_ATTEMPTS, abandoned_jobs, requeue_abandoned_jobs, run_import_job
+from intake import jobs
+from intake.jobs import MAX_ATTEMPTS, abandoned_jobs, requeue_abandoned_jobs, run_import_job
+from intake.pipeline import ImportRun
 from posture.models import ImportJob, ImportStatus
 from recommendations.models import Finding, Scan
 from tests.scans import OSCAP
@@ -24,13 +25,11 @@ def uploads(tmp_path: Path, settings: LazySettings) -> None:
 
 
 def queued_job(name: str = DEBIAN.name) -> ImportJob:
-    return imports.submit_upload(chunks=[DEBIAN.read_bytes()], name=name, user=None).job
+    return jobs.submit_upload(chunks=[DEBIAN.read_bytes()], name=name, user=None).job
 
 
 def job_with(status: str, resource: str) -> ImportJob:
-    job = imports.submit_upload(
-        chunks=[DEBIAN.read_bytes()], name=DEBIAN.name, user=None, resource=resource
-    ).job
+    job = jobs.submit_upload(chunks=[DEBIAN.read_bytes()], name=DEBIAN.name, user=None, resource=resource).job
     ImportJob.objects.filter(pk=job.pk).update(status=status, attempts=1)
     return job
 
@@ -91,15 +90,12 @@ def test_a_kill_after_the_rows_are_written_leaves_neither_rows_nor_a_done_job(
     """Before, the rows committed first and the job's status after: a kill between the two left a
     running job whose next attempt found its file 'already imported' and reported nothing."""
     job = queued_job()
-    calls: list[int] = []
 
-    def score_then_die() -> dict[str, int]:
-        calls.append(1)
-        if len(calls) == 2:  # the score after the import: the rows are written, the job is not done
-            raise SystemExit("worker killed")
-        return {"current": 0, "max": 0, "percentage": 0}
+    def die(run: ImportRun) -> None:
+        # The score snapshot after the import: the rows are written, the job is not done.
+        raise SystemExit("worker killed")
 
-    monkeypatch.setattr(imports, "_score_summary", score_then_die)
+    monkeypatch.setattr(ImportRun, "finish", die)
     with pytest.raises(SystemExit):
         run_import_job(job.pk)
     monkeypatch.undo()
@@ -120,9 +116,24 @@ def test_the_attempt_bound_counts_the_attempts_made() -> None:
     job = queued_job()
     for attempt in range(1, MAX_ATTEMPTS + 1):
         # Each attempt is claimed, then its worker dies before the import commits.
-        assert imports._claim(job.pk) is not None
+        assert jobs._claim(job.pk) is not None
         assert ImportJob.objects.get(pk=job.pk).attempts == attempt
     assert run_import_job(job.pk) == ImportStatus.FAILED
     job.refresh_from_db()
     assert (job.status, job.attempts) == (ImportStatus.FAILED, MAX_ATTEMPTS)
     assert not Scan.objects.exists()
+
+
+def test_the_import_tasks_keep_their_names_for_beat_queued_messages_and_starting_workers() -> None:
+    from celery.signals import worker_ready
+
+    from config.celery import app
+    from intake.tasks import requeue_abandoned_imports, requeue_abandoned_imports_on_start, run_import
+
+    assert run_import.name == "posture.tasks.run_import"
+    assert requeue_abandoned_imports.name == "posture.tasks.requeue_abandoned_imports"
+    entry = settings.CELERY_BEAT_SCHEDULE["requeue-abandoned-imports"]
+    assert app.tasks[str(entry["task"])].run.__module__ == "intake.tasks"
+    assert app.tasks["posture.tasks.run_import"].run.__module__ == "intake.tasks"
+    # A worker that starts sends the abandoned imports again at once.
+    assert requeue_abandoned_imports_on_start in [ref() for _, ref in worker_ready.receivers]

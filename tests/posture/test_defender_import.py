@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from intake.pipeline import ingest_file, ingest_stream
 from posture.errors import RejectedFile
-from posture.ingest import ingest_file, ingest_stream
 from posture.models import Resource, Subscription
 from recommendations.models import Assessment
 from tests.db_state import database_state

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 
-from posture.demo import load_demo
+from intake.demo import load_demo
 from posture.models import Resource, ResourceKind
 from recommendations.models import Assessment, AssessmentStatus, Recommendation
 from scoring.engine import compute_score

@@ -7,8 +7,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from config.celery import app as celery_app
-from posture import imports
-from posture.imports import MAX_ATTEMPTS, run_import_job
+from intake import jobs
+from intake.jobs import MAX_ATTEMPTS, run_import_job
 from posture.models import ImportJob, Resource
 from recommendations.models import Finding, Scan
 from tests.db_state import database_state
@@ -118,7 +118,7 @@ def test_imports_need_a_login(client, upload):
 
 
 def queued_job(admin_user, path: Path, settings) -> ImportJob:
-    submission = imports.submit_upload(chunks=[path.read_bytes()], name=path.name, user=admin_user)
+    submission = jobs.submit_upload(chunks=[path.read_bytes()], name=path.name, user=admin_user)
     return submission.job
 
 
@@ -131,7 +131,7 @@ def test_an_interrupted_import_leaves_nothing_and_the_next_attempt_completes(
         if percent > 50:
             raise SystemExit("worker killed")
 
-    monkeypatch.setattr(imports, "report_progress", die_halfway)
+    monkeypatch.setattr(jobs, "report_progress", die_halfway)
     with pytest.raises(SystemExit):
         run_import_job(job.pk)
     monkeypatch.undo()

@@ -13,8 +13,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from config.celery import app as celery_app
+from intake.jobs import submit_upload
 from posture.importers.detect import FORMATS
-from posture.imports import submit_upload
 from posture.models import ImportJob, Resource
 from recommendations.models import Finding
 from tests.factories import make_resource, make_subscription, make_user

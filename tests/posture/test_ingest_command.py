@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from io import StringIO
 from pathlib import Path
 
@@ -39,8 +40,14 @@ def test_detects_each_format_and_prints_one_line_per_file():
 
 
 def test_json_output_has_one_object_per_file():
+    started = time.perf_counter()
     objects = [json.loads(line) for line in run("--json", str(INVENTORY), str(EXPORT)).splitlines()]
+    elapsed = time.perf_counter() - started
     assert [o["format"] for o in objects] == ["inventory", "defender"]
+    # Each file's own time: together no more than the command's, each some of it.
+    seconds = [o.pop("seconds") for o in objects]
+    assert all(isinstance(s, float) and s > 0 for s in seconds)
+    assert sum(seconds) <= elapsed
     assert objects[0] == {
         "file": str(INVENTORY),
         "format": "inventory",

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from intake.pipeline import ingest_file, ingest_stream
 from posture.errors import RejectedFile
-from posture.ingest import ingest_file, ingest_stream
 from posture.models import Resource, Subscription
 from tests.db_state import database_state
 

@@ -30,10 +30,11 @@ from django.core.management import call_command
 from django.db import transaction
 
 from governance.models import GovernanceRule
-from posture.imports import MAX_ATTEMPTS, progress_key, run_import_job, submit_upload
-from posture.ingest import file_sha256, ingest_file
+from intake.jobs import MAX_ATTEMPTS, progress_key, run_import_job, submit_upload
+from intake.pipeline import ingest_file
+from intake.reading import file_sha256
+from intake.tasks import run_import
 from posture.models import ImportJob, ImportStatus
-from posture.tasks import run_import
 from recommendations.models import Scan
 from scoring.catalog import load_catalog
 from tests.celery_worker import Worker, WorkerFailed

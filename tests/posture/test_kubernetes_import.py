@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
+from intake.pipeline import ingest_file, ingest_stream
 from posture.errors import RejectedFile
 from posture.importers.detect import detect_format
 from posture.importers.kubernetes import read_kubernetes
-from posture.ingest import ingest_file, ingest_stream
 from recommendations.models import AppArmorViolation, ClusterSnapshot
 from tests.db_state import database_state
 from tests.factories import make_resource

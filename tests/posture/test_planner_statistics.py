@@ -4,7 +4,7 @@
 import pytest
 from django.db import connection
 
-from posture.ingest.statistics import refresh_planner_statistics
+from intake.persist.bulk import refresh_planner_statistics
 from tests.scans import scan_xccdf
 
 

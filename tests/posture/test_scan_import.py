@@ -10,8 +10,8 @@ import pytest
 from django.core.management import call_command
 from lxml import etree
 
+from intake.pipeline import ingest_file, ingest_stream
 from posture.errors import RejectedFile
-from posture.ingest import ingest_file, ingest_stream
 from posture.models import Resource
 from recommendations.models import Assessment, Finding, Rule, Scan
 from tests.db_state import database_state
@@ -189,6 +189,17 @@ def test_newer_scan_resolves_and_reopens_with_counts():
         "unhealthy",
         "1 failed OS configuration rule (1 high severity)",
     )
+
+
+def test_findings_outlive_deleted_scans_and_the_next_scan_moves_them_on():
+    ingest(scan(T1, a="fail", b="pass"))
+    Scan.objects.all().delete()
+    again = ingest(scan(T2, a="pass", b="fail"))
+    assert (again["findings_opened"], again["findings_resolved"]) == (1, 1)
+    state = {row[0]: row[1:] for row in findings_state()}
+    assert state["CCE-80001-1"] == ("resolved", "pass", T1, T2, T2)
+    assert state[rule_key("b")] == ("open", "fail", T2, T2, None)
+    assert Finding.objects.count() == 2
 
 
 def test_not_evaluated_and_not_applicable_results_are_not_findings():

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from intake.pipeline import ingest_file, ingest_stream
 from posture.errors import RejectedFile
-from posture.ingest import ingest_file, ingest_stream
 from recommendations.models import Finding, Rule, Scan
 from tests.db_state import database_state
 from tests.factories import make_resource

@@ -26,7 +26,7 @@ from governance.exports import Export, csv_chunks, write_xlsx
 from governance.findings import findings_for
 from governance.models import Assignment, GovernanceRule, Team
 from governance.roles import Role
-from posture.ingest import ingest_stream
+from intake.pipeline import ingest_stream
 from recommendations.models import Finding, Rule
 from tests.factories import make_user
 from tests.properties.examples import CI_IMPORTS, LONG, forgetting

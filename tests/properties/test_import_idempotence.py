@@ -4,7 +4,7 @@ give the same findings whatever order their files arrive in (recommendations/fin
 Files are generated valid for each format: XCCDF results (tests/scap_builder.py: random hosts, results
 among every XCCDF value, random CCEs), inventory CSV rows, Defender Resource Graph JSON, SecurityBaseline
 CSV and kubectl dumps (a random part of a fixture cluster's objects). Each goes through
-posture.ingest.ingest_file as an upload does.
+intake.pipeline.ingest_file as an upload does.
 """
 
 import csv
@@ -20,7 +20,7 @@ from django.apps import apps
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from posture.ingest import ingest_file
+from intake.pipeline import ingest_file
 from recommendations.models import Assessment, Finding
 from tests.properties.examples import CI_IMPORTS, LONG, forgetting
 from tests.scap_builder import xccdf_result

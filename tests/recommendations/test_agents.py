@@ -13,11 +13,10 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from config.celery import app as celery_app
-from governance.sync import touched_since
-from posture.agents import Heartbeat, issue_token, record_heartbeat, register_workspace
-from posture.ingest import ingest_file, ingest_stream
+from intake.agents import record_heartbeat, register_workspace, set_auto_provisioning
+from intake.pipeline import ingest_file, ingest_stream
+from posture.agents import Heartbeat, issue_token
 from posture.models import EnrollmentToken, Resource, Subscription, Workspace
-from posture.provisioning import set_auto_provisioning
 from recommendations.evaluators.agents import evaluate_agents, evaluate_all_agents
 from recommendations.models import Assessment
 from recommendations.tasks import evaluate_agents as evaluate_agents_task
@@ -355,15 +354,17 @@ def test_a_changed_verdict_rewrites_its_own_row_and_governance_sees_the_change(w
     installed = Assessment.objects.get(resource=vm, recommendation__key=VM)
     later = NOW + timedelta(hours=23)
     with time_machine.travel(later, tick=False):
-        evaluate_agents([vm.pk], now=later)
+        changed = evaluate_agents([vm.pk], now=later)
     # The same row (items and exemptions point at it), rewritten; the unchanged one untouched.
     rewritten = Assessment.objects.get(pk=health.pk)
     assert (rewritten.status, rewritten.updated_at, rewritten.first_evaluated) == ("unhealthy", later, NOW)
     assert rewritten.reason.startswith("Agent not responsive")
     assert Assessment.objects.get(pk=installed.pk).updated_at == NOW
     assert Assessment.objects.filter(resource=vm).count() == 2
-    # Governance follows assessments by updated_at (no save signal fires for a bulk write).
-    assert touched_since(later) == {vm.pk}
+    # Governance follows the machines the evaluator says it changed (no save signal fires for a bulk write).
+    assert changed == {vm.pk}
+    with time_machine.travel(later, tick=False):
+        assert evaluate_agents([vm.pk], now=later) == set()
 
 
 # --- Arc machines ------------------------------------------------------------------------------------

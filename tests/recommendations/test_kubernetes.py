@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from posture.ingest import ingest_file, ingest_stream
+from intake.pipeline import ingest_file, ingest_stream
 from posture.models import Resource
 from recommendations.evaluators.kubernetes import evaluate_kubernetes, policy_verdict
 from recommendations.models import AppArmorViolation, Assessment

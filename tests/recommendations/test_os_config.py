@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from posture.ingest import ingest_stream
+from intake.pipeline import ingest_stream
 from recommendations.evaluators.os_config import evaluate_os_configuration
 from recommendations.models import Assessment
 from scoring.engine import compute_score

@@ -385,7 +385,7 @@ def test_rule_page_passing_tab_shows_resolved_and_passed(user_client: Client):
 
 
 def test_real_rule_page_shows_references_remediation_and_the_actual_value(user_client: Client):
-    from posture.ingest import ingest_file
+    from intake.pipeline import ingest_file
 
     assert ingest_file(RHEL9).status == "imported"
     crypto = rule("CCE-83450-7")

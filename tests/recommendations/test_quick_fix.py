@@ -22,7 +22,7 @@ from pytest_django.live_server_helper import LiveServer
 from audit.models import AuditEvent
 from governance.models import Assignment, Team
 from governance.roles import Role
-from posture.ingest import ingest_file
+from intake.pipeline import ingest_file
 from posture.models import Resource
 from recommendations.models import Finding, FindingState, Rule
 from recommendations.quick_fix import HEREDOC_END

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from posture.ingest import ingest_stream
+from intake.pipeline import ingest_stream
 from posture.models import Subscription
 from recommendations.models import MachineTally, RuleTally
 from recommendations.tallies import rebuild_tallies

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from governance.roles import Role
-from posture.demo import load_demo
+from intake.demo import load_demo
 from posture.models import Subscription
 from posture.scope import ESTATE
 from scoring.engine import compute_score

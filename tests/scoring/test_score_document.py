@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from posture.ingest import ingest_file
+from intake.pipeline import ingest_file
 
 pytestmark = pytest.mark.django_db
 

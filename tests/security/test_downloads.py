@@ -11,7 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.views import static
 
 from governance.roles import Role
-from posture.imports import stored_path, submit_upload
+from intake.jobs import stored_path, submit_upload
 from recommendations.models import Finding
 from tests.factories import make_user
 from web.pages.agent_files import FILES

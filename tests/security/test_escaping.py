@@ -19,8 +19,8 @@ from lxml import html as lxml_html
 from governance.assignments import assign
 from governance.models import Assignment
 from governance.roles import Role
-from posture.imports import submit_upload
-from posture.ingest import ingest_stream
+from intake.jobs import submit_upload
+from intake.pipeline import ingest_stream
 from posture.models import Resource
 from recommendations.models import Assessment, AssessmentStatus, Finding, Rule
 from tests.factories import make_user

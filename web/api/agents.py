@@ -1,4 +1,4 @@
-"""The agents' side of the API: the heartbeat endpoint (agents authenticate in web/api/authentication.py)."""
+"""The agents' side of the API: the heartbeat endpoint (agents authenticate in web/authentication.py)."""
 
 import logging
 from typing import Any
@@ -10,11 +10,12 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from posture.agents import Heartbeat, record_heartbeat
+from intake.agents import record_heartbeat
+from posture.agents import Heartbeat
 from posture.errors import UserError
 from posture.models import AgentError, OperatingSystem
 from web.access import RouteAccess
-from web.api.authentication import AgentPrincipal, EnrollmentTokenAuthentication, IsAgent
+from web.authentication import AgentPrincipal, EnrollmentTokenAuthentication, IsAgent
 
 log = logging.getLogger("posture.agents")
 

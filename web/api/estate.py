@@ -31,8 +31,8 @@ from posture.scope import ESTATE, visible_subscriptions
 from recommendations.selectors import ResourceState, in_scope, state_condition
 from web.api import agents as agent_api
 from web.api import imports as imports_api
-from web.api.authentication import ApiTokenAuthentication, EnrollmentTokenAuthentication
 from web.api.base import LIST_BACKENDS, SUBSCRIPTION_PARAMETER, Cursor, IdFilter, caller_scope
+from web.authentication import ApiTokenAuthentication, EnrollmentTokenAuthentication
 
 # --- subscriptions ----------------------------------------------------------------------------------
 
@@ -242,7 +242,7 @@ class Heartbeat(agent_api.HeartbeatView):
 
 
 class EnrollmentTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "web.api.authentication.EnrollmentTokenAuthentication"
+    target_class = "web.authentication.EnrollmentTokenAuthentication"
     name = "agentToken"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:

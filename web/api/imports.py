@@ -12,12 +12,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from intake.jobs import job_progress, submit_upload
+from intake.tasks import run_import
 from posture.errors import UserError
-from posture.imports import job_progress, submit_upload
 from posture.models import ImportJob, Resource, resource_key
-from posture.tasks import run_import
 from web.access import RouteAccess
-from web.api.authentication import AgentPrincipal, EnrollmentTokenAuthentication
+from web.authentication import AgentPrincipal, EnrollmentTokenAuthentication
 
 
 def job_document(job: ImportJob) -> dict[str, Any]:

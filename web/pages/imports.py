@@ -14,12 +14,12 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_safe
 
+from intake.jobs import UploadTooLarge, submit_upload
+from intake.tasks import run_import
 from posture.errors import UserError
 from posture.importers.detect import FORMATS
-from posture.imports import UploadTooLarge, submit_upload
 from posture.models import ImportJob, ImportStatus, Resource, resource_key
 from posture.scope import Scope
-from posture.tasks import run_import
 from web.api.imports import job_document, upload_too_large
 from web.pages.rendering import paginate, render_page, render_user_error, scope_of, scope_query, scoped
 

@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from audit.trail import client_ip
+from intake.agents import set_auto_provisioning
 from posture.errors import UserError
 from posture.models import MACHINE_KINDS, AgentState, Subscription, SubscriptionGroup, Workspace
-from posture.provisioning import set_auto_provisioning
 from posture.scope import GROUP_PREFIX, Scope
 from posture.subscription_groups import change_group, create_group, delete_group, subscriptions_by_pk
 from web.access import ACCESS, allows

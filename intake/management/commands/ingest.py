@@ -7,9 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit import trail
+from intake.pipeline import IngestResult, ingest_files
 from posture.importers.detect import FORMATS
-from posture.ingest import IngestResult, ingest_file
-from posture.ingest.batches import ingest_files
 
 
 class Command(BaseCommand):
@@ -27,14 +26,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["resource"] or len(options["files"]) == 1:
-            results = [
-                ingest_file(path, file_format=options["file_format"], resource=options["resource"])
-                for path in options["files"]
-            ]
-        else:
-            # Many files: scan results go in batches, one transaction each (see posture/ingest/batches.py).
-            results = ingest_files(options["files"], file_format=options["file_format"])
+        # Scan results go in batches, one transaction each (see intake/pipeline.py); one file is one batch.
+        results = ingest_files(
+            options["files"], file_format=options["file_format"], resource=options["resource"]
+        )
         for result in results:
             trail.record(
                 actor=None,
@@ -57,6 +52,9 @@ class Command(BaseCommand):
                     "format": result.format,
                     "status": result.status,
                     "error": result.error,
+                    # The import's own time (its share of its batch's and of the snapshot), without
+                    # the process's start.
+                    "seconds": round(result.seconds, 3),
                     **result.counts,
                 }
             )

@@ -5,8 +5,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from intake.benchmarks import load_benchmark_file
 from posture.errors import UserError
-from posture.ingest import load_benchmark_file
 
 
 class Command(BaseCommand):

@@ -1,9 +1,11 @@
-"""Persists a `kubectl` dump of a cluster: its snapshot and AppArmor violations, then its assessments."""
+"""Persists a `kubectl` dump of a cluster: its snapshot and AppArmor violations (its assessments follow
+in the evaluate stage)."""
 
 from typing import Any
 
 from django.utils import timezone
 
+from intake.stages import Evaluations, Persisted
 from posture.errors import RejectedFile
 from posture.importers.kubernetes import KubernetesDump
 from posture.models import Resource, ResourceKind, resource_key
@@ -11,7 +13,6 @@ from recommendations.evaluators.kubernetes import (
     APPARMOR_KEY,
     POLICY_DEPLOYMENTS,
     POLICY_KEY,
-    evaluate_kubernetes,
     is_apparmor_violation,
     is_excluded_namespace,
 )
@@ -53,9 +54,9 @@ def _find(reference: str, given_by: str) -> Resource:
     return resource
 
 
-def persist_kubernetes(
-    dump: KubernetesDump, *, file_sha256: str, resource_hint: str | None
-) -> dict[str, Any]:
+def persist_kubernetes(dump: KubernetesDump, *, file_sha256: str, resource_hint: str | None) -> Persisted:
+    """Replace what the cluster's last dump said; the counts' statuses come once it is evaluated
+    (`cluster_statuses`)."""
     cluster = match_cluster(dump.cluster, resource_hint)
     now = timezone.now()
     policy_workloads = [
@@ -90,13 +91,7 @@ def persist_kubernetes(
     ]
     AppArmorViolation.objects.filter(cluster=cluster).delete()
     AppArmorViolation.objects.bulk_create(violations, batch_size=2000)
-    evaluate_kubernetes([cluster.pk])
-    statuses = dict(
-        Assessment.objects.filter(
-            resource=cluster, recommendation__key__in=[POLICY_KEY, APPARMOR_KEY]
-        ).values_list("recommendation__key", "status")
-    )
-    return {
+    counts: dict[str, Any] = {
         "resource_id": cluster.resource_id,
         "namespaces": dump.counts.get("Namespace", 0),
         "deployments": dump.counts.get("Deployment", 0),
@@ -108,6 +103,23 @@ def persist_kubernetes(
             1 for c in dump.containers if is_excluded_namespace(c.namespace)
         ),
         "apparmor_violations": len(violations),
-        "policy_addon": statuses.get(POLICY_KEY, ""),
-        "apparmor": statuses.get(APPARMOR_KEY, ""),
+        "_cluster": cluster.pk,
     }
+    return Persisted(
+        outcomes=[counts],
+        evidence={cluster.pk},
+        evaluations=Evaluations(kubernetes={cluster.pk}),
+    )
+
+
+def cluster_statuses(counts: dict[str, Any]) -> dict[str, Any]:
+    """A dump's counts with the statuses its cluster was evaluated to."""
+    counts = dict(counts)
+    statuses = dict(
+        Assessment.objects.filter(
+            resource_id=counts.pop("_cluster"), recommendation__key__in=[POLICY_KEY, APPARMOR_KEY]
+        ).values_list("recommendation__key", "status")
+    )
+    counts["policy_addon"] = statuses.get(POLICY_KEY, "")
+    counts["apparmor"] = statuses.get(APPARMOR_KEY, "")
+    return counts

@@ -5,11 +5,12 @@ from collections.abc import Iterable
 
 from django.utils import timezone
 
+from intake.persist.bulk import chunks
+from intake.persist.inventory import find_or_create_subscriptions, link_parents
+from intake.stages import Evaluations, Persisted
 from posture.errors import RejectedFile
 from posture.importers.azure_ids import parse_resource_id
 from posture.importers.records import AssessmentRecord
-from posture.ingest.common import chunks, find_or_create_subscriptions
-from posture.ingest.inventory import link_parents
 from posture.models import Resource, resource_key
 from posture.provisioning import mark_pending
 from recommendations.evaluators.verdicts import DECIDED_CAUSES, EVIDENCE_SOURCES
@@ -31,7 +32,9 @@ ASSESSMENT_FIELDS = ("status", "cause", "reason", "first_evaluated", "status_cha
 UPDATED_FIELDS = (*ASSESSMENT_FIELDS, "held_status", "held_reason", "updated_at")
 
 
-def persist_assessments(records: Iterable[AssessmentRecord]) -> Counter[str]:
+def persist_assessments(records: Iterable[AssessmentRecord]) -> Persisted:
+    """Write the statuses Defender exported; the resources whose assessments changed are the evidence
+    governance follows, and new machines pending an agent are evaluated as such."""
     counts: Counter[str] = Counter(
         assessments_created=0,
         assessments_changed=0,
@@ -46,6 +49,8 @@ def persist_assessments(records: Iterable[AssessmentRecord]) -> Counter[str]:
     now = timezone.now()
     seen: set[tuple[str, int]] = set()
     parent_links: dict[str, tuple[str, int]] = {}
+    changed: dict[int, int] = {}  # resource -> its subscription
+    pending: list[int] = []
     for chunk in chunks(records):
         matched: list[tuple[AssessmentRecord, Recommendation, str]] = []
         for record in chunk:
@@ -61,7 +66,7 @@ def persist_assessments(records: Iterable[AssessmentRecord]) -> Counter[str]:
                 )
             seen.add((key, rec.pk))
             matched.append((record, rec, key))
-        resources = _ensure_resources(matched, counts, parent_links)
+        resources = _ensure_resources(matched, counts, parent_links, pending)
         existing = {
             (a.resource_id, a.recommendation_id): a
             for a in Assessment.objects.filter(resource__in=list(resources.values()))
@@ -111,16 +116,25 @@ def persist_assessments(records: Iterable[AssessmentRecord]) -> Counter[str]:
         Assessment.objects.bulk_update(to_update, UPDATED_FIELDS)
         counts["assessments_created"] += len(to_create)
         counts["assessments_changed"] += len(to_update)
+        by_pk = {r.pk: r for r in resources.values()}
+        changed.update((a.resource_id, by_pk[a.resource_id].subscription_id) for a in to_create + to_update)
     link_parents(parent_links, strict=False)
-    return counts
+    return Persisted(
+        outcomes=[dict(counts)],
+        evidence=set(changed),
+        subscriptions=set(changed.values()),
+        evaluations=Evaluations(agents=set(pending)),
+    )
 
 
 def _ensure_resources(
     matched: list[tuple[AssessmentRecord, Recommendation, str]],
     counts: Counter[str],
     parent_links: dict[str, tuple[str, int]],
+    pending: list[int],
 ) -> dict[str, Resource]:
-    """The resources the records name; unknown ones are created from what their ids say.
+    """The resources the records name; unknown ones are created from what their ids say (the new
+    machines of an auto-provisioned subscription pending an agent: added to `pending`).
 
     An unknown resource of a type Posture does not score (a storage account) is left out.
     """
@@ -154,5 +168,5 @@ def _ensure_resources(
     counts["resources_created"] += len(to_create)
     # bulk_create sets primary keys on PostgreSQL and SQLite 3.35+, but re-read to be certain.
     found = {r.resource_key: r for r in Resource.objects.filter(resource_key__in=keys)}
-    mark_pending(r.pk for key, r in found.items() if key in missing)
+    pending.extend(mark_pending(r.pk for key, r in found.items() if key in missing))
     return found

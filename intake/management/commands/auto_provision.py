@@ -4,9 +4,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from intake.agents import set_auto_provisioning
 from posture.errors import UserError
 from posture.models import Workspace
-from posture.provisioning import set_auto_provisioning
 from posture.scope import find_subscription
 
 

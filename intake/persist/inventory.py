@@ -1,19 +1,17 @@
-"""Persists inventory records: resources upserted by resource id, scale-set instances linked to their set."""
+"""Persists inventory records: resources upserted by resource id, scale-set instances linked to their set,
+subscriptions found (or created) by the names files give."""
 
 from collections import Counter
 from collections.abc import Iterable
 
 from django.utils import timezone
 
+from intake.persist.bulk import chunks
+from intake.stages import Evaluations, Move, Persisted
 from posture.errors import RejectedFile
 from posture.importers.records import ResourceRecord
-from posture.ingest.common import chunks, find_or_create_subscriptions
-from posture.models import AgentEvidence, AgentState, Resource, resource_key
+from posture.models import AgentEvidence, AgentState, Resource, Subscription, resource_key
 from posture.provisioning import mark_pending
-from recommendations.evaluators.agents import evaluate_agents
-from recommendations.evaluators.kubernetes import evaluate_kubernetes
-from recommendations.evaluators.os_config import evaluate_os_configuration
-from recommendations.tallies import move_machine
 
 INVENTORY_FIELDS = (
     "name",
@@ -63,7 +61,8 @@ def _agent_values(record: ResourceRecord, current: Resource | None) -> dict[str,
     }
 
 
-def persist_inventory(records: Iterable[ResourceRecord]) -> Counter[str]:
+def persist_inventory(records: Iterable[ResourceRecord]) -> Persisted:
+    """Upsert the resources the inventory lists; every one of them is evaluated again afterwards."""
     counts: Counter[str] = Counter(
         resources_created=0, resources_changed=0, resources_unchanged=0, subscriptions_created=0
     )
@@ -71,7 +70,8 @@ def persist_inventory(records: Iterable[ResourceRecord]) -> Counter[str]:
     total = 0
     created_keys: set[str] = set()
     seen_keys: list[str] = []
-    moved: list[tuple[int, int, str]] = []
+    moves: list[Move] = []
+    subscriptions: set[int] = set()
     changed_keys: set[str] = set()
     parent_links: dict[str, tuple[str, int]] = {}
     for chunk in chunks(records):
@@ -99,7 +99,17 @@ def persist_inventory(records: Iterable[ResourceRecord]) -> Counter[str]:
                 to_create.append(Resource(resource_id=record.resource_id, resource_key=key, **values))
             elif any(getattr(resource, name) != value for name, value in values.items()):
                 if (resource.subscription_id, resource.os) != (values["subscription_id"], values["os"]):
-                    moved.append((resource.pk, resource.subscription_id, resource.os))
+                    # The machine's findings' tallies follow it (the findings stage moves them).
+                    moves.append(
+                        Move(
+                            resource.pk,
+                            resource.subscription_id,
+                            resource.os,
+                            subs[record.subscription].pk,
+                            record.os,
+                        )
+                    )
+                    subscriptions |= {resource.subscription_id, subs[record.subscription].pk}
                 for name, value in values.items():
                     setattr(resource, name, value)
                 resource.updated_at = now
@@ -107,26 +117,21 @@ def persist_inventory(records: Iterable[ResourceRecord]) -> Counter[str]:
                 changed_keys.add(key)
         Resource.objects.bulk_create(to_create)
         Resource.objects.bulk_update(to_update, [*INVENTORY_FIELDS, "updated_at"])
-        # A machine that moved subscription or changed OS takes its findings' tallies along.
-        for resource_id, old_subscription, old_os in moved:
-            current = next(r for r in to_update if r.pk == resource_id)
-            move_machine(
-                resource_id,
-                old_subscription_id=old_subscription,
-                old_os=old_os,
-                new_subscription_id=current.subscription_id,
-                new_os=current.os,
-            )
-        moved.clear()
         created_keys.update(r.resource_key for r in to_create)
         total += len(chunk)
     # An instance created in this file and linked to its parent afterwards is new, not changed.
     changed_keys |= link_parents(parent_links, strict=True) - created_keys
-    _evaluate_new_evidence(seen_keys, created_keys)
+    listed = _listed(seen_keys, created_keys)
     counts["resources_created"] = len(created_keys)
     counts["resources_changed"] = len(changed_keys)
     counts["resources_unchanged"] = total - counts["resources_created"] - len(changed_keys)
-    return counts
+    return Persisted(
+        outcomes=[dict(counts)],
+        subscriptions=subscriptions,
+        moves=moves,
+        # Machines and clusters the inventory lists get their statuses (Not applicable until evidence).
+        evaluations=Evaluations(os_configuration=listed, kubernetes=listed, agents=listed),
+    )
 
 
 def link_parents(links: dict[str, tuple[str, int]], *, strict: bool) -> set[str]:
@@ -160,13 +165,27 @@ def link_parents(links: dict[str, tuple[str, int]], *, strict: bool) -> set[str]
     return changed
 
 
-def _evaluate_new_evidence(keys: list[str], created_keys: set[str]) -> None:
-    """Machines and clusters the inventory lists get their statuses (Not applicable until evidence);
-    new machines of an auto-provisioned subscription are pending an agent first."""
+def _listed(keys: list[str], created_keys: set[str]) -> set[int]:
+    """The ids of the resources listed; new machines of an auto-provisioned subscription are pending an
+    agent first."""
+    listed: set[int] = set()
     for chunk in chunks(keys):
         rows = list(Resource.objects.filter(resource_key__in=chunk).values_list("id", "resource_key"))
         mark_pending([pk for pk, key in rows if key in created_keys])
-        ids = [pk for pk, _ in rows]
-        evaluate_os_configuration(ids)
-        evaluate_kubernetes(ids)
-        evaluate_agents(ids)
+        listed.update(pk for pk, _ in rows)
+    return listed
+
+
+def find_or_create_subscriptions(
+    names: set[str], counts: Counter[str], *, external: bool
+) -> dict[str, Subscription]:
+    """Subscriptions by name or external id, creating the missing ones (named by the value given)."""
+    found: dict[str, Subscription] = {}
+    for sub in Subscription.objects.filter(name__in=names):
+        found[sub.name] = sub
+    for sub in Subscription.objects.filter(external_id__in=names - found.keys()):
+        found[sub.external_id or ""] = sub
+    for name in sorted(names - found.keys()):
+        found[name] = Subscription.objects.create(name=name, external_id=name if external else None)
+        counts["subscriptions_created"] += 1
+    return found

@@ -15,11 +15,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance.models import GovernanceRule, Team
-from posture import demo_scans
+from intake import demo_scans
+from intake.agents import set_auto_provisioning
+from intake.pipeline import ImportRun, IngestResult
+from intake.reading import Source
+from posture.errors import RejectedFile
 from posture.importers.inventory import COLUMNS
-from posture.ingest import ingest_stream
 from posture.models import Subscription, Workspace
-from posture.provisioning import set_auto_provisioning
 
 BASE_TIME = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
 WORKSPACE = ("Main", "ws-main")
@@ -258,9 +260,10 @@ def defender_export(machines: list[DemoMachine]) -> bytes:
     return json.dumps({"count": len(records), "data": records}).encode()
 
 
-def _scan_machines(machines: list[DemoMachine]) -> dict[str, int]:
+def _scan_machines(run: ImportRun, machines: list[DemoMachine]) -> dict[str, int]:
     """OS-configuration scans of the machines that have an agent; some machines scanned twice."""
     totals = {"scans": 0, "findings_opened": 0, "findings_resolved": 0}
+    sources: list[Source] = []
     for index, machine in enumerate(machines):
         if machine.agent != "installed" or machine.kind not in ("vm", "vmss_instance", "arc_machine"):
             continue
@@ -287,14 +290,34 @@ def _scan_machines(machines: list[DemoMachine]) -> dict[str, int]:
                     "securitybaseline",
                 )
             )
-        for document, file_format in scans:
-            counts = ingest_stream(
-                io.BytesIO(document), file_format=file_format, resource_hint=machine.resource_id
+        sources += [
+            Source(
+                name=f"{machine.name} scan",
+                stream=io.BytesIO(document),
+                file_format=file_format,
+                resource_hint=machine.resource_id,
             )
-            totals["scans"] += 0 if counts["already_imported"] else 1
-            totals["findings_opened"] += counts["findings_opened"]
-            totals["findings_resolved"] += counts["findings_resolved"]
+            for document, file_format in scans
+        ]
+    for result in run.import_sources(sources):
+        counts = _imported(result)
+        totals["scans"] += 0 if counts["already_imported"] else 1
+        totals["findings_opened"] += counts["findings_opened"]
+        totals["findings_resolved"] += counts["findings_resolved"]
     return totals
+
+
+def _imported(result: IngestResult) -> dict[str, Any]:
+    if result.status != "imported":
+        raise RejectedFile(f"{result.file}: {result.error}")
+    return result.counts
+
+
+def _import(run: ImportRun, document: bytes, file_format: str) -> dict[str, Any]:
+    (result,) = run.import_sources(
+        [Source(name=file_format, stream=io.BytesIO(document), file_format=file_format)]
+    )
+    return _imported(result)
 
 
 @transaction.atomic
@@ -309,18 +332,22 @@ def _governance() -> None:
 
 
 def load_demo() -> dict[str, dict[str, int]]:
-    """Load the estate; agents' heartbeats are relative to now, so a second load changes only those."""
+    """Load the estate, in one import run (one score snapshot at its end); agents' heartbeats are
+    relative to now, so a second load changes only those."""
     machines = demo_estate()
     name, workspace_id = WORKSPACE
     workspace, _ = Workspace.objects.get_or_create(workspace_id=workspace_id, defaults={"name": name})
     _governance()
-    inventory = ingest_stream(io.BytesIO(inventory_csv(machines, timezone.now())), file_format="inventory")
+    run = ImportRun()
+    inventory = _import(run, inventory_csv(machines, timezone.now()), "inventory")
     # London's new machines get the agent through auto-provisioning: those without it are pending.
     london = Subscription.objects.get(name="Datacenter London")
     if london.provisioning_workspace_id != workspace.pk:
         set_auto_provisioning(london, workspace)
-    return {
+    loaded = {
         "inventory": inventory,
-        "defender": ingest_stream(io.BytesIO(defender_export(machines)), file_format="defender"),
-        "os configuration": _scan_machines(machines),
+        "defender": _import(run, defender_export(machines), "defender"),
+        "os configuration": _scan_machines(run, machines),
     }
+    run.finish()
+    return loaded

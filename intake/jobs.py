@@ -27,13 +27,13 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from audit import trail
+from intake.persist.bulk import refresh_planner_statistics
+from intake.pipeline import ImportRun
+from intake.reading import Source
+from intake.snapshots import unchanged_score
 from posture.errors import UserError
 from posture.importers.detect import FORMATS
-from posture.ingest import ingest_file
-from posture.ingest.statistics import refresh_planner_statistics
 from posture.models import EnrollmentToken, ImportJob, ImportStatus
-from scoring.document import score_document
-from scoring.engine import compute_score
 
 MAX_ATTEMPTS = 3
 PROGRESS_TTL = 3600
@@ -127,10 +127,6 @@ def submit_upload(
     return Submission(job, created=True)
 
 
-def _score_summary() -> dict[str, Any]:
-    return dict(score_document(compute_score())["secure_score"])
-
-
 def progress_key(job_id: int) -> str:
     return f"posture:import-progress:{job_id}"
 
@@ -180,20 +176,30 @@ def run_import_job(job_id: int) -> str:
         job = ImportJob.objects.select_for_update().get(pk=job_id)
         if job.status != ImportStatus.RUNNING:  # a second delivery finished it while this one waited
             return job.status
-        before = _score_summary()
-        result = ingest_file(
-            stored_path(job),
-            file_format=job.requested_format or None,
-            resource=job.resource_hint or None,
-            progress=lambda percent, phase: report_progress(job_id, percent, phase),
+        # An agent's upload: its score snapshot may wait up to a minute, taken with its neighbours'.
+        run = ImportRun(coalesce=job.created_by_token_id is not None)
+        (result,) = run.import_sources(
+            [
+                Source(
+                    name=str(stored_path(job)),
+                    path=stored_path(job),
+                    file_format=job.requested_format or None,
+                    resource_hint=job.resource_hint or None,
+                    progress=lambda percent, phase: report_progress(job_id, percent, phase),
+                )
+            ]
         )
+        # The score before and after come from the run's snapshot (the estate's last stored figures,
+        # and the run's), not from scoring the estate twice more.
+        score = run.finish() or unchanged_score()
         job.detected_format = result.format or ""
         job.finished_at = timezone.now()
         if result.status == "imported":
             job.status = ImportStatus.DONE
             job.counts = result.counts
-            job.score_before = before
-            job.score_after = _score_summary()
+            job.score_before = score.before
+            # None while an agent's snapshot waits: `take_waiting_snapshots` fills it in.
+            job.score_after = score.after
         else:
             job.status = ImportStatus.FAILED
             job.error = result.error or "rejected"

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from posture.demo import load_demo
+from intake.demo import load_demo
 
 
 class Command(BaseCommand):

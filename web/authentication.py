@@ -61,7 +61,7 @@ class ApiTokenAuthentication(BaseAuthentication):
 class ApiTokenScheme(OpenApiAuthenticationExtension):
     """How the OpenAPI schema describes the token header."""
 
-    target_class = "web.api.authentication.ApiTokenAuthentication"
+    target_class = "web.authentication.ApiTokenAuthentication"
     name = "tokenAuth"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.utils import timezone
 
+from intake.persist.bulk import chunks
 from posture.importers.records import BenchmarkRecord, RuleRecord
-from posture.ingest.common import chunks
 from recommendations.models import Benchmark, Rule
 
 RULE_FIELDS = (

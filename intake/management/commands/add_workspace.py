@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from posture.agents import register_workspace
+from intake.agents import register_workspace
 
 
 class Command(BaseCommand):

@@ -1,0 +1,61 @@
+"""The closed sets of values files and rows share (resource kinds, statuses, where a profile was set),
+defined once below both the importers, which read them from files, and the models, which store them."""
+
+from django.db import models
+
+
+class ResourceKind(models.TextChoices):
+    VM = "vm", "Virtual machine"
+    VMSS = "vmss", "Virtual machine scale set"
+    VMSS_INSTANCE = "vmss_instance", "Scale set instance"
+    ARC_MACHINE = "arc_machine", "Arc machine"
+    K8S_CLUSTER = "k8s_cluster", "Kubernetes cluster"
+
+
+# The kinds that are one machine (run an agent, get scanned), unlike a scale set or a cluster.
+MACHINE_KINDS = (ResourceKind.VM, ResourceKind.ARC_MACHINE, ResourceKind.VMSS_INSTANCE)
+
+
+class OperatingSystem(models.TextChoices):
+    LINUX = "linux", "Linux"
+    WINDOWS = "windows", "Windows"
+    UNKNOWN = "", "Unknown"
+
+
+class PowerState(models.TextChoices):
+    RUNNING = "running", "Running"
+    STOPPED = "stopped", "Stopped"
+    DEALLOCATED = "deallocated", "Deallocated"
+
+
+class AgentState(models.TextChoices):
+    INSTALLED = "installed", "Installed"
+    NOT_INSTALLED = "not_installed", "Not installed"
+    PENDING = "pending", "Pending installation"
+    INSTALL_FAILED = "install_failed", "Installation failed"
+
+
+class AssessmentStatus(models.TextChoices):
+    HEALTHY = "healthy", "Healthy"
+    UNHEALTHY = "unhealthy", "Unhealthy"
+    NOT_APPLICABLE = "not_applicable", "Not applicable"
+
+
+class WorkloadKind(models.TextChoices):
+    POD = "Pod", "Pod"
+    DEPLOYMENT = "Deployment", "Deployment"
+    DAEMON_SET = "DaemonSet", "DaemonSet"
+
+
+class ContainerType(models.TextChoices):
+    CONTAINER = "container", "Container"
+    INIT = "init_container", "Init container"
+    EPHEMERAL = "ephemeral_container", "Ephemeral container"
+
+
+class ProfileSource(models.TextChoices):
+    """Where a container's effective AppArmor profile was set."""
+
+    POD_ANNOTATION = "pod_annotation", "Pod annotation"
+    POD_SECURITY_CONTEXT = "pod_security_context", "Pod securityContext"
+    CONTAINER_SECURITY_CONTEXT = "container_security_context", "Container securityContext"
