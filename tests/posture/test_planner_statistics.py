@@ -22,9 +22,11 @@ def last_analyzed(table: str) -> object:
 def test_a_table_an_import_grew_is_analyzed_once() -> None:
     refresh_planner_statistics()  # what earlier tests left
     before = last_analyzed("recommendations_finding")
+    # The import refreshes the statistics itself once its transaction ends; PostgreSQL may flush the
+    # import's counters after that look (at most a second later), so whichever call sees them analyzes.
     scan_xccdf("big-host", {f"rule_{i:04d}": "fail" for i in range(1500)}, bare=True)
     last_analyzed("recommendations_finding")  # the import's counters reach the statistics
-    assert "recommendations_finding" in refresh_planner_statistics()
+    refresh_planner_statistics()
     after = last_analyzed("recommendations_finding")
     assert after is not None
     assert after != before
