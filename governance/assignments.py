@@ -23,6 +23,7 @@ from governance.models import Assignment, AssignmentStatus, Comment, GovernanceR
 from governance.notifications import notify_assigned
 from governance.roles import TOWER_ROLES, Role, role_of, teams_of
 from governance.selectors import is_member
+from governance.towers import refresh_tower_summaries
 from posture.errors import UserError
 from recommendations.models import Assessment, AssessmentStatus, Finding, FindingState
 
@@ -131,6 +132,7 @@ def apply_rules(resource_ids: Iterable[int] | None = None) -> int:
         with transaction.atomic():
             Assignment.objects.bulk_create(created, batch_size=1000)
             Assessment.objects.bulk_update(graced, ["grace_until"], batch_size=1000)
+            refresh_tower_summaries({item.assessment.resource_id for item in created})
             trail.record_many(
                 trail.event(
                     actor=None,
@@ -221,6 +223,7 @@ def update_item(*, user: Person, item: Assignment, change: Change, ip: str | Non
     (an email) given with the item's team, or with the team it moves to, must be one of its members."""
     _check_can_act(user, item)
     before = _snapshot(item)
+    team_before = item.team_id
     entries: list[Any] = []
     if change.team is not None or change.owner is not None or change.due is not None:
         role = role_of(user)
@@ -254,6 +257,8 @@ def update_item(*, user: Person, item: Assignment, change: Change, ip: str | Non
         item.eta = None if change.clear_eta else change.eta
         entries.append(trail.ETA)
     item.save()
+    if item.team_id != team_before:
+        refresh_tower_summaries([item.assessment.resource_id])
     after = _snapshot(item)
     for action in entries:
         trail.record(
@@ -316,6 +321,7 @@ def assign(
         first_detected=detected,
         due_date=due or due_date(detected, 30),
     )
+    refresh_tower_summaries([assessment.resource_id])
     trail.record(
         actor=user,
         action=trail.ASSIGN,

@@ -14,6 +14,7 @@ from governance.roles import TOWER_ROLES, role_of, teams_of
 from posture.errors import EmptyGroup
 from posture.models import Resource
 from posture.scope import Scope, narrowed, scope_for, unknown_scope, visible_subscriptions
+from recommendations.models import TowerMachine
 
 # Who reads: a user, or None for the command line (manage.py), which reads the whole estate.
 Reader = User | AnonymousUser | None
@@ -42,19 +43,39 @@ def visible_assignments(user: Reader) -> QuerySet[Assignment]:
 
 def visible_resources(user: User | AnonymousUser) -> QuerySet[Resource] | None:
     """The resources a user may see, or None for all of them: for a tower's lead or member, those their
-    towers' items are on and the instances of such a scale set (its items roll its instances up)."""
+    towers' items are on and the instances of such a scale set (its items roll its instances up), as
+    the towers' summaries hold them (governance/towers.py keeps them current with the items)."""
+    return _towers_resources(user_towers(user))
+
+
+def _towers_resources(towers: tuple[int, ...] | None) -> QuerySet[Resource] | None:
+    if towers is None:
+        return None
+    return Resource.objects.filter(
+        pk__in=TowerMachine.objects.filter(tower_id__in=towers).values("resource_id")
+    )
+
+
+def user_towers(user: User | AnonymousUser) -> tuple[int, ...] | None:
+    """The towers (team ids) a tower's lead or member sees, none for a user without a role, None for
+    every other role (all resources)."""
     role = role_of(user)
     if role is None:
-        return Resource.objects.none()
+        return ()
     if role in TOWER_ROLES:
-        concerned = visible_assignments(user).values("assessment__resource_id")
-        return Resource.objects.filter(Q(pk__in=concerned) | Q(parent_id__in=concerned))
+        # Once per request (the user object is the request's), as role_of: the route check, the scope
+        # and the services all ask.
+        cached: dict[int | None, tuple[int, ...]] = user.__dict__.setdefault("_posture_towers", {})
+        if user.pk not in cached:
+            cached[user.pk] = tuple(teams_of(user).order_by("pk").values_list("pk", flat=True))
+        return cached[user.pk]
     return None
 
 
 def restrict(scope: Scope, user: User | AnonymousUser) -> Scope:
     """The scope narrowed to what the user may see."""
-    return narrowed(scope, visible_resources(user))
+    towers = user_towers(user)
+    return narrowed(scope, _towers_resources(towers), towers)
 
 
 def scope_for_user(subscription: str | None, user: User | AnonymousUser) -> Scope:

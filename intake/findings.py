@@ -19,12 +19,10 @@ from intake.stages import Move, NewScan
 from recommendations.findings import FINDING_FIELDS, Latest, advance, count_transition, refresh_findings
 from recommendations.models import Finding, Scan
 from recommendations.tallies import (
-    RuleKey,
-    add_rule_deltas,
-    merge_deltas,
+    TallyChanges,
     move_machine,
     refresh_machine_tallies,
-    rule_deltas,
+    write_tally_changes,
 )
 
 # What a scan's results changed: findings opened, resolved and reopened, by scan id.
@@ -72,7 +70,7 @@ def _derive_round(batch: list[NewScan], later: dict[int, set[int]]) -> Changes:
     now = timezone.now()
     inserts: list[tuple[Any, ...]] = []
     updates: list[tuple[Any, ...]] = []
-    deltas: dict[RuleKey, tuple[int, int, int]] = {}
+    tally_changes = TallyChanges()
     slow: list[NewScan] = []
     for scan in appendable:
         resource = scan.resource
@@ -92,11 +90,11 @@ def _derive_round(batch: list[NewScan], later: dict[int, set[int]]) -> Changes:
             (inserts if before is None else updates).append(row)
             if (before.state if before else None) != after:
                 transitions.append((rule_id, before.state if before else None, after))
-        merge_deltas(deltas, rule_deltas(resource.subscription_id, resource.os, transitions))
+        tally_changes.add(resource.pk, resource.subscription_id, resource.os, transitions)
     columns = ["resource_id", "rule_id", *FINDING_FIELDS, "scan_id", "updated_at"]
     insert_rows(Finding, columns, inserts)
     upsert_rows(Finding, columns, updates, unique=["resource_id", "rule_id"])
-    add_rule_deltas(deltas)
+    write_tally_changes(tally_changes)
     refresh_machine_tallies({scan.resource.pk for scan in appendable} - {scan.resource.pk for scan in slow})
     done = {scan.scan_id for scan in appendable}
     slow += [scan for scan in batch if scan.scan_id not in done]

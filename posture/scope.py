@@ -20,6 +20,9 @@ class Scope:
     resources: "QuerySet[Resource] | None" = None
     # The `?subscription=` value that selects this scope when the label is not it (`group:<name>`).
     parameter: str | None = None
+    # For a tower's members, the towers (teams, by id) whose machines `resources` are: the towers'
+    # summaries answer for them (recommendations/models/tallies.py).
+    towers: tuple[int, ...] | None = None
 
     @property
     def is_estate(self) -> bool:
@@ -29,6 +32,12 @@ class Scope:
     def is_restricted(self) -> bool:
         """Whether some resources are hidden: summary tables kept per subscription cannot answer."""
         return self.resources is not None
+
+    @property
+    def tower(self) -> int | None:
+        """The one tower whose summaries answer for this scope (None: the estate's tallies answer, or,
+        for a user of several towers, whose machines may be in two of them, the findings themselves)."""
+        return self.towers[0] if self.towers is not None and len(self.towers) == 1 else None
 
 
 ESTATE = Scope()
@@ -96,11 +105,13 @@ def groups_holding(subscriptions: QuerySet[Subscription]) -> QuerySet[Subscripti
     return SubscriptionGroup.objects.filter(subscriptions__in=subscriptions).distinct().order_by("name")
 
 
-def narrowed(scope: Scope, resources: QuerySet[Resource] | None) -> Scope:
-    """The scope narrowed to the resources a user may see (None: all of them)."""
+def narrowed(
+    scope: Scope, resources: QuerySet[Resource] | None, towers: tuple[int, ...] | None = None
+) -> Scope:
+    """The scope narrowed to the resources a user may see (None: all of them), those of `towers`."""
     if resources is None:
         return scope
-    return replace(scope, resources=resources)
+    return replace(scope, resources=resources, towers=towers)
 
 
 def only_visible(resources: QuerySet[Resource], scope: Scope) -> QuerySet[Resource]:

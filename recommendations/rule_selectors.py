@@ -2,7 +2,8 @@
 catalog with its counts, and one machine's findings and scans.
 
 Counts are aggregates grouped over the rows a page shows, never a query per row, read from the summary
-tables; a scope restricted to some machines (a tower's members) is counted from their findings instead.
+tables: the estate's, or a tower's for its members (a user of several towers is counted from the
+findings of the machines they see).
 A rule's OS, severity and type are the catalog's (Rule), so the tiles, the filters and the table rows
 agree with each other.
 "Machines" are the kinds a scan describes (VMs, Arc machines, scale-set instances); a machine counts
@@ -29,6 +30,7 @@ from recommendations.models import (
     RuleTally,
     Scan,
     ScanResult,
+    TowerRuleTally,
 )
 from recommendations.models.rules import SEVERITY_RANK, RuleSeverity
 from recommendations.selectors import UNKNOWN_OS, SortColumn, in_scope, ordering, tallies_in_scope
@@ -78,6 +80,11 @@ LISTED_FIELDS = ("key", "cce", "rule_id", "title", "severity", "rule_type", "os"
 FINDING_FIELDS = ("resource", "rule", "state", "result", "expected", "actual", "first_seen", "resolved_at")
 
 
+def _subscriptions(scope: Scope, field: str) -> Q:
+    """The scope's subscriptions, as a condition on a tally's subscription at `field`."""
+    return Q() if scope.subscription_ids is None else Q(**{f"{field}__in": scope.subscription_ids})
+
+
 def rule_types() -> list[str]:
     """Every rule type in the catalog, for the filters."""
     return list(Rule.objects.order_by("rule_type").values_list("rule_type", flat=True).distinct())
@@ -97,8 +104,17 @@ FAILED_RULE_COLUMNS = (
 def failed_rules(filters: RuleFilter, sort: str = "-severity") -> QuerySet[Rule]:
     """Rules failing on machines in scope, each with `machines` (open findings) and `severity_rank`."""
     # The conditions sit in the same filter() as the join they constrain, and the aggregate follows it.
-    if filters.scope.is_restricted:
-        # A tower's members: from the open findings of the machines they see.
+    tower = filters.scope.tower
+    if tower is not None:
+        # A tower's members: from their tower's rule tallies.
+        rules = Rule.objects.filter(
+            _rule_condition(filters),
+            _subscriptions(filters.scope, "tower_tallies__subscription_id"),
+            tower_tallies__tower_id=tower,
+            tower_tallies__open_count__gt=0,
+        ).annotate(machines=Sum("tower_tallies__open_count"))
+    elif filters.scope.is_restricted:
+        # A user of several towers: from the open findings of the machines they see.
         rules = Rule.objects.filter(
             _rule_condition(filters),
             in_scope(filters.scope, "findings__resource__subscription_id"),
@@ -182,8 +198,22 @@ class RuleTotals:
 def _rule_totals(rule_ids: Iterable[int], scope: Scope) -> dict[int, RuleTotals]:
     """Per rule, in scope: from the rule tallies, or from the findings when the scope hides machines."""
     rows: Iterable[Mapping[str, Any]]
-    if scope.is_restricted:
-        # A tower's members: the tallies cannot leave out other towers' machines, the findings can.
+    if scope.tower is not None:
+        # A tower's members: their tower's rule tallies.
+        rows = (
+            TowerRuleTally.objects.filter(
+                _subscriptions(scope, "subscription_id"), tower_id=scope.tower, rule_id__in=list(rule_ids)
+            )
+            .values("rule_id")
+            .annotate(
+                failing=Sum("open_count"),
+                passing=Sum("passing_count"),
+                scanned=Sum("evaluated_count", filter=Q(rule__os="") | Q(machine_os=F("rule__os"))),
+            )
+            .order_by()
+        )
+    elif scope.is_restricted:
+        # A user of several towers: the tallies cannot tell a machine two of them see, the findings can.
         rows = (
             Finding.objects.filter(in_scope(scope, "resource__subscription_id"), rule_id__in=list(rule_ids))
             .values("rule_id")

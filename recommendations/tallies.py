@@ -1,13 +1,23 @@
-"""Keeps the finding tallies current: exact per machine, incremental per rule, rebuildable from scratch."""
+"""Keeps the finding tallies current: exact per machine, incremental per rule (the estate's and each
+tower's), rebuildable from scratch."""
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count
 
 from posture.models import Resource
-from recommendations.models import Finding, FindingState, MachineTally, RuleTally
+from recommendations.models import (
+    Finding,
+    FindingState,
+    MachineTally,
+    RuleTally,
+    TowerMachine,
+    TowerRuleTally,
+)
 
 PASSING = (FindingState.PASSED, FindingState.RESOLVED)
 
@@ -20,13 +30,14 @@ def _columns(state: str | None) -> tuple[int, int, int]:
 
 
 RuleKey = tuple[int, str, int]  # (subscription, machine OS, rule)
+Delta = tuple[int, int, int]  # (open, passing, evaluated)
 
 
 def rule_deltas(
     subscription_id: int, machine_os: str, changes: Iterable[tuple[int, str | None, str]]
-) -> dict[RuleKey, tuple[int, int, int]]:
+) -> dict[RuleKey, Delta]:
     """What one machine's (rule, state before, state after) changes move in the rule tallies."""
-    deltas: dict[RuleKey, tuple[int, int, int]] = {}
+    deltas: dict[RuleKey, Delta] = {}
     for rule_id, before, after in changes:
         old, new = _columns(before), _columns(after)
         delta = (new[0] - old[0], new[1] - old[1], new[2] - old[2])
@@ -35,56 +46,155 @@ def rule_deltas(
     return deltas
 
 
-def apply_rule_changes(resource: Resource, changes: Iterable[tuple[int, str | None, str]]) -> None:
-    """Move one machine's (rule, state before, state after) changes into the rule tallies."""
-    add_rule_deltas(rule_deltas(resource.subscription_id, resource.os, changes))
-
-
-def merge_deltas(
-    into: dict[RuleKey, tuple[int, int, int]], more: dict[RuleKey, tuple[int, int, int]]
-) -> None:
+def merge_deltas(into: dict[Any, Delta], more: dict[Any, Delta]) -> None:
     for key, (a, b, c) in more.items():
         x, y, z = into.get(key, (0, 0, 0))
         into[key] = (x + a, y + b, z + c)
 
 
-def add_rule_deltas(deltas: dict[RuleKey, tuple[int, int, int]]) -> None:
-    """Add to the rule tallies (many machines' changes summed first: one row per key)."""
+@dataclass
+class TallyChanges:
+    """Findings' changes, by machine: the estate's rule tallies take them all, each tower's tallies
+    those of the machines it sees (write_tally_changes)."""
+
+    by_machine: dict[int, dict[RuleKey, Delta]] = field(default_factory=lambda: defaultdict(dict))
+
+    def add(
+        self,
+        resource_id: int,
+        subscription_id: int,
+        machine_os: str,
+        changes: Iterable[tuple[int, str | None, str]],
+    ) -> None:
+        """One machine's (rule, state before, state after) changes."""
+        merge_deltas(self.by_machine[resource_id], rule_deltas(subscription_id, machine_os, changes))
+
+
+def write_tally_changes(changes: TallyChanges) -> None:
+    """Add findings' changes to the estate's rule tallies and to the tallies of the towers seeing
+    their machines: the one write both kinds of summary go through."""
+    estate: dict[RuleKey, Delta] = {}
+    for deltas in changes.by_machine.values():
+        merge_deltas(estate, deltas)
+    _add_deltas(RuleTally, ["subscription_id", "machine_os", "rule_id"], estate)
+    machines = [pk for pk, deltas in changes.by_machine.items() if deltas]
+    towers: dict[tuple[int, int, str, int], Delta] = {}
+    for chunk in _chunks(machines):
+        for resource_id, tower_id in TowerMachine.objects.filter(resource_id__in=chunk).values_list(
+            "resource_id", "tower_id"
+        ):
+            merge_deltas(towers, {(tower_id, *key): d for key, d in changes.by_machine[resource_id].items()})
+    _add_deltas(TowerRuleTally, ["tower_id", "subscription_id", "machine_os", "rule_id"], towers)
+
+
+def apply_rule_changes(resource: Resource, changes: Iterable[tuple[int, str | None, str]]) -> None:
+    """Move one machine's (rule, state before, state after) changes into the rule tallies."""
+    tally_changes = TallyChanges()
+    tally_changes.add(resource.pk, resource.subscription_id, resource.os, changes)
+    write_tally_changes(tally_changes)
+
+
+def _add_deltas(model: type[models.Model], key_columns: list[str], deltas: dict[Any, Delta]) -> None:
+    """Add to a tally table (many machines' changes summed first: one row per key)."""
     deltas = {key: delta for key, delta in deltas.items() if any(delta)}
     if not deltas:
         return
-    table = connection.ops.quote_name(RuleTally._meta.db_table)
-    rows = [(sub, rule, machine_os, *delta) for (sub, machine_os, rule), delta in deltas.items()]
+    table = connection.ops.quote_name(model._meta.db_table)
+    counts = ["open_count", "passing_count", "evaluated_count"]
+    columns = ", ".join([*key_columns, *counts])
+    placeholders = "(" + ", ".join(["%s"] * (len(key_columns) + 3)) + ")"
+    increments = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in counts)
+    rows = [(*key, *delta) for key, delta in deltas.items()]
     with connection.cursor() as cursor:
         for start in range(0, len(rows), 500):
             chunk = rows[start : start + 500]
             # An increment in one statement, so that concurrent imports add up instead of overwriting;
             # many rows a statement, since a fleet's batch moves thousands of keys.
             cursor.execute(
-                f"""INSERT INTO {table} (subscription_id, rule_id, machine_os, open_count, passing_count,
-                                         evaluated_count)
-                    VALUES {", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))}
-                    ON CONFLICT (subscription_id, rule_id, machine_os) DO UPDATE SET
-                        open_count = {table}.open_count + excluded.open_count,
-                        passing_count = {table}.passing_count + excluded.passing_count,
-                        evaluated_count = {table}.evaluated_count + excluded.evaluated_count""",  # noqa: S608
+                f"""INSERT INTO {table} ({columns}) VALUES {", ".join([placeholders] * len(chunk))}
+                    ON CONFLICT ({", ".join(key_columns)}) DO UPDATE SET {increments}""",  # noqa: S608
                 [value for row in chunk for value in row],
             )
 
 
-def _machine_contribution(resource_id: int) -> dict[int, tuple[int, int, int]]:
-    rows = Finding.objects.filter(resource_id=resource_id).values_list("rule_id", "state")
-    return {rule_id: _columns(state) for rule_id, state in rows}
+def _contributions(resource_ids: Iterable[int]) -> dict[int, dict[RuleKey, Delta]]:
+    """What each machine's findings count in the rule tallies, under its current subscription and OS."""
+    found: dict[int, dict[RuleKey, Delta]] = defaultdict(dict)
+    for chunk in _chunks(list(resource_ids)):
+        rows = Finding.objects.filter(resource_id__in=chunk).values_list(
+            "resource_id", "resource__subscription_id", "resource__os", "rule_id", "state"
+        )
+        for resource_id, subscription_id, machine_os, rule_id, state in rows.iterator(chunk_size=20000):
+            found[resource_id][(subscription_id, machine_os, rule_id)] = _columns(state)
+    return found
 
 
 def move_machine(
     resource_id: int, *, old_subscription_id: int, old_os: str, new_subscription_id: int, new_os: str
 ) -> None:
     """A machine changed subscription or OS: its findings now count under the new key."""
-    contribution = _machine_contribution(resource_id)
+    contribution = {
+        rule: counts for (_, _, rule), counts in _contributions([resource_id]).get(resource_id, {}).items()
+    }
     deltas = {(old_subscription_id, old_os, r): (-a, -b, -c) for r, (a, b, c) in contribution.items()}
     merge_deltas(deltas, {(new_subscription_id, new_os, r): counts for r, counts in contribution.items()})
-    add_rule_deltas(deltas)
+    changes = TallyChanges()
+    changes.by_machine[resource_id] = deltas
+    write_tally_changes(changes)
+
+
+def place_in_towers(towers_by_machine: Mapping[int, Collection[int]]) -> None:
+    """Which towers see each of these machines (none: a machine left out of the mapping is not
+    changed); a machine entering or leaving a tower takes its findings into or out of its tallies."""
+    stored: dict[int, set[int]] = defaultdict(set)
+    for chunk in _chunks(list(towers_by_machine)):
+        for resource_id, tower_id in TowerMachine.objects.filter(resource_id__in=chunk).values_list(
+            "resource_id", "tower_id"
+        ):
+            stored[resource_id].add(tower_id)
+    added = [(pk, t) for pk, towers in towers_by_machine.items() for t in set(towers) - stored[pk]]
+    removed = [(pk, t) for pk, towers in towers_by_machine.items() for t in stored[pk] - set(towers)]
+    if not added and not removed:
+        return
+    leaving: dict[int, list[int]] = defaultdict(list)
+    for pk, tower in removed:
+        leaving[tower].append(pk)
+    for tower, pks in leaving.items():
+        for chunk in _chunks(pks):
+            TowerMachine.objects.filter(tower_id=tower, resource_id__in=chunk).delete()
+    TowerMachine.objects.bulk_create(
+        [TowerMachine(tower_id=tower, resource_id=pk) for pk, tower in added], batch_size=1000
+    )
+    _move_findings([(tower, pk, 1) for pk, tower in added] + [(tower, pk, -1) for pk, tower in removed])
+
+
+def _move_findings(moves: list[tuple[int, int, int]]) -> None:
+    """Add (+1) or take out (-1) each (tower, machine)'s findings in the tower's tallies, summed by the
+    database (a fleet's first import gives towers thousands of machines of ~700 findings each)."""
+    tally, finding, resource = (
+        connection.ops.quote_name(m._meta.db_table) for m in (TowerRuleTally, Finding, Resource)
+    )
+    counts = ["open_count", "passing_count", "evaluated_count"]
+    increments = ", ".join(f"{name} = {tally}.{name} + excluded.{name}" for name in counts)
+    with connection.cursor() as cursor:
+        for start in range(0, len(moves), 500):
+            chunk = moves[start : start + 500]
+            values = ", ".join(["(%s, %s, %s)"] * len(chunk))
+            cursor.execute(
+                f"""WITH moved (tower_id, resource_id, sign) AS (VALUES {values})
+                    INSERT INTO {tally} (tower_id, subscription_id, machine_os, rule_id, {", ".join(counts)})
+                    SELECT m.tower_id, r.subscription_id, r.os, f.rule_id,
+                           SUM(CASE WHEN f.state = %s THEN m.sign ELSE 0 END),
+                           SUM(CASE WHEN f.state IN (%s, %s) THEN m.sign ELSE 0 END),
+                           SUM(m.sign)
+                    FROM moved m JOIN {resource} r ON r.id = m.resource_id
+                    JOIN {finding} f ON f.resource_id = m.resource_id
+                    WHERE true
+                    GROUP BY m.tower_id, r.subscription_id, r.os, f.rule_id
+                    ON CONFLICT (tower_id, subscription_id, machine_os, rule_id)
+                    DO UPDATE SET {increments}""",  # noqa: S608
+                [*(value for row in chunk for value in row), FindingState.OPEN, *PASSING],
+            )
 
 
 def refresh_machine_tally(resource_id: int) -> None:
@@ -161,3 +271,40 @@ def rebuild_tallies() -> None:
     )
     MachineTally.objects.all().delete()
     refresh_machine_tallies(Finding.objects.values_list("resource_id", flat=True).distinct().order_by())
+    rebuild_tower_tallies()
+
+
+def rebuild_tower_tallies() -> None:
+    """Recompute every tower's rule tallies from the findings of the machines it sees (TowerMachine)."""
+    TowerRuleTally.objects.all().delete()
+    tower, finding, resource = (
+        connection.ops.quote_name(m._meta.db_table) for m in (TowerMachine, Finding, Resource)
+    )
+    totals: dict[tuple[int, int, str, int], list[int]] = defaultdict(lambda: [0, 0, 0])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT t.tower_id, r.subscription_id, r.os, f.rule_id, f.state, COUNT(*)
+                FROM {tower} t JOIN {resource} r ON r.id = t.resource_id
+                JOIN {finding} f ON f.resource_id = t.resource_id
+                GROUP BY t.tower_id, r.subscription_id, r.os, f.rule_id, f.state"""  # noqa: S608
+        )
+        for tower_id, subscription_id, machine_os, rule_id, state, n in cursor.fetchall():
+            columns = _columns(state)
+            total = totals[(tower_id, subscription_id, machine_os, rule_id)]
+            for index in range(3):
+                total[index] += columns[index] * n
+    TowerRuleTally.objects.bulk_create(
+        [
+            TowerRuleTally(
+                tower_id=tower_id,
+                subscription_id=subscription_id,
+                machine_os=machine_os,
+                rule_id=rule_id,
+                open_count=counts[0],
+                passing_count=counts[1],
+                evaluated_count=counts[2],
+            )
+            for (tower_id, subscription_id, machine_os, rule_id), counts in totals.items()
+        ],
+        batch_size=5000,
+    )

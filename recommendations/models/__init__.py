@@ -11,7 +11,7 @@ from recommendations.models.kubernetes import (
     WorkloadKind,
 )
 from recommendations.models.rules import Benchmark, Rule, RuleSeverity
-from recommendations.models.tallies import MachineTally, RuleTally
+from recommendations.models.tallies import MachineTally, RuleTally, TowerMachine, TowerRuleTally
 
 __all__ = [
     "AppArmorViolation",
@@ -32,5 +32,7 @@ __all__ = [
     "Scan",
     "ScanResult",
     "Severity",
+    "TowerMachine",
+    "TowerRuleTally",
     "WorkloadKind",
 ]

@@ -3,6 +3,10 @@
 RuleTally: per subscription, rule and machine OS, how many machines fail the rule, pass it, or were
 evaluated for it. MachineTally: per machine, its open findings by severity, rule type and rule OS.
 Both can be rebuilt from the findings (`manage.py rebuild_tallies`); tests check they always agree.
+
+A tower's summaries: TowerMachine says which machines a tower (a governance team, by id: governance
+sits above and keeps these rows current through governance/towers.py) sees, and TowerRuleTally is
+RuleTally over those machines only, kept current by the same writes as RuleTally.
 """
 
 from django.db import models
@@ -39,3 +43,40 @@ class MachineTally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource_id}: {self.open_count} open"
+
+
+class TowerMachine(models.Model):
+    """A machine a tower sees: one of its items is on it, or on its scale set."""
+
+    # governance.Team's id: this layer cannot name the model (governance is above it).
+    tower_id = models.IntegerField()
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tower_id", "resource"], name="one_tower_machine")]
+        indexes = [models.Index(fields=["resource"], name="tower_machine_resource")]
+
+    def __str__(self) -> str:
+        return f"tower {self.tower_id}: {self.resource_id}"
+
+
+class TowerRuleTally(models.Model):
+    """RuleTally over one tower's machines."""
+
+    tower_id = models.IntegerField()
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="+")
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="tower_tallies")
+    machine_os = models.CharField(max_length=10, blank=True, default="")
+    open_count = models.IntegerField(default=0)
+    passing_count = models.IntegerField(default=0)
+    evaluated_count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tower_id", "subscription", "rule", "machine_os"], name="one_tower_tally_per_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"tower {self.tower_id}/{self.subscription_id}/{self.rule_id}: {self.open_count} open"

@@ -12,6 +12,7 @@ from django.utils import timezone
 from governance.api_tokens import issue_api_token
 from governance.models import Assignment, Team
 from governance.roles import Role
+from governance.towers import refresh_tower_summaries
 from posture.models import Resource, Subscription
 from recommendations.models import Assessment, Recommendation
 from tests.factories import (
@@ -57,6 +58,7 @@ def make_tower(name: str, recommendation: Recommendation) -> Tower:
     item = Assignment.objects.create(
         assessment=assessment, team=team, first_detected=timezone.now(), due_date=date(2026, 12, 31)
     )
+    refresh_tower_summaries([item.assessment.resource_id])
     return Tower(
         team=team,
         subscription=subscription,

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from governance.models import Assignment, Comment, Exemption, GovernanceRule
+from governance.towers import refresh_tower_summaries
 from tests.api.conftest import Estate
 from tests.factories import make_assessment, make_resource
 
@@ -46,6 +47,7 @@ def grow(estate: Estate, n: int) -> None:
             first_detected=timezone.now(),
             due_date=date(2026, 12, 1),
         )
+        refresh_tower_summaries([item.assessment.resource_id])
         Comment.objects.create(assignment=item, text="x", author=estate.red.member)
         Exemption.objects.create(
             recommendation=estate.recommendation, resource=resource, category="waiver", justification="x"

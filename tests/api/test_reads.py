@@ -9,6 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from governance.models import Assignment, Exemption
+from governance.towers import refresh_tower_summaries
 from posture.models import ImportJob
 from recommendations.models import Finding, Rule
 from scoring.models import Control
@@ -195,7 +196,7 @@ def test_a_garbled_cursor_is_a_404_and_a_cursor_of_another_order_starts_again(
 
 def test_findings_use_the_exports_filters_and_carry_their_governance(estate: Estate, api: Client) -> None:
     finding = Finding.objects.get(resource=estate.red.resource, state="open")
-    Assignment.objects.create(
+    created = Assignment.objects.create(
         assessment=estate.red.assessment,
         finding=finding,
         team=estate.red.team,
@@ -203,6 +204,7 @@ def test_findings_use_the_exports_filters_and_carry_their_governance(estate: Est
         first_detected=finding.last_seen,
         due_date=date(2026, 12, 24),
     )
+    refresh_tower_summaries([created.assessment.resource_id])
     # Defaults of governance.findings: open findings of the highest severity present.
     open_ones = results(api, "api-findings")
     assert {f["state"] for f in open_ones} == {"open"}

@@ -12,6 +12,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from governance.models import Assignment, Comment, Exemption, GovernanceRule
 from governance.roles import Role
+from governance.towers import refresh_tower_summaries
 from recommendations.models import Assessment, Finding
 from tests.api.conftest import Estate, token_client
 from tests.factories import make_assessment, make_resource, make_user
@@ -93,12 +94,13 @@ def test_a_lead_assigns_within_the_tower_only(estate: Estate) -> None:
     resource = make_resource(estate.red.subscription, name="red-db")
     assessment = make_assessment(resource, "disk-encryption", "unhealthy")
     # The lead sees red-db only once it is an item of the tower.
-    Assignment.objects.create(
+    created = Assignment.objects.create(
         assessment=assessment,
         team=estate.red.team,
         first_detected=timezone.now(),
         due_date=timezone.localdate(),
     )
+    refresh_tower_summaries([created.assessment.resource_id])
     other = send(lead, "post", "api-assignments", {"assessment": assessment.pk, "team": estate.blue.team.pk})
     assert other.status_code == 403
     assert "within the tower" in other.json()["detail"]

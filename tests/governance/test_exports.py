@@ -25,6 +25,7 @@ from governance import exports
 from governance.findings import findings_for
 from governance.models import Assignment, AssignmentStatus, GovernanceRule, Team
 from governance.roles import Role
+from governance.towers import refresh_tower_summaries
 from intake.pipeline import ingest_stream
 from posture.models import Resource
 from recommendations.models import Finding, Rule
@@ -435,7 +436,7 @@ def test_the_pages_link_to_exports_of_their_tables(estate: None) -> None:
 def test_a_findings_own_item_wins_over_its_machines(estate: None) -> None:
     finding = Finding.objects.get(resource__name="lnx-01", rule__key="CCE-1002-2")
     machine_item = Assignment.objects.get(assessment__resource=finding.resource, finding=None)
-    Assignment.objects.create(
+    created = Assignment.objects.create(
         assessment=machine_item.assessment,
         finding=finding,
         team=Team.objects.get(name="Windows"),
@@ -444,6 +445,7 @@ def test_a_findings_own_item_wins_over_its_machines(estate: None) -> None:
         first_detected=MONDAY,
         due_date=date(2026, 12, 1),
     )
+    refresh_tower_summaries([created.assessment.resource_id])
     rows = export_csv(logged_in(), "?severity=high&resource_group=rg-linux")
     header = rows[0]
     got = {r[header.index("CCE ID")]: r[header.index("team") :] for r in rows[1:]}

@@ -15,6 +15,7 @@ from audit.models import AuditEvent
 from governance.models import Assignment, AssignmentStatus, Comment, GovernanceRule, Team
 from governance.roles import Role
 from governance.selectors import governance_report, group_items, open_items
+from governance.towers import refresh_tower_summaries
 from posture.models import Resource
 from posture.scope import ESTATE
 from recommendations.models import Assessment
@@ -63,7 +64,7 @@ def make_item(
     assessment = make_assessment(
         resource or make_resource(), make_recommendation(display_name=recommendation), "unhealthy"
     )
-    return Assignment.objects.create(
+    created = Assignment.objects.create(
         assessment=assessment,
         team=team,
         rule=rule,
@@ -72,6 +73,8 @@ def make_item(
         due_date=due,
         resolved_at=resolved_at,
     )
+    refresh_tower_summaries([created.assessment.resource_id])
+    return created
 
 
 def client_for(user: User) -> Client:

@@ -13,6 +13,7 @@ from governance.models import Assignment, GovernanceRule, Team
 from governance.notifications import send_weekly_digests
 from governance.roles import Role
 from governance.tasks import weekly_digest
+from governance.towers import refresh_tower_summaries
 from tests.factories import make_assessment, make_recommendation, make_resource, make_user
 
 pytestmark = pytest.mark.django_db
@@ -29,9 +30,11 @@ def eager_celery(monkeypatch: pytest.MonkeyPatch) -> None:
 def make_item(team: Team | None, owner: str, due: date, name: str) -> Assignment:
     rec = make_recommendation(display_name=f"Fix {name}")
     assessment = make_assessment(make_resource(name=name), rec, "unhealthy")
-    return Assignment.objects.create(
+    created = Assignment.objects.create(
         assessment=assessment, team=team, owner=owner, first_detected=MONDAY, due_date=due
     )
+    refresh_tower_summaries([created.assessment.resource_id])
+    return created
 
 
 def test_the_digest_mails_each_owner_their_items_and_each_lead_the_teams_overdue_ones(eager_celery):

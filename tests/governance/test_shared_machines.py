@@ -25,6 +25,7 @@ from django.utils import timezone
 from governance.assignments import ASSIGN_REFUSAL, MEMBER_REFUSAL, assign
 from governance.models import Assignment, AssignmentStatus, Team
 from governance.roles import Role
+from governance.towers import refresh_tower_summaries
 from posture.models import Resource, ResourceKind, SubscriptionGroup
 from recommendations.evaluators.os_config import MACHINE_KEY, SCALE_SET_KEY
 from recommendations.models import Assessment, Finding
@@ -56,7 +57,7 @@ class Estate:
 
 
 def os_config_item(resource: Resource, key: str, team: Team, owner: str, **fields: Any) -> Assignment:
-    return Assignment.objects.create(
+    created = Assignment.objects.create(
         assessment=Assessment.objects.get(resource=resource, recommendation__key=key),
         team=team,
         owner=owner,
@@ -64,6 +65,8 @@ def os_config_item(resource: Resource, key: str, team: Team, owner: str, **field
         due_date=fields.pop("due_date", date(2026, 12, 31)),
         **fields,
     )
+    refresh_tower_summaries([created.assessment.resource_id])
+    return created
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from governance.models import Assignment, Team
 from governance.roles import Role
+from governance.towers import refresh_tower_summaries
 from posture.models import Resource, Subscription
 from posture.scope import ESTATE, Scope
 from recommendations.models import Assessment, Recommendation, Rule
@@ -68,9 +69,11 @@ class Estate:
 
 
 def assign(assessment: Assessment, team: Team) -> Assignment:
-    return Assignment.objects.create(
+    created = Assignment.objects.create(
         assessment=assessment, team=team, first_detected=timezone.now(), due_date=date(2026, 12, 31)
     )
+    refresh_tower_summaries([created.assessment.resource_id])
+    return created
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from governance.models import Assignment, Team
 from governance.roles import Role
+from governance.towers import refresh_tower_summaries
 from posture.models import Resource, Subscription, SubscriptionGroup
 from posture.scope import ESTATE, scope_for
 from recommendations.models import Assessment
@@ -224,9 +225,10 @@ def test_a_tower_lead_sees_groups_of_their_machines_and_their_numbers_only(estat
     team = Team.objects.create(name="Tower")
     lead = make_user("lead", role=Role.LEAD, team=team)
     item = Assessment.objects.get(resource=estate.a1, recommendation__key="r2")
-    Assignment.objects.create(
+    created = Assignment.objects.create(
         assessment=item, team=team, first_detected=timezone.now(), due_date=date(2026, 12, 31)
     )
+    refresh_tower_summaries([created.assessment.resource_id])
 
     response = page(lead, dashboard("group:Pair"))
     assert response.context["scope_choices"] == ["Alpha"]

@@ -22,6 +22,7 @@ from pytest_django.live_server_helper import LiveServer
 from audit.models import AuditEvent
 from governance.models import Assignment, Team
 from governance.roles import Role
+from governance.towers import refresh_tower_summaries
 from intake.pipeline import ingest_file
 from posture.models import Resource
 from recommendations.models import Finding, FindingState, Rule
@@ -290,12 +291,13 @@ def test_a_tower_lead_bundles_their_machines_and_gets_a_404_for_another_towers(c
     towers = {}
     for host in ("a-1", "b-1"):
         towers[host] = Team.objects.create(name=f"Tower {host}")
-        Assignment.objects.create(
+        created = Assignment.objects.create(
             assessment=make_assessment(Resource.objects.get(name=host), recommendation, "unhealthy"),
             team=towers[host],
             first_detected=timezone.now(),
             due_date=date(2026, 12, 31),
         )
+        refresh_tower_summaries([created.assessment.resource_id])
     client.force_login(make_user("lead-a", role=Role.LEAD, team=towers["a-1"]))
     own, other = open_finding("a-1", CCES[SSH]), open_finding("b-1", CCES[SSH])
     assert download(client, "bash", [own]).status_code == 200

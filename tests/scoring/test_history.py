@@ -20,6 +20,7 @@ from django.urls import reverse
 from config.celery import app
 from governance.models import Assignment, Team
 from governance.roles import Role
+from governance.towers import refresh_tower_summaries
 from posture.models import Subscription, SubscriptionGroup
 from posture.scope import ESTATE, Scope
 from recommendations.models import Assessment, AssessmentStatus
@@ -371,7 +372,8 @@ def tower_member() -> Client:
     small_estate()
     team = Team.objects.create(name="Tower A")
     prod_1 = Assessment.objects.get(resource__name="prod-1")
-    Assignment.objects.create(assessment=prod_1, team=team, first_detected=NOW, due_date=NOW.date())
+    created = Assignment.objects.create(assessment=prod_1, team=team, first_detected=NOW, due_date=NOW.date())
+    refresh_tower_summaries([created.assessment.resource_id])
     scan_xccdf("prod-1", {"sshd_disable_root_login": "fail"})
     # The agent and the scan keep prod-1 unhealthy together in their control; this alone in its own.
     rec = make_recommendation("tower-rec", display_name="Tower recommendation")

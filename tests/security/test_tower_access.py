@@ -55,6 +55,7 @@ from drf_spectacular.generators import SchemaGenerator
 from governance.assignments import Change, assign, update_item
 from governance.models import Assignment, AssignmentStatus, Comment, Team
 from governance.roles import Role
+from governance.towers import refresh_tower_summaries
 from posture.models import SubscriptionGroup
 from recommendations.evaluators.os_config import MACHINE_KEY
 from recommendations.models import Finding
@@ -641,13 +642,14 @@ def change_the_estate_of(tower: Tower, estate: Estate) -> None:
     update_item(user=tower.lead, item=tower.item_on_machine, change=Change(owner=tower.lead.email))
     machine = make_resource(tower.subscription, name=f"{tower.word}-vm3", tags={"tower": tower.word})
     scan_xccdf(machine.name, {SSH: "fail", DMESG: "fail"})
-    Assignment.objects.create(
+    created = Assignment.objects.create(
         assessment=machine.assessments.get(recommendation__key=MACHINE_KEY),
         team=tower.team,
         owner=tower.member_email,
         first_detected=timezone.now(),
         due_date=date(2027, 5, 5),
     )
+    refresh_tower_summaries([created.assessment.resource_id])
     Comment.objects.create(assignment=tower.item_on_machine, author=tower.member, text="on it")
     tower.subscription.name = f"{tower.word}-sub-renamed"
     tower.subscription.save()

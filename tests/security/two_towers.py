@@ -30,6 +30,7 @@ from governance.api_tokens import issue_api_token
 from governance.assignments import assign
 from governance.models import Assignment, AssignmentStatus, Comment, Exemption, GovernanceRule, Team
 from governance.roles import Role
+from governance.towers import refresh_tower_summaries
 from posture.agents import issue_token
 from posture.models import ImportJob, Resource, ResourceKind, Subscription, SubscriptionGroup, Workspace
 from recommendations.evaluators.os_config import MACHINE_KEY, SCALE_SET_KEY
@@ -139,7 +140,7 @@ def start_ids_at(first: int) -> None:
 def os_config_item(
     resource: Resource, key: str, team: Team, owner: str, due: date, **fields: object
 ) -> Assignment:
-    return Assignment.objects.create(
+    created = Assignment.objects.create(
         assessment=Assessment.objects.get(resource=resource, recommendation__key=key),
         team=team,
         owner=owner,
@@ -147,6 +148,8 @@ def os_config_item(
         due_date=due,
         **fields,
     )
+    refresh_tower_summaries([created.assessment.resource_id])
+    return created
 
 
 def _people(word: str, first_id: int) -> tuple[Team, User, User]:
