@@ -1,5 +1,6 @@
-"""The project package: settings, the URL map, the Celery application and the WSGI entry point."""
+"""The project package: settings, the URL map, the Celery application and the WSGI entry point.
 
-from config.celery import app as celery_app
-
-__all__ = ("celery_app",)
+The Celery application (config/celery.py) is not imported here, so that a command that enqueues no
+task (`manage.py ingest`) does not load Celery: the URL map (every web process), the WSGI entry point,
+manage.py for the other commands and the worker (`celery -A config`, which finds config.celery) load it.
+"""

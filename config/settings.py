@@ -10,7 +10,6 @@ from pathlib import Path
 
 import dj_database_url
 import django_stubs_ext
-from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 # Lets generic classes such as ModelAdmin[Model] be subscripted at run time, as the type hints do.
@@ -297,15 +296,11 @@ CELERY_BEAT_SCHEDULE = {
     "score-snapshot": {"task": "scoring.tasks.record_snapshot", "schedule": 3600},
     # The snapshot agents' uploads and heartbeats wait for (they take one at most a minute).
     "score-snapshot-waiting": {"task": "intake.tasks.take_waiting_snapshots", "schedule": 60},
-    "weekly-digest": {
-        "task": "governance.tasks.weekly_digest",
-        "schedule": crontab(
-            day_of_week=os.environ.get("POSTURE_DIGEST_DAY", "mon"),
-            hour=int(os.environ.get("POSTURE_DIGEST_HOUR", "7")),
-            minute=0,
-        ),
-    },
 }
+# The weekly digest's day and hour: config/celery.py adds its crontab entry to the schedule above
+# (celery.schedules loads Celery's whole app machinery, which commands without tasks do without).
+POSTURE_DIGEST_DAY = os.environ.get("POSTURE_DIGEST_DAY", "mon")
+POSTURE_DIGEST_HOUR = int(os.environ.get("POSTURE_DIGEST_HOUR", "7"))
 
 # Kubernetes dumps: the namespaces the AppArmor recommendation leaves out (system add-ons), and the
 # AppArmor profiles it allows, in the annotation's syntax ("localhost/*": any profile loaded on the node).

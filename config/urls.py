@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
+import config.celery  # noqa: F401  (the views enqueue tasks: the configured Celery app must exist)
 from web.api.docs import DocsView, SchemaView
 
 urlpatterns = [

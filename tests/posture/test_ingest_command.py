@@ -104,3 +104,38 @@ def test_cli_exits_1_with_a_one_line_reason(tmp_path):
     assert done.returncode == 1
     assert done.stdout == f"{empty}: rejected: the file is empty\n"
     assert done.stderr.strip() == "CommandError: 1 of 1 file(s) rejected: the file is empty"
+
+
+def test_the_command_starts_lean_without_celery_the_api_or_the_system_checks(tmp_path):
+    """`manage.py ingest` loads neither Celery (it enqueues nothing) nor the URL map, views and API
+    schema that the system checks would import; another command still loads the Celery app."""
+    env = {**os.environ, "POSTURE_VAR_DIR": str(tmp_path), "POSTURE_DEBUG": "1"}
+    env.pop("DATABASE_URL", None)
+    subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], env=env, check=True, capture_output=True
+    )
+    watched = (
+        "celery",
+        "kombu",
+        "drf_spectacular.openapi",
+        "rest_framework.views",
+        "config.urls",
+        "web.pages",
+        "web.api",
+    )
+    probe = (
+        "import atexit, runpy, sys\n"
+        f"watched = {watched!r}\n"
+        "def show():\n"
+        "    print(sorted(m for m in sys.modules if m.startswith(watched)), file=sys.stderr)\n"
+        "atexit.register(show)\n"
+        "sys.argv = ['manage.py'] + sys.argv[1:]\n"
+        f"runpy.run_path({str(ROOT / 'manage.py')!r}, run_name='__main__')\n"
+    )
+
+    def loaded(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-c", probe, *args], env=env, capture_output=True, text=True)
+        return done.stderr.strip().splitlines()[-1]
+
+    assert loaded("ingest", "--json", str(INVENTORY)) == "[]"
+    assert "celery" in loaded("showmigrations", "audit")

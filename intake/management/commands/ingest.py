@@ -12,6 +12,10 @@ from posture.importers.detect import FORMATS
 
 
 class Command(BaseCommand):
+    # The system checks look at the URL map, the admin and the API's settings, which importing files
+    # does not use; loading them (every view, REST framework, the API's schema) cost most of a start.
+    # `manage.py check` still runs them, as does every other command.
+    requires_system_checks: list[str] = []
     help = (
         "Import files (format detected from content; --format forces one). Each file is all-or-nothing; "
         "many scan files are written in batches."
