@@ -94,6 +94,8 @@ class ScanRecord:
     profile_title: str = ""
     resource_id: str = ""
     results: list[RuleResultRecord] = field(default_factory=list)
+    # The file's times had no UTC offset and were read as UTC.
+    naive_times: bool = False
 
 
 @dataclass
