@@ -12,6 +12,10 @@ from recommendations.models.rules import Benchmark, Rule, RuleSeverity
 
 
 class Scan(models.Model):
+    # The one order of a machine's scans, newest first: scan time, then the file's SHA-256 (unique per
+    # machine), so scans taken at the same moment order the same whichever arrived first.
+    NEWEST_FIRST = ("-scanned_at", "-file_sha256", "-pk")
+
     resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="scans")
     benchmark = models.ForeignKey(Benchmark, on_delete=models.SET_NULL, null=True, blank=True)
     profile_id = models.CharField(max_length=lengths.PROFILE_ID, blank=True, default="")
