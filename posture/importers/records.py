@@ -40,6 +40,8 @@ class AssessmentRecord:
     reason: str
     first_evaluated: datetime | None
     status_changed: datetime | None
+    # The subscription's display name, when the export gives it (the portal's CSV report).
+    subscription_name: str = ""
 
 
 @dataclass(frozen=True)
