@@ -3,6 +3,7 @@
 import re
 
 from posture.errors import RejectedFile
+from posture.importers.lookalikes import refuse_json_lookalike
 
 FORMATS = ("inventory", "defender", "scap", "securitybaseline", "kubernetes")
 # kubectl prints keys sorted, so a big List's "kind": "List" comes after all its items: its opening
@@ -24,6 +25,7 @@ def detect_format(head: bytes) -> str:
     if text[:1] == b"{" and any(marker.search(text) for marker in KUBECTL_LIST):
         return "kubernetes"
     if text[:1] in (b"{", b"["):
+        refuse_json_lookalike(text)
         return "securitybaseline" if b'"CceId"' in text else "defender"
     first_line = text.split(b"\n", 1)[0].lower()
     if first_line.startswith((b"apiversion:", b"kind:")):

@@ -22,6 +22,7 @@ from lxml import etree
 
 from posture.errors import RejectedFile, shown
 from posture.importers.limits import check_document
+from posture.importers.lookalikes import not_read_yet, xml_lookalike
 from posture.importers.oval import OVAL_RECORD_TAGS, OVAL_TESTS_TAG, SYSTEM_DATA_TAG, OvalCollector
 from posture.importers.records import (
     BenchmarkRecord,
@@ -538,6 +539,8 @@ class ScapReader:
 
 def _check_root(element: etree._Element) -> None:
     name = local_name(element)
+    if name not in ROOTS and (lookalike := xml_lookalike(name)):
+        raise not_read_yet(lookalike)
     if name not in ROOTS:
         raise RejectedFile(
             f"not an OpenSCAP file: the root element is <{name}>; expected an ARF report "
