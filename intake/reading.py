@@ -22,8 +22,8 @@ from django.conf import settings
 
 from intake.persist.scans import ScanFile
 from posture.errors import RejectedFile
-from posture.importers.arg import read_assessments
 from posture.importers.compression import open_input
+from posture.importers.defender import read_defender
 from posture.importers.detect import FORMATS, detect_format
 from posture.importers.inventory import read_inventory
 from posture.importers.kubernetes import KubernetesDump, read_kubernetes
@@ -35,7 +35,7 @@ READ_AHEAD = 2
 SCAN_FORMATS = {"scap": "OpenSCAP scan", "securitybaseline": "SecurityBaseline export"}
 RECORD_READERS: dict[str, Callable[[IO[bytes]], Iterator[Any]]] = {
     "inventory": read_inventory,
-    "defender": read_assessments,
+    "defender": read_defender,
 }
 
 Progress = Callable[[int, str], None]

@@ -135,7 +135,7 @@ def refresh_findings(
             scan_id__in=list(scans.values_list("id", flat=True)),
             rule_id__in=rule_ids,
         )
-        .order_by("rule_id", "scan__scanned_at", "scan__file_sha256", "scan_id")
+        .order_by("rule_id", *(f"scan__{name}" for name in Scan.OLDEST_FIRST))
         .values_list("rule_id", "scan_id", "scan__scanned_at", "result", "severity", "expected", "actual")
     )
     for rule_id, scan_id, scanned_at, result, severity, expected, actual in rows:

@@ -418,7 +418,7 @@ class ScanRow:
 def machine_scans(resource: Resource, limit: int = SCAN_HISTORY_LENGTH) -> tuple[list[ScanRow], int]:
     """The machine's latest scans (newest first) with the findings open after each, and how many in all."""
     order = list(
-        Scan.objects.filter(resource=resource).order_by("scanned_at", "pk").values_list("pk", flat=True)
+        Scan.objects.filter(resource=resource).order_by(*Scan.OLDEST_FIRST).values_list("pk", flat=True)
     )
     # Only rules that ever failed on the machine can be open after some scan. Filtering on the scan ids
     # (not on the join) keeps to the (scan, rule) index, whatever the size of the fleet.
@@ -433,5 +433,5 @@ def machine_scans(resource: Resource, limit: int = SCAN_HISTORY_LENGTH) -> tuple
     for scan_id in order:
         latest.update(results.get(scan_id, ()))
         open_after[scan_id] = sum(1 for result in latest.values() if result == ResultValue.FAIL)
-    shown = Scan.objects.filter(resource=resource).order_by("-scanned_at", "-pk")[:limit]
+    shown = Scan.objects.filter(resource=resource).order_by(*Scan.NEWEST_FIRST)[:limit]
     return [ScanRow(scan, open_after[scan.pk]) for scan in shown], len(order)

@@ -11,7 +11,7 @@ from intake.stages import Evaluations, Persisted
 from posture.errors import RejectedFile
 from posture.importers.azure_ids import parse_resource_id
 from posture.importers.records import AssessmentRecord
-from posture.models import Resource, resource_key
+from posture.models import Resource, Subscription, resource_key
 from posture.provisioning import mark_pending
 from recommendations.evaluators.verdicts import DECIDED_CAUSES, EVIDENCE_SOURCES
 from recommendations.models import Assessment, Recommendation
@@ -52,6 +52,9 @@ def persist_assessments(records: Iterable[AssessmentRecord]) -> Persisted:
     changed: dict[int, int] = {}  # resource -> its subscription
     pending: list[int] = []
     for chunk in chunks(records):
+        name_subscriptions(
+            {r.subscription_id: r.subscription_name for r in chunk if r.subscription_name}, counts
+        )
         matched: list[tuple[AssessmentRecord, Recommendation, str]] = []
         for record in chunk:
             rec = by_key.get(record.assessment_key) or by_name.get(record.display_name.lower())
@@ -125,6 +128,32 @@ def persist_assessments(records: Iterable[AssessmentRecord]) -> Persisted:
         subscriptions=set(changed.values()),
         evaluations=Evaluations(agents=set(pending)),
     )
+
+
+def name_subscriptions(names: dict[str, str], counts: Counter[str]) -> None:
+    """Subscriptions take the names an export gives them (cloud id -> name): a new one is created so
+    named, one still named by its id is renamed, one of that name without a cloud id is the same
+    subscription (listed by name in an inventory) and takes the id. A name held by another subscription
+    is left alone: the id stays the name."""
+    if not names:
+        return
+    by_id = {s.external_id: s for s in Subscription.objects.filter(external_id__in=names)}
+    by_name = {s.name: s for s in Subscription.objects.filter(name__in=set(names.values()))}
+    for cloud_id, name in sorted(names.items()):
+        current = by_id.get(cloud_id)
+        holder = by_name.get(name)
+        if current is not None:
+            if current.name == cloud_id and current.name != name and holder is None:
+                current.name = name
+                current.save(update_fields=["name"])
+                by_name[name] = current
+                counts["subscriptions_renamed"] += 1
+        elif holder is not None and not holder.external_id:
+            holder.external_id = cloud_id
+            holder.save(update_fields=["external_id"])
+        elif holder is None:
+            by_name[name] = Subscription.objects.create(name=name, external_id=cloud_id)
+            counts["subscriptions_created"] += 1
 
 
 def _ensure_resources(

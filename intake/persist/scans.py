@@ -424,6 +424,7 @@ def _scan_summary(
         "findings_resolved": 0,
         "findings_reopened": 0,
         "already_imported": False,
+        "naive_times": scan.naive_times,
     }
 
 
@@ -447,6 +448,7 @@ def scan_counts(counts: dict[str, Any], changes: dict[int, Counter[str]]) -> dic
         counts.update(totals)
         counts["results"] = dict(results)
         counts["resource_ids"] = [item["resource_id"] for item in per_scan]
+        counts["naive_times"] = any(item["naive_times"] for item in per_scan)
         counts["resource_id"] = per_scan[0]["resource_id"]
     # The format last, as before the counts were split by stage.
     counts["format"] = counts.pop("format")

@@ -1,18 +1,22 @@
-"""Defender assessments as Azure Resource Graph returns them.
+"""Defender assessments as JSON: Azure Resource Graph, the REST API and `az security assessment list`.
 
-The JSON of `securityresources | where type == "microsoft.security/assessments"`: either a bare list
-of records or `az graph query`'s object with a `data` list. Resource Graph spells the resource id
-`properties.resourceDetails.Id` (capital I); the REST API spells it `id`; both are read.
+- Resource Graph (`securityresources | where type == "microsoft.security/assessments"`): a bare list of
+  records or `az graph query`'s object with a `data` list;
+- the REST API's list response (`GET .../providers/Microsoft.Security/assessments`, as `az rest` and
+  scripts save it): `{"value": [...], "nextLink": ...}`, or several such pages in one JSON list;
+- `az security assessment list`: a list of the same records with `properties` flattened into them.
+Resource Graph spells the resource id `properties.resourceDetails.Id` (capital I); the REST API spells
+it `id`; both are read.
 """
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import IO, Any
+from typing import Any
 
 from posture.choices import AssessmentStatus
 from posture.errors import RejectedFile, shown
 from posture.importers.azure_ids import parse_resource_id
-from posture.importers.json_input import json_type, parse_json
+from posture.importers.json_input import json_type
 from posture.importers.limits import check_lengths
 from posture.importers.records import AssessmentRecord
 
@@ -24,16 +28,30 @@ STATUS_CODES = {
 }
 
 
-def read_assessments(stream: IO[bytes]) -> Iterator[AssessmentRecord]:
-    document = parse_json(stream.read())
-    records = document.get("data") if isinstance(document, dict) else document
-    if not isinstance(records, list):
-        raise RejectedFile(
-            "not a Defender assessments export: expected a JSON list of assessments "
-            "or an object with a 'data' list (az graph query output)"
-        )
-    for position, item in enumerate(records, start=1):
+def assessments_of(document: Any) -> Iterator[AssessmentRecord]:
+    """The records of a decoded Resource Graph, REST or az CLI document."""
+    for position, item in enumerate(_items(document), start=1):
         yield _record(position, item)
+
+
+NOT_ASSESSMENTS = (
+    "not a Defender assessments export: expected a JSON list of assessments, an object with a "
+    "'data' list (az graph query) or a 'value' list (the REST API's response)"
+)
+
+
+def _items(document: Any) -> list[Any]:
+    if isinstance(document, dict):
+        records = document.get("data", document.get("value"))
+        if not isinstance(records, list):
+            raise RejectedFile(NOT_ASSESSMENTS)
+        return records
+    if not isinstance(document, list):
+        raise RejectedFile(NOT_ASSESSMENTS)
+    if document and all(isinstance(page, dict) and isinstance(page.get("value"), list) for page in document):
+        # Pages of the REST API's list response saved together (each followed `nextLink`).
+        return [item for page in document for item in page["value"]]
+    return document
 
 
 def _text(value: Any) -> str:
@@ -48,6 +66,8 @@ def _record(position: int, item: Any) -> AssessmentRecord:
     if record_type and record_type.lower() != ASSESSMENT_TYPE:
         raise RejectedFile(f"{where}: type {shown(record_type)} is not {ASSESSMENT_TYPE}")
     properties = item.get("properties")
+    if properties is None and isinstance(item.get("status"), dict):
+        properties = item  # az security assessment list: the properties flattened into the record
     if not isinstance(properties, dict):
         raise RejectedFile(f"{where}: 'properties' is missing")
     details = properties.get("resourceDetails")

@@ -3,6 +3,7 @@
 import re
 
 from posture.errors import RejectedFile
+from posture.importers.lookalikes import refuse_json_lookalike
 
 FORMATS = ("inventory", "defender", "scap", "securitybaseline", "kubernetes")
 # kubectl prints keys sorted, so a big List's "kind": "List" comes after all its items: its opening
@@ -24,16 +25,23 @@ def detect_format(head: bytes) -> str:
     if text[:1] == b"{" and any(marker.search(text) for marker in KUBECTL_LIST):
         return "kubernetes"
     if text[:1] in (b"{", b"["):
+        refuse_json_lookalike(text)
         return "securitybaseline" if b'"CceId"' in text else "defender"
     first_line = text.split(b"\n", 1)[0].lower()
     if first_line.startswith((b"apiversion:", b"kind:")):
         raise RejectedFile("a Kubernetes dump in YAML: export it as JSON (kubectl get ... -o json)")
     if b"cceid" in first_line and b"analyzeresult" in first_line:
         return "securitybaseline"
+    # Defender's portal CSV report, and its SecurityRecommendation table exported from Log Analytics.
+    if (b"recommendationid" in first_line and b"resourceid" in first_line) or (
+        b"recommendationstate" in first_line and b"assessedresourceid" in first_line
+    ):
+        return "defender"
     if b"resource_id" in first_line and b"," in first_line:
         return "inventory"
     raise RejectedFile(
         "unrecognised format: expected an inventory CSV (header with resource_id), a Defender "
-        "assessments JSON export, an OpenSCAP ARF / XCCDF result (XML), a SecurityBaseline export "
+        "assessments export (JSON, or the portal's CSV report), an OpenSCAP ARF / XCCDF result "
+        "(XML), a SecurityBaseline export "
         "(CSV or JSON with CceId) or a kubectl List (JSON); use --format to force one"
     )

@@ -49,6 +49,7 @@ LIMITS: dict[str, dict[str, int]] = {
     AssessmentRecord.__name__: {
         "resource_id": lengths.RESOURCE_ID,
         "subscription_id": lengths.SUBSCRIPTION_NAME,
+        "subscription_name": lengths.SUBSCRIPTION_NAME,
         "resource_group": lengths.RESOURCE_GROUP,
         "cause": lengths.ASSESSMENT_CAUSE,
     },

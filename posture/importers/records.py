@@ -40,6 +40,8 @@ class AssessmentRecord:
     reason: str
     first_evaluated: datetime | None
     status_changed: datetime | None
+    # The subscription's display name, when the export gives it (the portal's CSV report).
+    subscription_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,8 @@ class ScanRecord:
     profile_title: str = ""
     resource_id: str = ""
     results: list[RuleResultRecord] = field(default_factory=list)
+    # The file's times had no UTC offset and were read as UTC.
+    naive_times: bool = False
 
 
 @dataclass

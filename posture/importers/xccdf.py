@@ -14,7 +14,7 @@ what is read, and what is never looked at, is freed between chunks.
 
 import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import IO
 
@@ -22,6 +22,7 @@ from lxml import etree
 
 from posture.errors import RejectedFile, shown
 from posture.importers.limits import check_document
+from posture.importers.lookalikes import not_read_yet, xml_lookalike
 from posture.importers.oval import OVAL_RECORD_TAGS, OVAL_TESTS_TAG, SYSTEM_DATA_TAG, OvalCollector
 from posture.importers.records import (
     BenchmarkRecord,
@@ -115,16 +116,18 @@ def _os_of(text: str) -> str:
     return "windows" if "windows" in lowered else ("linux" if lowered else "")
 
 
-def _timestamp(value: str | None, what: str) -> datetime | None:
+def _timestamp(value: str | None, what: str) -> tuple[datetime | None, bool]:
+    """The time, and whether it had no UTC offset: oscap before 1.3 and DISA's SCC write local times
+    without one, which are read as UTC (the import summary says so) rather than refused."""
     if not value:
-        return None
+        return None, False
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
         raise RejectedFile(f"{what} {shown(value)} is not an ISO 8601 time") from None
     if moment.tzinfo is None:
-        raise RejectedFile(f"{what} {shown(value)} has no UTC offset")
-    return moment
+        return moment.replace(tzinfo=UTC), True
+    return moment, False
 
 
 class _PendingRule:
@@ -341,14 +344,16 @@ class ScapReader:
         elif name == "Benchmark" and not self._benchmark_id:
             self._benchmark_id = element.get("id", "")
         elif name == "TestResult":
-            start = _timestamp(element.get("start-time"), "TestResult start-time")
-            end = _timestamp(element.get("end-time"), "TestResult end-time")
+            start, naive_start = _timestamp(element.get("start-time"), "TestResult start-time")
+            end, naive_end = _timestamp(element.get("end-time"), "TestResult end-time")
             moment = end or start
             if moment is None:
                 raise RejectedFile("the TestResult has neither start-time nor end-time")
             if self._scan is not None:
                 raise RejectedFile("the file holds more than one TestResult; import one scan per file")
-            self._scan = ScanRecord(source_format="xccdf", scanned_at=moment)
+            self._scan = ScanRecord(
+                source_format="xccdf", scanned_at=moment, naive_times=naive_start or naive_end
+            )
 
     def _end_xccdf(self, element: etree._Element, name: str, parent_name: str) -> None:
         if name == "Rule":
@@ -416,7 +421,7 @@ class ScapReader:
                 fact_name = fact.get("name", "")
                 value = (fact.text or "").strip()
                 if fact_name.endswith(":fqdn") and not scan.fqdn:
-                    scan.fqdn = value
+                    scan.fqdn = value.rstrip(".")  # DISA's SCC writes the root's dot ("host.")
                 elif fact_name.endswith(":host_name") and not scan.hostname:
                     scan.hostname = value
 
@@ -534,6 +539,8 @@ class ScapReader:
 
 def _check_root(element: etree._Element) -> None:
     name = local_name(element)
+    if name not in ROOTS and (lookalike := xml_lookalike(name)):
+        raise not_read_yet(lookalike)
     if name not in ROOTS:
         raise RejectedFile(
             f"not an OpenSCAP file: the root element is <{name}>; expected an ARF report "

@@ -1,25 +1,41 @@
 """Evaluates the two OS-configuration recommendations from findings.
 
-- machines (VMs, Arc machines): Unhealthy with open failed rules, Healthy when scanned with none,
-  Not applicable ("No scan data available on the machine") when never scanned;
+- machines (VMs, Arc machines): Unhealthy with open failed rules, Healthy when the last scan evaluated
+  rules and none is open, Not applicable ("No scan data available on the machine") when never scanned,
+  and Not applicable with what happened when the last scan evaluated no rule (content made for another
+  system: every result not applicable, not selected or not checked): a scan that checked nothing is no
+  evidence of health;
 - scale sets roll their instances up: Unhealthy if any instance is.
 
 Scan evidence wins over an imported Defender status; without scan evidence an imported status stays.
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 
 from posture.models import Resource, ResourceKind
 from recommendations.evaluators.verdicts import OS_CONFIG, Verdict, store_verdicts
-from recommendations.models import AssessmentStatus, Finding, FindingState, Scan
+from recommendations.models import AssessmentStatus, Finding, FindingState, ResultValue, Scan
 
 MACHINE_KEY = "machine-config-vulns"
 SCALE_SET_KEY = "vmss-config-vulns"
 NO_SCAN = "No scan data available on the machine"
 SOURCES = OS_CONFIG
 HIGH = ("high", "critical")
+# Results that say the rule was checked on the machine; any other (not applicable, not selected, not
+# checked, error, unknown, informational) says nothing about its health.
+EVALUATED = (ResultValue.PASS, ResultValue.FAIL, ResultValue.FIXED)
+
+
+@dataclass(frozen=True)
+class LastScan:
+    """What the newest scan of a machine says about itself."""
+
+    evaluated: bool
+    reason: str
+    content: str
 
 
 def _machine_counts(ids: list[int]) -> dict[int, tuple[int, int]]:
@@ -31,23 +47,59 @@ def _machine_counts(ids: list[int]) -> dict[int, tuple[int, int]]:
     return {row["resource_id"]: (row["failed"], row["high"]) for row in rows}
 
 
-def _scanned(ids: list[int]) -> set[int]:
-    return set(Scan.objects.filter(resource_id__in=ids).values_list("resource_id", flat=True).distinct())
+def _last_scans(ids: list[int]) -> dict[int, LastScan]:
+    """Each scanned machine's newest scan (in the one order of scans): whether it evaluated a rule, and
+    if not, the reason to show. Two queries however many machines."""
+    newest = Scan.objects.filter(resource_id=OuterRef("pk")).order_by(*Scan.NEWEST_FIRST).values("pk")[:1]
+    last = dict(
+        Resource.objects.filter(pk__in=ids)
+        .annotate(last_scan=Subquery(newest))
+        .filter(last_scan__isnull=False)
+        .values_list("last_scan", "pk")
+    )
+    found: dict[int, LastScan] = {}
+    for scan in Scan.objects.filter(pk__in=list(last)).select_related("benchmark"):
+        counts = {value: int(n) for value, n in (scan.result_counts or {}).items() if n}
+        evaluated = any(counts.get(value) for value in EVALUATED)
+        reason = "" if evaluated else no_rule_evaluated(scan, counts)
+        found[last[scan.pk]] = LastScan(evaluated, reason, content_target(scan))
+    return found
+
+
+def no_rule_evaluated(scan: Scan, counts: dict[str, int]) -> str:
+    """Why a scan is no evidence: what its results were, and what its content was made for."""
+    shown = ", ".join(
+        f"{n} {ResultValue(value).label.lower() if value in ResultValue.values else value}"
+        for value, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    )
+    when = f"{scan.scanned_at:%Y-%m-%d %H:%M} UTC"
+    return f"The last scan ({when}) evaluated no rule ({shown or 'no result'}): {content_target(scan)}"
+
+
+def content_target(scan: Scan) -> str:
+    """What the scan's content was made for, as far as the scan tells."""
+    title = scan.benchmark.title if scan.benchmark and scan.benchmark.title else scan.target_os
+    if title:
+        return f"its content is {title}, which may target another system"
+    return "its content may target another system"
 
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _machine_verdict(failed: int, high: int, scanned: bool) -> Verdict:
+def _machine_verdict(failed: int, high: int, last: LastScan | None) -> Verdict:
     if failed:
         return Verdict(
             AssessmentStatus.UNHEALTHY,
             f"{_plural(failed, 'failed OS configuration rule')} ({high} high severity)",
             True,
         )
-    if scanned:
+    if last is not None and last.evaluated:
         return Verdict(AssessmentStatus.HEALTHY, "", True)
+    if last is not None:
+        # No evidence either way: a status imported from Defender stands, as without a scan.
+        return Verdict(AssessmentStatus.NOT_APPLICABLE, last.reason, False)
     return Verdict(AssessmentStatus.NOT_APPLICABLE, NO_SCAN, False)
 
 
@@ -60,10 +112,10 @@ def evaluate_os_configuration(resource_ids: Iterable[int]) -> set[int]:
     scale_sets |= {r.parent_id for r in resources if r.kind == ResourceKind.VMSS_INSTANCE and r.parent_id}
     verdicts: dict[tuple[int, str], Verdict] = {}
     counts = _machine_counts(machines)
-    scanned = _scanned(machines)
+    last_scans = _last_scans(machines)
     for machine in machines:
         failed, high = counts.get(machine, (0, 0))
-        verdicts[(machine, MACHINE_KEY)] = _machine_verdict(failed, high, machine in scanned)
+        verdicts[(machine, MACHINE_KEY)] = _machine_verdict(failed, high, last_scans.get(machine))
     if scale_sets:
         verdicts.update(_scale_set_verdicts(sorted(scale_sets)))
     return store_verdicts(verdicts, SOURCES)
@@ -77,11 +129,12 @@ def _scale_set_verdicts(scale_set_ids: list[int]) -> dict[tuple[int, str], Verdi
         instances[parent].append(pk)
     every = [pk for members in instances.values() for pk in members]
     counts = _machine_counts(every)
-    scanned = _scanned(every)
+    last_scans = _last_scans(every)
     verdicts: dict[tuple[int, str], Verdict] = {}
     for scale_set, members in instances.items():
         failing = [m for m in members if counts.get(m, (0, 0))[0]]
-        evaluated = [m for m in members if m in scanned]
+        scanned = [m for m in members if m in last_scans]
+        evaluated = [m for m in scanned if last_scans[m].evaluated]
         if failing:
             rules = sum(counts[m][0] for m in failing)
             high = sum(counts[m][1] for m in failing)
@@ -92,6 +145,12 @@ def _scale_set_verdicts(scale_set_ids: list[int]) -> dict[tuple[int, str], Verdi
             verdicts[(scale_set, SCALE_SET_KEY)] = Verdict(AssessmentStatus.UNHEALTHY, reason, True)
         elif evaluated:
             verdicts[(scale_set, SCALE_SET_KEY)] = Verdict(AssessmentStatus.HEALTHY, "", True)
+        elif scanned:
+            reason = (
+                f"The last scans of its {_plural(len(scanned), 'scanned instance')} evaluated no rule: "
+                f"{last_scans[scanned[0]].content}"
+            )
+            verdicts[(scale_set, SCALE_SET_KEY)] = Verdict(AssessmentStatus.NOT_APPLICABLE, reason, False)
         else:
             verdicts[(scale_set, SCALE_SET_KEY)] = Verdict(AssessmentStatus.NOT_APPLICABLE, NO_SCAN, False)
     return verdicts

@@ -10,8 +10,17 @@ from posture import lengths
 from posture.models import Resource
 from recommendations.models.rules import Benchmark, Rule, RuleSeverity
 
+# The one order of a machine's scans, everywhere (findings, history, tallies, import summaries, the
+# last scan an evaluation reads): the scan's end time, then the SHA-256 of its file, stored at import
+# and unique per machine, so two scans taken at the same moment order the same whichever arrived
+# first, and after any sequence of imports.
+SCAN_ORDER = ("scanned_at", "file_sha256", "pk")
+
 
 class Scan(models.Model):
+    OLDEST_FIRST = SCAN_ORDER
+    NEWEST_FIRST = tuple(f"-{name}" for name in SCAN_ORDER)
+
     resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="scans")
     benchmark = models.ForeignKey(Benchmark, on_delete=models.SET_NULL, null=True, blank=True)
     profile_id = models.CharField(max_length=lengths.PROFILE_ID, blank=True, default="")
@@ -28,7 +37,7 @@ class Scan(models.Model):
     imported_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["-scanned_at"]
+        ordering = [f"-{name}" for name in SCAN_ORDER]
         constraints = [
             models.UniqueConstraint(fields=["resource", "file_sha256"], name="one_scan_per_file_and_machine")
         ]

@@ -143,11 +143,15 @@ def _without(path: str) -> dict[str, Any]:
 
 
 MALFORMED: list[tuple[str, bytes, str]] = [
-    ("not json", b"resource_id,name\nvm,1\n", "not valid JSON: Expecting value at line 1, column 1"),
+    (
+        "not json",
+        b"resource_id,name\nvm,1\n",
+        "not a Defender export: a CSV needs the portal report's columns",
+    ),
     ("truncated", json.dumps([record()]).encode()[:-40], "not valid JSON"),
     ("empty", b"", "the file is empty"),
     ("whitespace", b"  \n", "the file is empty"),
-    ("object without data", b'{"value": []}', "expected a JSON list of assessments"),
+    ("object without data", b'{"rows": []}', "expected a JSON list of assessments"),
     ("scalar", b"42", "expected a JSON list of assessments"),
     (
         "record not an object",

@@ -79,7 +79,7 @@ def test_format_can_be_forced():
     out = StringIO()
     with pytest.raises(CommandError):
         call_command("ingest", "--format", "defender", str(INVENTORY), stdout=out)
-    assert "rejected: not valid JSON" in out.getvalue()
+    assert "rejected: not a Defender export: a CSV needs" in out.getvalue()
     assert "imported (inventory)" in run("--format", "inventory", str(INVENTORY))
 
 

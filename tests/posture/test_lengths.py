@@ -35,6 +35,7 @@ STORED_IN: dict[str, dict[str, tuple[type[models.Model], str]]] = {
     "AssessmentRecord": {
         "resource_id": (Resource, "resource_id"),
         "subscription_id": (Subscription, "name"),
+        "subscription_name": (Subscription, "name"),
         "resource_group": (Resource, "resource_group"),
         "cause": (Assessment, "cause"),
     },

@@ -24,12 +24,12 @@ XCCDF = "http://checklists.nist.gov/xccdf/1.2"
 # File -> digests of (first read, read with its benchmark known).
 DIGESTS = {
     "rhel9-stig.arf.xml.xz": (
-        "739fd392e16682e028d6a9f318f76d6b564aeb7cb897d0a21d87ea8812b1edd4",
-        "1ed8a7c2cc262479242e65fad52354b634b8c311ea9fb4cb103ab1ad1a6b5b41",
+        "a6ac7aa21098210195d8334376489b35b13c7f18e0c39d2e0cac6bf8f2884407",
+        "f22f0a3497441c796e214e53fe8d79a906775ce5101528abf650bffc6dd0d3cc",
     ),
     "debian-anssi-high.arf.xml.xz": (
-        "ec9a8790549d602569c068b27836152b09916350f046f29a34971c4cda904400",
-        "53d98707f40087f98c22c836febfc7e983b23f8ff1898b170beceb06d2b3b4b0",
+        "348bf1acbf9298876b2d96fc6bfdbeebdfbbdce8753248599888004b85148820",
+        "4ae06a5c50ab91f7fe343c368dc6c6c7b83a7bf5a4a1dccea34259508b7666b8",
     ),
 }
 
