@@ -15,7 +15,6 @@ what is read, and what is never looked at, is freed between chunks.
 import re
 from collections.abc import Iterator
 from datetime import datetime
-from functools import lru_cache
 from typing import IO
 
 from lxml import etree
@@ -30,6 +29,7 @@ from posture.importers.records import (
     ScanRecord,
     ScapDocument,
 )
+from posture.importers.references import reference_source
 from posture.importers.rule_types import xccdf_rule_type
 from posture.xml import free_read, local_name, parse_chunks, text_of
 
@@ -51,29 +51,6 @@ RESULTS = {
     "fixed",
 }
 FIX_SYSTEMS = {"urn:xccdf:fix:script:sh": "bash", "urn:xccdf:fix:script:ansible": "ansible"}
-REFERENCE_SOURCES = (
-    ("800-53", "NIST SP 800-53"),
-    ("800-171", "NIST SP 800-171"),
-    ("cisecurity", "CIS"),
-    ("cyber.mil", "DISA STIG"),
-    ("stigviewer", "DISA STIG"),
-    ("pcisecuritystandards", "PCI DSS"),
-    ("ssi.gouv.fr", "ANSSI"),
-    ("iso.org", "ISO 27001"),
-    ("hipaa", "HIPAA"),
-    ("title45", "HIPAA"),
-    ("nerc.com", "NERC CIP"),
-    ("niap-ccevs", "NIAP OSPP"),
-    ("fbi.gov", "CJIS"),
-    ("isaca.org", "COBIT 5"),
-    ("cswp.04162018", "NIST CSF"),
-    ("isa.org", "ISA 62443"),
-    ("cms.gov", "CMS"),
-    ("ncsc.gov.uk", "NCSC"),
-    ("bsi.bund.de", "BSI"),
-    ("ospp", "OSPP"),
-    ("cui", "NIST SP 800-171"),
-)
 MAX_TEXT = 100_000
 XCCDF_NAMES = (
     "Benchmark", "Group", "Rule", "Value", "Profile", "TestResult", "title", "version", "target",
@@ -99,15 +76,6 @@ REFERENCE_TAGS = tuple(f"{{{ns}}}reference" for ns in XCCDF_NS)
 def _severity(value: str | None) -> str:
     value = (value or "unknown").strip().lower()
     return value if value in SEVERITIES else "unknown"
-
-
-@lru_cache(maxsize=1024)  # a benchmark's tens of thousands of references share a few dozen hrefs
-def _reference_source(href: str) -> str:
-    lowered = href.lower()
-    for needle, name in REFERENCE_SOURCES:
-        if needle in lowered:
-            return name
-    return href[:200]
 
 
 def _os_of(text: str) -> str:
@@ -162,7 +130,7 @@ class _PendingRule:
         for reference in element.iterchildren(*REFERENCE_TAGS):
             text = text_of(reference)
             if text:
-                self.references.append((_reference_source(reference.get("href", "")), text[:200]))
+                self.references.append((reference_source(reference.get("href", ""), text), text[:200]))
 
 
 def _fix_parts(element: etree._Element) -> list[str | tuple[str]]:

@@ -24,11 +24,11 @@ XCCDF = "http://checklists.nist.gov/xccdf/1.2"
 # File -> digests of (first read, read with its benchmark known).
 DIGESTS = {
     "rhel9-stig.arf.xml.xz": (
-        "739fd392e16682e028d6a9f318f76d6b564aeb7cb897d0a21d87ea8812b1edd4",
+        "e42206c398c71e94d6ecff47445de67b0b4694adbe63b07f0844da9d44afe56f",
         "1ed8a7c2cc262479242e65fad52354b634b8c311ea9fb4cb103ab1ad1a6b5b41",
     ),
     "debian-anssi-high.arf.xml.xz": (
-        "ec9a8790549d602569c068b27836152b09916350f046f29a34971c4cda904400",
+        "b5f6178a1708dc60bb30c7b2333976732b58b97d75231d0b76f74a7270c3c3a9",
         "53d98707f40087f98c22c836febfc7e983b23f8ff1898b170beceb06d2b3b4b0",
     ),
 }
