@@ -111,6 +111,7 @@ def test_a_securitybaseline_rule_met_before_the_catalog_becomes_the_published_on
     assert Rule.objects.get(key="CCE-37346-4").group_policy_path == ""
     load_catalog()
     rule = Rule.objects.get(key="CCE-37346-4")
+    assert rule.benchmark is not None
     assert rule.benchmark.benchmark_id == WINDOWS
     assert rule.group_policy_path.endswith("Enable RPC Endpoint Mapper Client Authentication")
     # The machine's finding stays on the rule, with the scan's actual value.
