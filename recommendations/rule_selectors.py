@@ -75,6 +75,8 @@ def _rule_condition(filters: RuleFilter, prefix: str = "") -> Q:
 
 # What the rule tables show: the long texts (description, fix scripts, references) stay in the database.
 LISTED_FIELDS = ("key", "cce", "rule_id", "title", "severity", "rule_type", "os", "expected", "benchmark")
+# A published baseline's facts, shown beside a machine's failed rules (blank for other rules).
+BASELINE_FIELDS = ("group_policy_path", "group_policy_value", "key_path", "references")
 FINDING_FIELDS = ("resource", "rule", "state", "result", "expected", "actual", "first_seen", "resolved_at")
 
 
@@ -371,7 +373,7 @@ def machine_findings(resource: Resource, state: str) -> QuerySet[Finding]:
     return (
         Finding.objects.filter(resource=resource, state=state)
         .select_related("rule")
-        .only(*FINDING_FIELDS, *(f"rule__{name}" for name in LISTED_FIELDS))
+        .only(*FINDING_FIELDS, *(f"rule__{name}" for name in (*LISTED_FIELDS, *BASELINE_FIELDS)))
         .annotate(severity_rank=severity_rank("rule__severity"))
         .order_by("-severity_rank", "rule__key", "pk")
     )

@@ -7,20 +7,24 @@ guest-configuration-baseline-windows.md at 0147a273, -linux.md at 361ea68e; see 
 
 import io
 import json
+import re
+from html import unescape
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
-from intake.pipeline import ingest_stream
+from intake.pipeline import ingest_file, ingest_stream
 from recommendations.catalog.baselines import BASELINES, LINUX, WINDOWS
 from recommendations.models import Benchmark, Finding, Rule
 from scoring.catalog import load_catalog
-from tests.factories import make_resource
+from tests.factories import make_resource, make_user
 
 pytestmark = pytest.mark.django_db
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "catalog"
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = ROOT.parent / "shared" / "catalog"
+CSV = ROOT / "tests" / "fixtures" / "securitybaseline" / "dc-lon-07.csv"
 
 
 def test_a_fresh_database_lists_every_published_rule_before_any_scan():
@@ -121,3 +125,34 @@ def test_a_securitybaseline_rule_met_before_the_catalog_becomes_the_published_on
     )
     assert (again["rules_in_baseline"], again["rules_outside_baseline"]) == (1, 0)
     assert Rule.objects.get(key="CCE-37346-4").title == "Enable RPC Endpoint Mapper Client Authentication"
+
+
+def test_a_failed_windows_rule_shows_where_to_set_it_beside_the_actual_value(client):
+    """The portal CSV fixture (tests/fixtures/securitybaseline/dc-lon-07.csv) on the machine's page."""
+    machine = make_resource(name="dc-lon-07", kind="arc_machine", os="windows")
+    assert ingest_file(CSV).status == "imported"
+    client.force_login(make_user())
+    html = unescape(client.get(f"/resources/{machine.pk}/?state=open").content.decode())
+    row = next(r for r in html.split("<tr>") if "CCE-37615-2" in r)
+    assert "Computer Configuration\\Policies\\Windows Settings\\Security Settings\\Local Policies" in row
+    assert "Enabled" in row  # the Group Policy value
+    assert "SYSTEM\\CurrentControlSet\\Control\\Lsa\\LimitBlankPasswordUse" in row
+    assert "CIS 2.3.1.4 (WS2019)" in row
+    assert "STIG V-73621 (WS2016)" in row
+    assert "Doesn't exist or = 1" in row  # the baseline's expected value, beside the export's "1"
+    assert re.search(r'<td class="value actual">0\s*</td>', row)
+    # A rule outside the published baseline shows what the export said, and no baseline facts.
+    camera = next(r for r in html.split("<tr>") if "CCE-38347-1" in r)
+    assert "Group Policy" not in camera
+
+
+def test_the_rule_page_shows_the_published_facts(client):
+    client.force_login(make_user())
+    rule = Rule.objects.get(key="AZ-WIN-00026")
+    html = unescape(client.get(f"/rules/{rule.pk}/").content.decode())
+    assert "Audit Policies\\Logon/Logoff\\Audit Group Membership" in html
+    assert "include Success" in html  # the Group Policy value
+    assert "{0CCE9249-69AE-11D9-BED3-505054503030}" in html
+    assert ">= Success" in html
+    assert "System Audit Policies - Logon-Logoff" in html
+    assert "Workgroup Member" in html
