@@ -90,11 +90,10 @@ def test_rhel9_scan_details_and_evidence():
     finding = Finding.objects.get(rule=crypto)
     assert finding.state == "open"
     assert finding.expected == "The system-provided crypto policies: FIPS"
-    assert "nothing found: check for crypto policy correctly configured in /etc/crypto-policies/config" in (
-        finding.actual
-    )
+    assert finding.actual.startswith("not found in /etc/crypto-policies/config; ")
     shadow = Finding.objects.get(rule__rule_id__endswith="_rule_file_permissions_etc_shadow")
-    assert shadow.actual.startswith("file: filepath=/etc/shadow")
+    assert shadow.expected == "/etc/shadow: mode 0000 or stricter"
+    assert shadow.actual == "/etc/shadow: mode 0640, owner root, group gid 42"
 
 
 def test_machine_nobody_listed_is_discovered_not_dropped():

@@ -407,9 +407,7 @@ def test_real_rule_page_shows_references_remediation_and_the_actual_value(user_c
     assert '<code class="language-yaml">- name: XCCDF Value var_system_crypto_policy' in html
     assert "{{ var_system_crypto_policy }}" in html  # Ansible's braces are shown, not interpreted
     assert "The system-provided crypto policies: FIPS" in html
-    assert (
-        "nothing found: check for crypto policy correctly configured in /etc/crypto-policies/config" in html
-    )
+    assert "not found in /etc/crypto-policies/config; not found in /etc/crypto-policies/state/current" in html
 
 
 def test_rule_page_sorts_and_pages_machines(user_client: Client):
