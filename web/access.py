@@ -66,6 +66,7 @@ ACCESS: dict[str, Access] = {
     # Quick fix scripts for the failed rules a user sees (a tower: its own machines' only).
     "quick-fix-bash": Access(EVERYONE),
     "quick-fix-ansible": Access(EVERYONE),
+    "quick-fix-powershell": Access(EVERYONE),
     "resource-list": Access(EVERYONE),
     "resource": Access(EVERYONE),
     # The estate's set-up.

@@ -41,6 +41,9 @@ urlpatterns = [
     path("baseline/export.xlsx", baseline_exports.baseline_xlsx, name="baseline-xlsx"),
     path("os-configuration/quick-fix/bash/", quick_fix.quick_fix_bash, name="quick-fix-bash"),
     path("os-configuration/quick-fix/ansible/", quick_fix.quick_fix_ansible, name="quick-fix-ansible"),
+    path(
+        "os-configuration/quick-fix/powershell/", quick_fix.quick_fix_powershell, name="quick-fix-powershell"
+    ),
     # The estate: resources, subscriptions and their groups, imports, agents.
     path("resources/", resources.resource_list, name="resource-list"),
     path("resources/<int:pk>/", resources.resource_detail, name="resource"),
