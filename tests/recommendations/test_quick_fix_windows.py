@@ -34,7 +34,7 @@ def windows(client: Client) -> list[Finding]:
     return list(Finding.objects.filter(state="open").order_by("rule__key"))
 
 
-def download(client: Client, kind: str, findings: list[Finding]):  # type: ignore[no-untyped-def]
+def download(client: Client, kind: str, findings: list[Finding]):
     return client.post(reverse(f"quick-fix-{kind}"), {"finding": [f.pk for f in findings]})
 
 
