@@ -124,7 +124,7 @@ WINDOWS_RULES: tuple[tuple[str, str, str, str, str, str], ...] = (
     ("CCE-37615-2", "Security Policy", "Accounts: Limit local account use of blank passwords to console logon only",
      "Critical", "LimitBlankPasswordUse", "1"),
     ("CCE-38347-1", "Registry Key", "Prevent enabling lock screen camera", "Warning", "NoLockScreenCamera", "1"),
-    ("CCE-37281-3", "Registry Key", "Configure Offer Remote Assistance", "Critical", "fAllowUnsolicited", "0"),
+    ("CCE-36388-7", "Registry Key", "Configure Offer Remote Assistance", "Critical", "fAllowUnsolicited", "0"),
     ("CCE-37346-4", "Registry Key", "Enable RPC Endpoint Mapper Client Authentication", "Critical",
      "EnableAuthEpResolution", "1"),
 )  # fmt: skip
