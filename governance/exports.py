@@ -106,13 +106,15 @@ class Export:
     ip: str | None = None
     actor_name: str = ""
     rows: int = 0
+    # What a row is, for the audit log: findings, or the baseline's rules (governance/checklists.py).
+    subject: str = "findings"
 
     def record(self, *, complete: bool = True) -> None:
         trail.record(
             actor=self.actor,
             actor_name=self.actor_name,
             action=trail.EXPORT,
-            summary=f"exported {self.rows} findings as {self.format.upper()}"
+            summary=f"exported {self.rows} {self.subject} as {self.format.upper()}"
             + ("" if complete else " (interrupted)"),
             after={"format": self.format, "filters": self.filters, "rows": self.rows, "complete": complete},
             ip=self.ip,
@@ -260,7 +262,7 @@ def csv_chunks(
         export.record(complete=complete)
 
 
-def _cell(value: Any) -> Any:
+def xlsx_cell(value: Any) -> Any:
     if isinstance(value, str):
         # XML cannot hold most control characters (a scan's value may carry them): openpyxl refuses
         # the cell and the whole export failed. Each is shown as U+FFFD, the rest of the text as it is.
@@ -287,7 +289,7 @@ def write_xlsx(export: Export, findings: QuerySet[Finding], target: IO[bytes]) -
     sheet = workbook.create_sheet("Findings")
     sheet.append(list(COLUMNS))
     for row in finding_rows(findings, export.base_url, export.actor):
-        sheet.append([_cell(v) for v in row])
+        sheet.append([xlsx_cell(v) for v in row])
         export.rows += 1
     workbook.save(target)
     export.record()

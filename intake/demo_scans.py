@@ -10,6 +10,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 XCCDF = "http://checklists.nist.gov/xccdf/1.2"
 PREFIX = "xccdf_org.posture.demo_rule_"
+VALUE_PREFIX = "xccdf_org.posture.demo_value_"
 CCE_SYSTEM = "https://nvd.nist.gov/cce/index.cfm"
 
 # (short id, CCE, severity, title, expected, actual when failing, fix command)
@@ -72,22 +73,30 @@ def _rule_type_group(rule: str) -> str:
 def benchmark_document(when: datetime, host: str, results: dict[str, str]) -> bytes:
     """An XCCDF result file: the demo benchmark with its rules, and one machine's TestResult."""
     rules = []
+    values = []
     outcomes = []
     for name, cce, severity, title, expected, actual, fix in LINUX_RULES:
         rule_id = PREFIX + name
         ident = f'<ident system="{CCE_SYSTEM}">{cce}</ident>'
+        # The expected value as a benchmark Value the check exports, the actual one as the engine's
+        # message: where the reader takes them from in real scans without OVAL results.
+        value_id = VALUE_PREFIX + name
+        check = f'<check system="urn:xccdf:check:oval"><check-export value-id="{value_id}" export-name="x"/></check>'
+        values.append(
+            f'<Value id="{value_id}" type="string"><title>Required</title><value>{escape(expected)}</value></Value>'
+        )
         rules.append(
             f'<Rule id="{rule_id}" severity="{severity}" selected="true"><title>{escape(title)}</title>'
             f"<description>{escape(title)}: the machine must have {escape(expected)}.</description>"
             f"<rationale>A setting of the DISA STIG for RHEL 9 profile.</rationale>"
             f'<reference href="https://public.cyber.mil/stigs/">RHEL-09 STIG</reference>{ident}'
             f"<fixtext>Set {escape(expected)}.</fixtext>"
-            f'<fix system="urn:xccdf:fix:script:sh">{escape(fix)}</fix></Rule>'
+            f'<fix system="urn:xccdf:fix:script:sh">{escape(fix)}</fix>{check}</Rule>'
         )
         result = results.get(name, "notselected")
         outcomes.append(
             f'<rule-result idref="{rule_id}" severity="{severity}"><result>{result}</result>{ident}'
-            f"{'<message>' + escape(actual) + '</message>' if result == 'fail' else ''}</rule-result>"
+            f"{'<message>' + escape(actual) + '</message>' if result == 'fail' else ''}{check}</rule-result>"
         )
     stamp = when.isoformat()
     return (
@@ -95,7 +104,8 @@ def benchmark_document(when: datetime, host: str, results: dict[str, str]) -> by
         'id="xccdf_org.posture.demo_benchmark_RHEL-9"><status>accepted</status>'
         "<title>Posture demo baseline for Red Hat Enterprise Linux 9</title><version>2026.11</version>"
         '<Profile id="xccdf_org.posture.demo_profile_stig"><title>DISA STIG (demo subset)</title></Profile>'
-        f'<Group id="xccdf_org.posture.demo_group_system"><title>System Settings</title>{"".join(rules)}</Group>'
+        f'{"".join(values)}<Group id="xccdf_org.posture.demo_group_system"><title>System Settings</title>'
+        f"{''.join(rules)}</Group>"
         f'<TestResult id="xccdf_org.posture.demo_testresult" start-time="{stamp}" end-time="{stamp}">'
         f"<target>{escape(host)}</target>"
         f"<profile idref={quoteattr('xccdf_org.posture.demo_profile_stig')}/>{''.join(outcomes)}"
@@ -114,7 +124,7 @@ WINDOWS_RULES: tuple[tuple[str, str, str, str, str, str], ...] = (
     ("CCE-37615-2", "Security Policy", "Accounts: Limit local account use of blank passwords to console logon only",
      "Critical", "LimitBlankPasswordUse", "1"),
     ("CCE-38347-1", "Registry Key", "Prevent enabling lock screen camera", "Warning", "NoLockScreenCamera", "1"),
-    ("CCE-37281-3", "Registry Key", "Configure Offer Remote Assistance", "Critical", "fAllowUnsolicited", "0"),
+    ("CCE-36388-7", "Registry Key", "Configure Offer Remote Assistance", "Critical", "fAllowUnsolicited", "0"),
     ("CCE-37346-4", "Registry Key", "Enable RPC Endpoint Mapper Client Authentication", "Critical",
      "EnableAuthEpResolution", "1"),
 )  # fmt: skip

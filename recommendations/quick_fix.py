@@ -87,14 +87,26 @@ class Selection:
 
     @property
     def summary(self) -> str:
-        return f"{_count(len(self.rules), 'rule')} on {_count(len(self.machines), 'machine')}"
+        return f"{counted(len(self.rules), 'rule')} on {counted(len(self.machines), 'machine')}"
 
 
-def _count(number: int, noun: str) -> str:
+def counted(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 # The selection.
+
+
+def check_platform(selection: Selection, os_name: str) -> None:
+    """A bundle holds the fixes of one platform: Windows rules get PowerShell, the others bash and Ansible."""
+    windows = [rule.key for rule in selection.rules.values() if rule.os == "windows"]
+    if os_name == "windows" and len(windows) < len(selection.rules):
+        raise BadSelection("the PowerShell quick fix is for Windows rules: select only Windows rules")
+    if os_name != "windows" and windows:
+        raise BadSelection(
+            f"{counted(len(windows), 'selected rule')} {'is' if len(windows) == 1 else 'are'} Windows rules: "
+            "use the PowerShell quick fix for them"
+        )
 
 
 def parse_ids(raw: Sequence[str]) -> list[int]:
@@ -141,7 +153,7 @@ def _selection(findings: Iterable[Finding]) -> Selection:
     return Selection(machines, rules, {pk: frozenset(ids) for pk, ids in failing.items()})
 
 
-def _groups(selection: Selection, fixable: set[int]) -> list[Group]:
+def machine_groups(selection: Selection, fixable: set[int]) -> list[Group]:
     """Machines by the fixable rules they need, each group's rules by key, groups by their first machine."""
     by_rules: dict[frozenset[int], list[Machine]] = {}
     for machine in sorted(selection.machines.values(), key=lambda m: (m.name, m.pk)):
@@ -259,7 +271,7 @@ def bash_bundle(selection: Selection, *, generated: datetime) -> str:
     steps = _manual_steps(selection, {pk: "" for pk in selection.rules if pk not in fixable})
     lines = ["#!/usr/bin/env bash", *_header("bash", selection, generated, steps), BASH_PREAMBLE]
     lines.append('case "$POSTURE_HOST" in')
-    for number, group in enumerate(_groups(selection, fixable), 1):
+    for number, group in enumerate(machine_groups(selection, fixable), 1):
         patterns = dict.fromkeys(name for machine in group.machines for name in machine.host_names)
         lines += comment(f"Group {number}: {', '.join(m.label for m in group.machines)}")
         lines.append("|".join(shlex.quote(name) for name in patterns) + ")")
@@ -337,13 +349,13 @@ def ansible_bundle(selection: Selection, *, generated: datetime) -> str:
     steps = _manual_steps(selection, notes)
     plays: list[dict[str, Any]] = []
     left_out: list[Machine] = []
-    for group in _groups(selection, set(tasks)):
+    for group in machine_groups(selection, set(tasks)):
         hosts = [machine.ansible_host for machine in group.machines]
         left_out += [machine for machine, host in zip(group.machines, hosts, strict=True) if host is None]
         if any(hosts):
             plays.append(
                 {
-                    "name": f"Posture quick fix, group {len(plays) + 1}: {_count(len(hosts), 'machine')}",
+                    "name": f"Posture quick fix, group {len(plays) + 1}: {counted(len(hosts), 'machine')}",
                     "hosts": [host for host in hosts if host],
                     "become": True,
                     "tasks": [task for rule in group.rules for task in tasks[rule.pk]],

@@ -47,6 +47,10 @@ class RuleFilter:
     rule_type: str = ""
     benchmark_id: int | None = None
     query: str = ""
+    # A published baseline's facts: one OS version (WS2019), server type or section.
+    os_version: str = ""
+    server_type: str = ""
+    section: str = ""
 
 
 def severity_rank(field: str = "severity") -> Case:
@@ -66,17 +70,26 @@ def _rule_condition(filters: RuleFilter, prefix: str = "") -> Q:
         condition &= Q(**{f"{prefix}rule_type": filters.rule_type})
     if filters.benchmark_id is not None:
         condition &= Q(**{f"{prefix}benchmark_id": filters.benchmark_id})
+    if filters.os_version:
+        condition &= Q(**{f"{prefix}os_versions__contains": f",{filters.os_version},"})
+    if filters.server_type:
+        condition &= Q(**{f"{prefix}server_types__contains": f",{filters.server_type},"})
+    if filters.section:
+        condition &= Q(**{f"{prefix}section": filters.section})
     if filters.query:
         condition &= (
             Q(**{f"{prefix}key__icontains": filters.query})
             | Q(**{f"{prefix}rule_id__icontains": filters.query})
             | Q(**{f"{prefix}title__icontains": filters.query})
+            | Q(**{f"{prefix}key_path__icontains": filters.query})
         )
     return condition
 
 
 # What the rule tables show: the long texts (description, fix scripts, references) stay in the database.
 LISTED_FIELDS = ("key", "cce", "rule_id", "title", "severity", "rule_type", "os", "expected", "benchmark")
+# A published baseline's facts, shown beside a machine's failed rules (blank for other rules).
+BASELINE_FIELDS = ("group_policy_path", "group_policy_value", "key_path", "references")
 FINDING_FIELDS = ("resource", "rule", "state", "result", "expected", "actual", "first_seen", "resolved_at")
 
 
@@ -88,6 +101,28 @@ def _subscriptions(scope: Scope, field: str) -> Q:
 def rule_types() -> list[str]:
     """Every rule type in the catalog, for the filters."""
     return list(Rule.objects.order_by("rule_type").values_list("rule_type", flat=True).distinct())
+
+
+def sections() -> list[str]:
+    """Every section of the published baselines' rules, for the filters."""
+    named = Rule.objects.exclude(section="").order_by("section")
+    return list(named.values_list("section", flat=True).distinct())
+
+
+# The baseline as a GPO administrator's checklist (exports): the rule's facts, no machine data.
+CHECKLIST_FIELDS = (
+    "key", "title", "section", "group_policy_path", "group_policy_value", "key_path", "expected",
+    "severity", "value_type", "os_versions", "server_types", "os",
+)  # fmt: skip
+
+
+def checklist_rules(filters: RuleFilter, sort: str = "key") -> QuerySet[Rule]:
+    return (
+        Rule.objects.filter(_rule_condition(filters))
+        .annotate(severity_rank=severity_rank())
+        .only(*CHECKLIST_FIELDS)
+        .order_by(*ordering(sort, BASELINE_COLUMNS))
+    )
 
 
 # The overview: rules with open findings in scope.
@@ -265,7 +300,7 @@ def catalog_rules(filters: RuleFilter, sort: str = "key") -> QuerySet[Rule]:
         Rule.objects.filter(_rule_condition(filters))
         .select_related("benchmark")
         .annotate(severity_rank=severity_rank())
-        .only(*LISTED_FIELDS, "benchmark__title", "benchmark__version", "benchmark__benchmark_id")
+        .only(*LISTED_FIELDS, "section", "benchmark__title", "benchmark__version", "benchmark__benchmark_id")
         .order_by(*ordering(sort, BASELINE_COLUMNS))
     )
 
@@ -401,7 +436,7 @@ def machine_findings(resource: Resource, state: str) -> QuerySet[Finding]:
     return (
         Finding.objects.filter(resource=resource, state=state)
         .select_related("rule")
-        .only(*FINDING_FIELDS, *(f"rule__{name}" for name in LISTED_FIELDS))
+        .only(*FINDING_FIELDS, *(f"rule__{name}" for name in (*LISTED_FIELDS, *BASELINE_FIELDS)))
         .annotate(severity_rank=severity_rank("rule__severity"))
         .order_by("-severity_rank", "rule__key", "pk")
     )

@@ -60,9 +60,13 @@ ACCESS: dict[str, Access] = {
     "os-config": Access(EVERYONE),
     "rule": Access(EVERYONE),
     "baseline": Access(EVERYONE),
+    # The catalog's rules as a checklist: rule facts only, the same for every role.
+    "baseline-csv": Access(EVERYONE),
+    "baseline-xlsx": Access(EVERYONE),
     # Quick fix scripts for the failed rules a user sees (a tower: its own machines' only).
     "quick-fix-bash": Access(EVERYONE),
     "quick-fix-ansible": Access(EVERYONE),
+    "quick-fix-powershell": Access(EVERYONE),
     "resource-list": Access(EVERYONE),
     "resource": Access(EVERYONE),
     # The estate's set-up.

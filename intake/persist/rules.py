@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from intake.persist.bulk import chunks
 from posture.importers.records import BenchmarkRecord, RuleRecord
+from recommendations.catalog.baselines import PUBLISHED_BENCHMARK_IDS
 from recommendations.models import Benchmark, Rule
 
 RULE_FIELDS = (
@@ -84,7 +85,8 @@ def rules_digest(records: list[RuleRecord]) -> str:
 def upsert_rules(
     records: list[RuleRecord], benchmark: Benchmark | None
 ) -> tuple[dict[str, int], Counter[str]]:
-    """Create or refresh rules; returns rule ids by key and counts of created / updated rules."""
+    """Create or refresh rules; returns rule ids by key and counts of created / updated rules. Rules a
+    published baseline holds keep the baseline's facts."""
     counts: Counter[str] = Counter(rules_created=0, rules_updated=0)
     digest = rules_digest(records) if benchmark is not None else ""
     if benchmark is not None and records and benchmark.rules_digest == digest:
@@ -99,7 +101,7 @@ def upsert_rules(
         for record in chunk:
             # Two XCCDF rules with one CCE (rare) describe one setting: the first one read names it.
             wanted.setdefault(rule_key(record.rule_id, record.cce), record)
-        existing = {r.key: r for r in Rule.objects.filter(key__in=wanted)}
+        existing = {r.key: r for r in Rule.objects.filter(key__in=wanted).select_related("benchmark")}
         to_create: list[Rule] = []
         to_update: list[Rule] = []
         for key, record in wanted.items():
@@ -107,6 +109,8 @@ def upsert_rules(
             rule = existing.get(key)
             if rule is None:
                 to_create.append(Rule(key=key, **values))
+            elif rule.benchmark is not None and rule.benchmark.benchmark_id in PUBLISHED_BENCHMARK_IDS:
+                continue  # a scan's description never replaces the published one
             elif any(getattr(rule, name) != value for name, value in values.items()):
                 for name, value in values.items():
                     setattr(rule, name, value)
@@ -132,3 +136,13 @@ def ensure_rules(records: Iterable[RuleRecord]) -> tuple[dict[str, int], set[str
     Rule.objects.bulk_create(missing)
     ids.update(rule_ids_by_key(r.key for r in missing))
     return ids, {r.key for r in missing}
+
+
+def baseline_counts(rule_ids: Iterable[int]) -> dict[str, int]:
+    """How many of these rules a published baseline holds, and how many it does not."""
+    ids = set(rule_ids)
+    inside = 0
+    for chunk in chunks(list(ids)):
+        published = Rule.objects.filter(pk__in=chunk, benchmark__benchmark_id__in=PUBLISHED_BENCHMARK_IDS)
+        inside += published.count()
+    return {"rules_in_baseline": inside, "rules_outside_baseline": len(ids) - inside}

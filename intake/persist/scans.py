@@ -16,7 +16,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from intake.persist.bulk import insert_rows
-from intake.persist.rules import ensure_rules, rule_key, rules_digest, upsert_benchmark, upsert_rules
+from intake.persist.rules import (
+    baseline_counts,
+    ensure_rules,
+    rule_key,
+    rules_digest,
+    upsert_benchmark,
+    upsert_rules,
+)
 from intake.stages import Evaluations, Move, NewScan, Outcome, Persisted
 from posture.errors import RejectedFile
 from posture.importers.records import RuleRecord, RuleResultRecord, ScanRecord, ScapDocument
@@ -154,6 +161,9 @@ def _catalog_rules(documents: list[ScapDocument]) -> list[RulePart]:
         keys, extra_keys = _reference_rules(document, wanted)
         summary: dict[str, Any] = dict(counts)
         summary["invalid_cce"] = document.invalid_cce
+        if any(scan.source_format == "securitybaseline" for scan in document.scans):
+            # Defender's rules join Microsoft's published baseline by rule ID; the others still count.
+            summary.update(baseline_counts(rule_ids.values()))
         waiting.append((rule_ids, keys, extra_keys, summary))
         parts.append((benchmark, rule_ids, cce_of_rule, summary))
     flush()

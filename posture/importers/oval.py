@@ -1,13 +1,17 @@
 """Evidence for failed rules from the OVAL results of an ARF report: what was expected, what was found.
 
-A failed XCCDF rule points to an OVAL definition; its false criteria name tests; each test names the
-items it collected on the machine (a sysctl value, a line of a file, a package) and the variable
-values it compared them with. The OVAL results come after the XCCDF TestResult in the file, so the
-definitions wanted are known before they stream past, and only their items are kept.
+A failed XCCDF rule points to an OVAL definition; its false criteria name tests; each test names an
+object (which file, package, key...), states (the values required) and the items it collected on the
+machine. The OVAL results come after the XCCDF TestResult in the file and carry their own copy of the
+definitions (tests, objects, states) before the results and system data, so the definitions wanted are
+known before they stream past. posture/importers/oval_evidence.py puts the pieces into words.
 """
+
+from dataclasses import replace
 
 from lxml import etree
 
+from posture.importers.oval_evidence import OvalTest, Part, RuleWords, render_rule
 from posture.xml import local_name
 
 RESULTS_NS = "http://oval.mitre.org/XMLSchema/oval-results-5"
@@ -17,20 +21,48 @@ DEFINITION_TAG = f"{{{RESULTS_NS}}}definition"
 TEST_TAG = f"{{{RESULTS_NS}}}test"
 OVAL_RECORD_TAGS = frozenset({DEFINITION_TAG, TEST_TAG})
 SYSTEM_DATA_TAG = f"{{{SYSTEM_NS}}}system_data"
-OVAL_TESTS_TAG = f"{{{DEFINITIONS_NS}}}tests"
-MAX_EVIDENCE = 2000
-MAX_ITEMS = 5
+# The definitions' containers whose children (each a test, an object or a state) are read one by one.
+OVAL_PART_TAGS = frozenset(f"{{{DEFINITIONS_NS}}}{name}" for name in ("tests", "objects", "states"))
+MAX_FIELD = 1000  # a value longer than this (a file's whole text) is shortened, saying by how much
+
+
+def _value_text(text: str | None) -> str:
+    value = " ".join((text or "").split())
+    if len(value) > MAX_FIELD:
+        return f"{value[:MAX_FIELD]}… ({len(value) - MAX_FIELD} more characters)"
+    return value
+
+
+def _part(element: etree._Element) -> Part:
+    """An object, a state or an item: its kind and its fields (name, value, operation, variable)."""
+    fields = []
+    for child in element:
+        if not isinstance(child.tag, str):
+            continue
+        name = local_name(child)
+        if name in ("behaviors", "set", "notes"):
+            continue
+        if name == "filter":  # the state it names, and include / exclude
+            fields.append((name, (child.text or "").strip(), child.get("action", "exclude"), ""))
+            continue
+        fields.append((name, _value_text(child.text), child.get("operation", ""), child.get("var_ref", "")))
+    kind = local_name(element).rpartition("_")[0]
+    return Part(kind=kind, fields=tuple(fields))
 
 
 class OvalCollector:
     def __init__(self) -> None:
         self._wanted: set[str] = set()
-        self._test_comments: dict[str, str] = {}
+        self._test_info: dict[str, OvalTest] = {}
+        self._objects: dict[str, Part] = {}
+        self._states: dict[str, Part] = {}
         # definition id -> (false test ids, extended definition ids)
         self._definitions: dict[str, tuple[list[str], list[str]]] = {}
-        # test id -> (item ids, variable values)
-        self._tests: dict[str, tuple[list[str], list[str]]] = {}
-        self._items: dict[str, str] = {}
+        # test id -> item ids
+        self._tests: dict[str, list[str]] = {}
+        # variable id -> values, as the tests that used them report them
+        self._variables: dict[str, list[str]] = {}
+        self._items: dict[str, Part] = {}
         self._wanted_items: set[str] | None = None
 
     def want(self, definition_ids: list[str]) -> None:
@@ -44,11 +76,27 @@ class OvalCollector:
         elif element.tag == TEST_TAG:
             self._read_test(element)
 
-    def test_comment(self, element: etree._Element) -> None:
-        """A test of the OVAL definitions part: only its comment is kept, to explain 'nothing found'."""
-        comment = element.get("comment")
-        if comment:
-            self._test_comments[element.get("id", "")] = comment
+    def definition_part(self, element: etree._Element) -> None:
+        """A test, object or state of the OVAL definitions. Tests are kept from every copy (small); objects
+        and states only once a rule failed (the results' copy, after the TestResult)."""
+        if not isinstance(element.tag, str):
+            return
+        part_id = element.get("id", "")
+        name = local_name(element)
+        if name.endswith("_test"):
+            objects = [child.get("object_ref", "") for child in element if local_name(child) == "object"]
+            states = [child.get("state_ref", "") for child in element if local_name(child) == "state"]
+            self._test_info[part_id] = OvalTest(
+                kind=name.removesuffix("_test"),
+                comment=element.get("comment", ""),
+                check_existence=element.get("check_existence", "at_least_one_exists"),
+                object_ref=objects[0] if objects else "",
+                state_refs=tuple(states),
+            )
+        elif self._wanted and name.endswith("_object"):
+            self._objects[part_id] = _part(element)
+        elif self._wanted and name.endswith("_state"):
+            self._states[part_id] = _part(element)
 
     def _read_definition(self, element: etree._Element) -> None:
         definition_id = element.get("definition_id", "")
@@ -67,25 +115,21 @@ class OvalCollector:
 
     def _read_test(self, element: etree._Element) -> None:
         items: list[str] = []
-        variables: list[str] = []
         for child in element.iterchildren("{*}tested_item", "{*}tested_variable"):
             if local_name(child) == "tested_item":
                 items.append(child.get("item_id", ""))
             elif child.text:
-                variables.append(child.text.strip())
-        self._tests[element.get("test_id", "")] = (items, variables)
+                values = self._variables.setdefault(child.get("variable_id", ""), [])
+                if child.text.strip() not in values:
+                    values.append(child.text.strip())
+        self._tests[element.get("test_id", "")] = items
 
     def _read_item(self, element: etree._Element) -> None:
         if self._wanted_items is None:
             self._wanted_items = self._items_of(self._wanted)
         item_id = element.get("id", "")
-        if item_id not in self._wanted_items:
-            return
-        fields = []
-        for child in element:
-            if isinstance(child.tag, str) and child.text and child.text.strip():
-                fields.append(f"{local_name(child)}={' '.join(child.text.split())[:300]}")
-        self._items[item_id] = f"{local_name(element).removesuffix('_item')}: {', '.join(fields)}"
+        if item_id in self._wanted_items:
+            self._items[item_id] = _part(element)
 
     def _false_tests(self, definition_ids: list[str] | set[str]) -> list[str]:
         tests: list[str] = []
@@ -97,28 +141,44 @@ class OvalCollector:
                 continue
             seen.add(definition_id)
             own, extended = self._definitions.get(definition_id, ([], []))
-            tests.extend(own)
+            tests.extend(test for test in own if test not in tests)
             pending.extend(extended)
         return tests
 
     def _items_of(self, definition_ids: set[str]) -> set[str]:
-        return {
-            item for test in self._false_tests(definition_ids) for item in self._tests.get(test, ([], []))[0]
-        }
+        return {item for test in self._false_tests(definition_ids) for item in self._tests.get(test, [])}
 
     def evidence(self, definition_ids: list[str]) -> tuple[str, str]:
-        """(expected, actual) for a failed rule, from its definitions' false tests."""
-        expected: list[str] = []
-        actual: list[str] = []
-        for test in self._false_tests(definition_ids):
-            items, variables = self._tests.get(test, ([], []))
-            expected.extend(v for v in variables if v not in expected)
-            found = [self._items[i] for i in items[:MAX_ITEMS] if i in self._items]
-            if found:
-                actual.extend(found)
-                if len(items) > MAX_ITEMS:
-                    actual.append(f"... and {len(items) - MAX_ITEMS} more items")
-            elif test in self._tests:
-                comment = self._test_comments.get(test, "")
-                actual.append(f"nothing found{': ' + comment if comment else ''}")
-        return "; ".join(expected)[:MAX_EVIDENCE], "; ".join(actual)[:MAX_EVIDENCE]
+        """(expected, actual) in words for a failed rule, from its definitions' false tests."""
+        return self.rendered(definition_ids).text()
+
+    def _object(self, object_id: str) -> Part | None:
+        """The object, with the states its filters name."""
+        obj = self._objects.get(object_id)
+        if obj is None:
+            return None
+        filters = tuple(
+            (action, self._states[state])
+            for name, state, action, _ in obj.fields
+            if name == "filter" and state in self._states
+        )
+        return replace(obj, filters=filters)
+
+    def rendered(self, definition_ids: list[str]) -> RuleWords:
+        """The failed rule's false tests in words (and the family of each)."""
+        tests = []
+        for test_id in self._false_tests(definition_ids):
+            if test_id not in self._tests:
+                continue
+            # A test the definitions do not describe: its items are shown raw.
+            info = self._test_info.get(test_id) or OvalTest(kind="")
+            tests.append(
+                (
+                    info,
+                    self._object(info.object_ref),
+                    [self._states[ref] for ref in info.state_refs if ref in self._states],
+                    [self._items[i] for i in self._tests[test_id] if i in self._items],
+                    len(self._tests[test_id]),
+                )
+            )
+        return render_rule(tests, self._variables)

@@ -7,7 +7,7 @@ TestResult inside. `load_benchmark` reads a data stream the same way.
 
 libxml2 parses the whole file but reports only the elements read here (WATCHED_TAGS): a few percent of
 a report's elements reach Python. Records (a rule, a rule result, an OVAL test...) are read whole when
-they end; the children of OVAL system data (items) and of OVAL tests (their comments) are read from
+they end; the children of OVAL system data (items) and of OVAL tests, objects and states are read from
 their parent as they finish. Memory grows with the number of rules and results, not with the file:
 what is read, and what is never looked at, is freed between chunks.
 """
@@ -15,7 +15,6 @@ what is read, and what is never looked at, is freed between chunks.
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import IO
 
 from lxml import etree
@@ -23,7 +22,7 @@ from lxml import etree
 from posture.errors import RejectedFile, shown
 from posture.importers.limits import check_document
 from posture.importers.lookalikes import not_read_yet, xml_lookalike
-from posture.importers.oval import OVAL_RECORD_TAGS, OVAL_TESTS_TAG, SYSTEM_DATA_TAG, OvalCollector
+from posture.importers.oval import OVAL_PART_TAGS, OVAL_RECORD_TAGS, SYSTEM_DATA_TAG, OvalCollector
 from posture.importers.records import (
     BenchmarkRecord,
     RuleRecord,
@@ -31,6 +30,7 @@ from posture.importers.records import (
     ScanRecord,
     ScapDocument,
 )
+from posture.importers.references import reference_source
 from posture.importers.rule_types import xccdf_rule_type
 from posture.xml import free_read, local_name, parse_chunks, text_of
 
@@ -52,29 +52,6 @@ RESULTS = {
     "fixed",
 }
 FIX_SYSTEMS = {"urn:xccdf:fix:script:sh": "bash", "urn:xccdf:fix:script:ansible": "ansible"}
-REFERENCE_SOURCES = (
-    ("800-53", "NIST SP 800-53"),
-    ("800-171", "NIST SP 800-171"),
-    ("cisecurity", "CIS"),
-    ("cyber.mil", "DISA STIG"),
-    ("stigviewer", "DISA STIG"),
-    ("pcisecuritystandards", "PCI DSS"),
-    ("ssi.gouv.fr", "ANSSI"),
-    ("iso.org", "ISO 27001"),
-    ("hipaa", "HIPAA"),
-    ("title45", "HIPAA"),
-    ("nerc.com", "NERC CIP"),
-    ("niap-ccevs", "NIAP OSPP"),
-    ("fbi.gov", "CJIS"),
-    ("isaca.org", "COBIT 5"),
-    ("cswp.04162018", "NIST CSF"),
-    ("isa.org", "ISA 62443"),
-    ("cms.gov", "CMS"),
-    ("ncsc.gov.uk", "NCSC"),
-    ("bsi.bund.de", "BSI"),
-    ("ospp", "OSPP"),
-    ("cui", "NIST SP 800-171"),
-)
 MAX_TEXT = 100_000
 XCCDF_NAMES = (
     "Benchmark", "Group", "Rule", "Value", "Profile", "TestResult", "title", "version", "target",
@@ -89,7 +66,7 @@ RECORD_TAGS = frozenset(
 )
 # The elements libxml2 reports, and any element named like a root: the root is then the first one.
 WATCHED_TAGS = sorted(
-    {*XCCDF_TAGS, *RECORD_TAGS, SYSTEM_DATA_TAG, OVAL_TESTS_TAG} | {f"{{*}}{name}" for name in ROOTS}
+    {*XCCDF_TAGS, *RECORD_TAGS, SYSTEM_DATA_TAG, *OVAL_PART_TAGS} | {f"{{*}}{name}" for name in ROOTS}
 )
 ASSET_FIELD_TAGS = tuple(f"{{{AI_NS}}}{name}" for name in ("fqdn", "hostname", "ip-address"))
 RULE_FIELDS = ("title", "description", "rationale", "fixtext", "fix", "check")
@@ -100,15 +77,6 @@ REFERENCE_TAGS = tuple(f"{{{ns}}}reference" for ns in XCCDF_NS)
 def _severity(value: str | None) -> str:
     value = (value or "unknown").strip().lower()
     return value if value in SEVERITIES else "unknown"
-
-
-@lru_cache(maxsize=1024)  # a benchmark's tens of thousands of references share a few dozen hrefs
-def _reference_source(href: str) -> str:
-    lowered = href.lower()
-    for needle, name in REFERENCE_SOURCES:
-        if needle in lowered:
-            return name
-    return href[:200]
 
 
 def _os_of(text: str) -> str:
@@ -165,7 +133,7 @@ class _PendingRule:
         for reference in element.iterchildren(*REFERENCE_TAGS):
             text = text_of(reference)
             if text:
-                self.references.append((_reference_source(reference.get("href", "")), text[:200]))
+                self.references.append((reference_source(reference.get("href", ""), text), text[:200]))
 
 
 def _fix_parts(element: etree._Element) -> list[str | tuple[str]]:
@@ -213,14 +181,14 @@ class ScapReader:
         self._asset_addresses: list[str] = []
         self._scan: ScanRecord | None = None
         self._set_values: dict[str, str] = {}
-        self._raw_results: list[tuple[str, str, str, str, list[str], list[str]]] = []
+        self._raw_results: list[tuple[str, str, str, str, list[str], list[str], str]] = []
         self._oval = OvalCollector()
         self._root: etree._Element | None = None
         # The outermost record being read (kept whole until it ends), and how many are open.
         self._record: etree._Element | None = None
         self._record_depth = 0
         # An OVAL system_data being read (its children are items, each a record) and an OVAL tests
-        # (its children's comments are kept): both read child by child, as their children finish.
+        # (or objects, or states: what they check): both read child by child, as their children finish.
         self._items: etree._Element | None = None
         self._tests: etree._Element | None = None
 
@@ -242,10 +210,12 @@ class ScapReader:
         if self._root is None:
             return
         if self._tests is not None and len(self._tests):
-            self._read_test_comments(before=self._tests[-1])
+            self._read_definition_parts(before=self._tests[-1])
         if self._items is not None and len(self._items):
             self._read_items(before=self._items[-1])
-        free_read(self._root, keep=self._record if self._record is not None else self._items)
+        # An open test, object or state of a definitions' container is read whole: its children are kept.
+        keep = next((e for e in (self._record, self._items, self._tests) if e is not None), None)
+        free_read(self._root, keep=keep)
 
     def _read_children_before(self, element: etree._Element) -> None:
         """Read the containers' children that ended before `element` in the file.
@@ -254,14 +224,14 @@ class ScapReader:
         `element` may have ended since, but are read after it, as the file orders them.
         """
         if self._tests is not None:
-            self._read_test_comments(before=element)
+            self._read_definition_parts(before=element)
         if self._items is not None:
             self._read_items(before=element)
 
-    def _read_test_comments(self, *, before: etree._Element) -> None:
+    def _read_definition_parts(self, *, before: etree._Element) -> None:
         assert self._tests is not None
         for child in _children_before(self._tests, before):
-            self._oval.test_comment(child)
+            self._oval.definition_part(child)
 
     def _read_items(self, *, before: etree._Element) -> None:
         assert self._items is not None
@@ -282,7 +252,7 @@ class ScapReader:
             return
         elif tag == SYSTEM_DATA_TAG:
             self._items = element
-        elif tag == OVAL_TESTS_TAG:
+        elif tag in OVAL_PART_TAGS:
             self._tests = element
         elif tag in XCCDF_TAGS:
             self._start_xccdf(element, XCCDF_TAGS[tag])
@@ -314,7 +284,7 @@ class ScapReader:
             parent_name = XCCDF_TAGS.get(parent.tag, "") if parent is not None else ""
             self._end_xccdf(element, XCCDF_TAGS[tag], parent_name)
         elif tests is not None and element.getparent() is tests:
-            self._oval.test_comment(element)
+            self._oval.definition_part(element)
             if element is items:
                 # A system_data as a tests' child (no OVAL schema allows it) ends as the others do:
                 # the reader before this one kept reading items at its depth elsewhere afterwards.
@@ -323,8 +293,8 @@ class ScapReader:
         elif element is items:
             self._read_items(before=element)
             self._items = None
-        elif tag == OVAL_TESTS_TAG and tests is not None:
-            self._read_test_comments(before=tests)
+        elif tag in OVAL_PART_TAGS and tests is not None:
+            self._read_definition_parts(before=tests)
             self._tests = None
         if tests is not None and element.getparent() is tests:
             tests.remove(element)  # read: the children left are those still to read
@@ -430,9 +400,14 @@ class ScapReader:
         result = ""
         exports: list[str] = []
         definitions: list[str] = []
-        for child in element.iterchildren("{*}result", "{*}check"):
+        message = ""
+        for child in element.iterchildren("{*}result", "{*}check", "{*}message"):
             if local_name(child) == "result":
                 result = (child.text or "").strip().lower()
+                continue
+            if local_name(child) == "message":
+                # The checking engine's own words (scanners without OVAL results write them).
+                message = message or _own_text(child)[:MAX_TEXT]
                 continue
             for part in child.iterchildren("{*}check-export", "{*}check-content-ref"):
                 if local_name(part) == "check-export":
@@ -448,7 +423,9 @@ class ScapReader:
         if result == "fail":
             self._oval.want(definitions)
         severity = _severity(element.get("severity"))
-        self._raw_results.append((rule_id, self._cce_of(element), result, severity, exports, definitions))
+        self._raw_results.append(
+            (rule_id, self._cce_of(element), result, severity, exports, definitions, message)
+        )
 
     def _read_asset(self, device: etree._Element) -> None:
         for element in device.iter(*ASSET_FIELD_TAGS):
@@ -519,12 +496,13 @@ class ScapReader:
         scan.os = os_name
         scan.os_name = self._benchmark_title
         scan.profile_title = self._profiles.get(scan.profile_id, "")
-        for rule_id, cce, result, severity, exports, definitions in self._raw_results:
+        for rule_id, cce, result, severity, exports, definitions, message in self._raw_results:
             expected = "; ".join(self._value_text(v, self._set_values.get(v)) for v in exports if v)
             actual = ""
             if result == "fail":
                 oval_expected, actual = self._oval.evidence(definitions)
                 expected = expected or oval_expected
+                actual = actual or message
             scan.results.append(
                 RuleResultRecord(
                     rule_id=rule_id,

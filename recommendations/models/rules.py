@@ -69,6 +69,17 @@ class Rule(models.Model):
     fix_text = models.TextField(blank=True, default="")
     fix_bash = models.TextField(blank=True, default="")
     fix_ansible = models.TextField(blank=True, default="")
+    # A published baseline's own facts (recommendations/catalog/baselines.py); blank for scan-only rules.
+    section = models.CharField(max_length=200, blank=True, default="")
+    # A registry path and value name, a security-policy entry, an audit subcategory GUID...
+    key_path = models.TextField(blank=True, default="")
+    group_policy_path = models.TextField(blank=True, default="")
+    group_policy_value = models.TextField(blank=True, default="")
+    # Registry, Policy, Audit, OsConfig: how the setting is stored on the machine.
+    value_type = models.CharField(max_length=20, blank=True, default="")
+    # Delimited as ",WS2016,WS2019," so that a filter matches whole names (WS2008 is inside WS2008R2).
+    os_versions = models.CharField(max_length=200, blank=True, default="")
+    server_types = models.CharField(max_length=200, blank=True, default="")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -76,3 +87,11 @@ class Rule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.title}"
+
+    @property
+    def os_version_list(self) -> list[str]:
+        return [name for name in self.os_versions.split(",") if name]
+
+    @property
+    def server_type_list(self) -> list[str]:
+        return [name for name in self.server_types.split(",") if name]

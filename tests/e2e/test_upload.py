@@ -20,7 +20,7 @@ from tests.scans import RHEL9
 
 PASSWORD = "upload-password-1"
 CRYPTO_TITLE = "Configure System Cryptography Policy"
-CRYPTO_ACTUAL = "nothing found: check for crypto policy correctly configured in /etc/crypto-policies/config"
+CRYPTO_ACTUAL = "not found in /etc/crypto-policies/config; not found in /etc/crypto-policies/state/current"
 IMPORT_SECONDS = 90
 
 

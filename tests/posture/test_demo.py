@@ -7,7 +7,7 @@ import time_machine
 
 from intake.demo import load_demo
 from posture.models import Resource, ResourceKind
-from recommendations.models import Assessment, AssessmentStatus, Recommendation
+from recommendations.models import Assessment, AssessmentStatus, Finding, Recommendation
 from scoring.engine import compute_score
 from tests.db_state import database_state
 
@@ -71,3 +71,15 @@ def test_the_demo_shows_each_agent_problem_an_inventory_can_show():
     # A recommendation disabled in policy stays disabled whatever the evidence says.
     off = Assessment.objects.get(recommendation__key="arc-linux-agent-installed", resource__name="lon-lnx-06")
     assert (off.status, off.cause) == (AssessmentStatus.NOT_APPLICABLE, "OffByPolicy")
+
+
+def test_every_failed_rule_of_the_demo_says_what_was_expected_and_found():
+    load_demo()
+    failed = Finding.objects.filter(state="open").select_related("rule", "resource")
+    linux = [f for f in failed if f.resource.os == "linux"]
+    assert linux
+    assert all(f.expected and f.actual for f in failed), [f for f in failed if not (f.expected and f.actual)][
+        :3
+    ]
+    shadow = next(f for f in linux if f.rule.key == "CCE-83941-5")
+    assert (shadow.expected, shadow.actual) == ("Required: mode 0000", "mode 0640")

@@ -24,12 +24,16 @@ def test_portal_csv_export_imports_rules_and_findings():
     assert result.format == "securitybaseline"
     assert result.counts["results"] == {"fail": 3, "pass": 1}
     assert result.counts["rules_with_cce"] == 4
+    # CCE-38347-1 (lock screen camera) is not in Microsoft's published baseline: imported, and counted.
+    assert (result.counts["rules_in_baseline"], result.counts["rules_outside_baseline"]) == (3, 1)
     assert result.counts["resource_id"] == machine.resource_id
     scan = Scan.objects.get()
     assert scan.scanned_at.isoformat() == "2026-11-27T06:02:11+00:00"
     rule = Rule.objects.get(key="CCE-37615-2")
     assert rule.title == "Accounts: Limit local account use of blank passwords to console logon only"
-    assert (rule.severity, rule.rule_type, rule.os) == ("critical", "Security options", "windows")
+    # The published baseline's rule: its facts, not the export's (which calls it a Security Policy).
+    assert (rule.severity, rule.rule_type, rule.os) == ("critical", "Registry", "windows")
+    assert rule.key_path == "SYSTEM\\CurrentControlSet\\Control\\Lsa\\LimitBlankPasswordUse"
     assert Rule.objects.get(key="CCE-38347-1").severity == "medium"  # Warning
     assert Rule.objects.get(key="CCE-38347-1").rule_type == "Registry"
     finding = Finding.objects.get(rule__key="CCE-37615-2")

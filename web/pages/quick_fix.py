@@ -1,5 +1,6 @@
-"""The Quick fix downloads: a bash script or an Ansible playbook for the failed rules selected on a rule's
-page (one rule, many machines) or a machine's page (many rules, one machine)."""
+"""The Quick fix downloads: a bash script or an Ansible playbook (Linux), a PowerShell script (Windows), for
+the failed rules selected on a rule's page (one rule, many machines) or a machine's page (many rules, one
+machine)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,9 +18,11 @@ from recommendations.quick_fix import (
     UnknownFinding,
     ansible_bundle,
     bash_bundle,
+    check_platform,
     parse_ids,
     selected_findings,
 )
+from recommendations.quick_fix_windows import powershell_bundle
 from web.pages.rendering import render_page, scoped
 
 
@@ -29,10 +32,13 @@ class BundleKind:
     build: Callable[..., str]
     content_type: str
     extension: str
+    # The platform whose rules it fixes: "windows", or "" for the others (Linux).
+    platform: str = ""
 
 
 BASH = BundleKind("bash", bash_bundle, "text/x-shellscript; charset=utf-8", "sh")
 ANSIBLE = BundleKind("Ansible", ansible_bundle, "application/x-yaml; charset=utf-8", "yml")
+POWERSHELL = BundleKind("PowerShell", powershell_bundle, "text/plain; charset=utf-8", "ps1", "windows")
 
 
 def _refusal(request: HttpRequest, scope: Scope, error: UserError) -> HttpResponse:
@@ -60,6 +66,7 @@ def _download(request: HttpRequest, scope: Scope, kind: BundleKind) -> HttpRespo
     try:
         ids = parse_ids(request.POST.getlist("finding"))
         selection = selected_findings(ids, scope)
+        check_platform(selection, kind.platform)
     except UserError as error:
         return _refusal(request, scope, error)
     generated: datetime = timezone.now()
@@ -81,3 +88,9 @@ def quick_fix_bash(request: HttpRequest, scope: Scope) -> HttpResponse:
 @scoped
 def quick_fix_ansible(request: HttpRequest, scope: Scope) -> HttpResponse:
     return _download(request, scope, ANSIBLE)
+
+
+@require_POST
+@scoped
+def quick_fix_powershell(request: HttpRequest, scope: Scope) -> HttpResponse:
+    return _download(request, scope, POWERSHELL)

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
 
 from posture.scope import Scope
+from recommendations.catalog.baselines import OS_VERSIONS, SERVER_TYPES
 from recommendations.models import Benchmark, Rule, RuleSeverity
 from recommendations.rule_selectors import (
     BASELINE_COLUMNS,
@@ -31,13 +32,16 @@ from recommendations.rule_selectors import (
     rule_findings,
     rule_tab_counts,
     rule_types,
+    sections,
     tab_columns,
 )
 from recommendations.selectors import UNKNOWN_OS, os_choices, valid_sort
 from web.pages.rendering import BadFilter, paginate, render_page, render_user_error, scope_query, scoped
 
 
-def _rule_filter(request: HttpRequest, scope: Scope, types: list[str]) -> tuple[RuleFilter, Benchmark | None]:
+def read_rule_filter(
+    request: HttpRequest, scope: Scope, types: list[str]
+) -> tuple[RuleFilter, Benchmark | None]:
     os = request.GET.get("os", "")
     if os and os not in dict(os_choices()):
         raise BadFilter(f"unknown OS {os!r}: use one of {', '.join(dict(os_choices()))}")
@@ -60,6 +64,15 @@ def _rule_filter(request: HttpRequest, scope: Scope, types: list[str]) -> tuple[
     query = request.GET.get("q", "").strip()
     if "\x00" in query:
         raise BadFilter("a search cannot contain a NUL character")
+    os_version = request.GET.get("os_version", "")
+    if os_version and os_version not in OS_VERSIONS:
+        raise BadFilter(f"unknown OS version {os_version!r}: use one of {', '.join(OS_VERSIONS)}")
+    server_type = request.GET.get("server_type", "")
+    if server_type and server_type not in SERVER_TYPES:
+        raise BadFilter(f"unknown server type {server_type!r}: use one of {', '.join(SERVER_TYPES)}")
+    section = request.GET.get("section", "")
+    if section and not Rule.objects.filter(section=section).exists():
+        raise BadFilter(f"no rule is in the section {section!r}")
     filters = RuleFilter(
         scope=scope,
         os=os,
@@ -67,6 +80,9 @@ def _rule_filter(request: HttpRequest, scope: Scope, types: list[str]) -> tuple[
         rule_type=rule_type,
         benchmark_id=benchmark.pk if benchmark else None,
         query=query,
+        os_version=os_version,
+        server_type=server_type,
+        section=section,
     )
     return filters, benchmark
 
@@ -120,7 +136,7 @@ def _tiles(summary: OpenSummary, scope: Scope) -> dict[str, list[Tile]]:
 def os_config_overview(request: HttpRequest, scope: Scope) -> HttpResponse:
     types = rule_types()
     try:
-        filters, _ = _rule_filter(request, scope, types)
+        filters, _ = read_rule_filter(request, scope, types)
     except BadFilter as error:
         return render_user_error(request, error, 400)
     sort = valid_sort(request.GET.get("sort"), FAILED_RULE_COLUMNS, default="-severity")
@@ -192,7 +208,7 @@ class BaselineRow:
 def baseline(request: HttpRequest, scope: Scope) -> HttpResponse:
     types = rule_types()
     try:
-        filters, benchmark = _rule_filter(request, scope, types)
+        filters, benchmark = read_rule_filter(request, scope, types)
     except BadFilter as error:
         return render_user_error(request, error, 400)
     sort = valid_sort(request.GET.get("sort"), BASELINE_COLUMNS, default="key")
@@ -201,7 +217,11 @@ def baseline(request: HttpRequest, scope: Scope) -> HttpResponse:
     context = {
         "nav": "baseline",
         "filters": filters,
+        "filtered": filters != RuleFilter(scope),
         "benchmark": benchmark,
+        "os_versions": OS_VERSIONS,
+        "server_types": SERVER_TYPES,
+        "sections": sections(),
         "page_obj": page_obj,
         "rows": [BaselineRow(rule, counts[rule.pk]) for rule in page_obj],
         "columns": BASELINE_COLUMNS,

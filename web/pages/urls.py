@@ -6,6 +6,7 @@ from django.urls import path
 from web.pages import (
     agent_files,
     audit_log,
+    baseline_exports,
     dashboard,
     exemptions,
     governance_rules,
@@ -36,8 +37,13 @@ urlpatterns = [
     path("os-configuration/", rules.os_config_overview, name="os-config"),
     path("rules/<int:pk>/", rules.rule_detail, name="rule"),
     path("baseline/", rules.baseline, name="baseline"),
+    path("baseline/export.csv", baseline_exports.baseline_csv, name="baseline-csv"),
+    path("baseline/export.xlsx", baseline_exports.baseline_xlsx, name="baseline-xlsx"),
     path("os-configuration/quick-fix/bash/", quick_fix.quick_fix_bash, name="quick-fix-bash"),
     path("os-configuration/quick-fix/ansible/", quick_fix.quick_fix_ansible, name="quick-fix-ansible"),
+    path(
+        "os-configuration/quick-fix/powershell/", quick_fix.quick_fix_powershell, name="quick-fix-powershell"
+    ),
     # The estate: resources, subscriptions and their groups, imports, agents.
     path("resources/", resources.resource_list, name="resource-list"),
     path("resources/<int:pk>/", resources.resource_detail, name="resource"),

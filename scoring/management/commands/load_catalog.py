@@ -1,4 +1,4 @@
-"""`manage.py load_catalog [FILE]`: load (or reload) the controls and recommendations catalog."""
+"""`manage.py load_catalog [FILE]`: (re)load controls, recommendations and published baselines."""
 
 from pathlib import Path
 from typing import Any
@@ -20,3 +20,5 @@ class Command(BaseCommand):
         self.stdout.write(
             f"catalog {result.version}: {result.controls} controls, {result.recommendations} recommendations"
         )
+        for baseline in result.baselines:
+            self.stdout.write(f"baseline {baseline.benchmark_id} {baseline.version}: {baseline.rules} rules")
