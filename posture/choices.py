@@ -4,6 +4,15 @@ defined once below both the importers, which read them from files, and the model
 from django.db import models
 
 
+class Cloud(models.TextChoices):
+    """Where a subscription, account or project lives; on-premises machines sit in subscriptions of none."""
+
+    AZURE = "azure", "Azure"
+    AWS = "aws", "AWS"
+    GCP = "gcp", "GCP"
+    NONE = "", "On-premises"
+
+
 class ResourceKind(models.TextChoices):
     VM = "vm", "Virtual machine"
     VMSS = "vmss", "Virtual machine scale set"

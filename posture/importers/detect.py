@@ -4,7 +4,27 @@ import re
 
 from posture.errors import RejectedFile
 
-FORMATS = ("inventory", "defender", "scap", "securitybaseline", "kubernetes")
+FORMATS = (
+    "inventory",
+    "defender",
+    "scap",
+    "securitybaseline",
+    "kubernetes",
+    "aws-ec2",
+    "aws-ssm",
+    "gcp-compute",
+)
+# The clouds' CLI outputs, by a key only they open with, or (gcloud) the Compute API's instance URLs.
+CLOUD_INVENTORIES = (
+    ("aws-ec2", re.compile(rb'^\{\s*"Reservations"\s*:')),
+    ("aws-ssm", re.compile(rb'^\{\s*"InstanceInformationList"\s*:')),
+    (
+        "gcp-compute",
+        re.compile(
+            rb'"(?:https://www\.googleapis\.com|https://compute\.googleapis\.com)/compute/v1/projects/[^"/]+/zones/'
+        ),
+    ),
+)
 # kubectl prints keys sorted, so a big List's "kind": "List" comes after all its items: its opening
 # ("apiVersion" first) or its first item tells it apart from a Defender export, which has neither.
 KUBECTL_LIST = (
@@ -23,6 +43,9 @@ def detect_format(head: bytes) -> str:
         return "scap"
     if text[:1] == b"{" and any(marker.search(text) for marker in KUBECTL_LIST):
         return "kubernetes"
+    for name, marker in CLOUD_INVENTORIES:
+        if marker.search(text):
+            return name
     if text[:1] in (b"{", b"["):
         return "securitybaseline" if b'"CceId"' in text else "defender"
     first_line = text.split(b"\n", 1)[0].lower()

@@ -108,3 +108,28 @@ class ScapDocument:
     # read again: `rules` is empty and `rule_cces` maps each rule id to its CCE.
     rules_skipped: bool = False
     rule_cces: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CloudMachineRecord:
+    """One machine as its cloud's own inventory lists it (an EC2 instance, a Compute Engine instance),
+    or as its cloud's agent reports it (`account_id` then empty when the report does not say)."""
+
+    position: int
+    source: str  # the tool that listed it, as the machine page names it
+    cloud: str
+    account_id: str  # the AWS account number, the GCP project id
+    native_id: str  # the instance id
+    resource_id: str  # the ARN, the self link: the machine's resource id in Posture
+    name: str
+    os: str = ""
+    power_state: str = "running"
+    tags: dict[str, str] = field(default_factory=dict)
+    # Names a scan may know the machine by (private DNS name, computer name).
+    host_names: tuple[str, ...] = ()
+    # Other ids of the same machine in other sources: (kind, value).
+    identifiers: tuple[tuple[str, str], ...] = ()
+    # What the source says beyond the columns (shown on the machine page under the source's key).
+    details: dict[str, object] = field(default_factory=dict)
+    # False for a report that names machines but does not list an account's estate (SSM's agents).
+    is_inventory: bool = True

@@ -29,6 +29,9 @@ FORMAT_LABELS = {
     "scap": "OpenSCAP results (ARF or XCCDF)",
     "securitybaseline": "Defender SecurityBaseline export (CSV or JSON)",
     "kubernetes": "Kubernetes objects (kubectl get -o json)",
+    "aws-ec2": "AWS EC2 instances (aws ec2 describe-instances)",
+    "aws-ssm": "AWS SSM managed instances (aws ssm describe-instance-information)",
+    "gcp-compute": "GCP Compute Engine instances (gcloud compute instances list --format=json)",
 }
 POLL_MILLISECONDS = 500
 
