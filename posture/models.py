@@ -12,6 +12,7 @@ from posture.choices import Cloud as Cloud
 from posture.choices import OperatingSystem as OperatingSystem
 from posture.choices import PowerState as PowerState
 from posture.choices import ResourceKind as ResourceKind
+from posture.choices import machine_cloud
 
 
 class Subscription(models.Model):
@@ -38,6 +39,11 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def scope_noun(self) -> str:
+        """What the cloud calls this scope: an account, a project, a subscription."""
+        return {Cloud.AWS: "Account", Cloud.GCP: "Project"}.get(Cloud(self.cloud), "Subscription")
 
     @property
     def qualified_id(self) -> str:
@@ -115,6 +121,10 @@ class Resource(models.Model):
     def save(self, *args: object, **kwargs: object) -> None:
         self.resource_key = resource_key(self.resource_id)
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def cloud_label(self) -> str:
+        return machine_cloud(self.subscription.cloud, self.kind)
 
 
 class ResourceIdentifier(models.Model):

@@ -63,6 +63,9 @@ class SubscriptionScore:
     max: int
     percentage: Decimal
     weight: int
+    # The scope's cloud ('' when unsaid) and native id (subscription GUID, AWS account, GCP project).
+    cloud: str = ""
+    native_id: str = ""
 
 
 @dataclass
@@ -128,6 +131,8 @@ def compute_score(scope: Scope = ESTATE) -> ScoreReport:
             max=sub_max[sub.pk],
             percentage=formula.percentage(sub_current[sub.pk], sub_max[sub.pk]),
             weight=weights.get(sub.pk, 0),
+            cloud=sub.cloud,
+            native_id=sub.external_id or "",
         )
         for sub in subscriptions
     ]

@@ -17,7 +17,7 @@ from intake.persist.bulk import chunks
 from intake.stages import Evaluations, Move, Persisted
 from posture.errors import RejectedFile, shown
 from posture.importers.records import CloudMachineRecord
-from posture.matching import DISCOVERED
+from posture.matching import DISCOVERED, HOST_NAME, host_name_key, identifier_key
 from posture.models import (
     Resource,
     ResourceIdentifier,
@@ -29,10 +29,6 @@ from posture.models import (
 from posture.provisioning import mark_pending
 
 TERMINATED = "terminated"
-
-
-def identifier_key(kind: str, value: str) -> str:
-    return f"{kind}:{value.strip().lower()}"
 
 
 def persist_cloud_machines(records: Iterable[CloudMachineRecord]) -> Persisted:
@@ -219,10 +215,16 @@ def _update(
 
 
 def _note(resource: Resource, record: CloudMachineRecord, now: datetime) -> None:
-    """The machine's other ids and this source's sighting."""
+    """The machine's other ids, its host names and this source's sighting."""
     for kind, value in record.identifiers:
         ResourceIdentifier.objects.update_or_create(
             key=identifier_key(kind, value), defaults={"resource": resource, "value": value, "kind": kind}
+        )
+    # Private DNS names repeat across VPCs and accounts: a host name another machine holds stays
+    # with it (scans naming it then match by the machines' names, or are refused as ambiguous).
+    for name in {n.lower() for n in record.host_names}:
+        ResourceIdentifier.objects.get_or_create(
+            key=host_name_key(name), defaults={"resource": resource, "value": name, "kind": HOST_NAME}
         )
     sighting, created = ResourceSighting.objects.get_or_create(
         resource=resource, source=record.source, defaults={"first_seen": now, "last_seen": now}

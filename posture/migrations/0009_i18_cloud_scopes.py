@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
             name="cloud",
             field=models.CharField(
                 blank=True,
-                choices=[("azure", "Azure"), ("aws", "AWS"), ("gcp", "GCP"), ("", "On-premises")],
+                choices=[("azure", "Azure"), ("aws", "AWS"), ("gcp", "GCP"), ("", "Unspecified")],
                 default="",
                 max_length=10,
             ),

@@ -27,6 +27,7 @@ from posture.importers.detect import detect_format
 from posture.models import Resource, ResourceIdentifier, ResourceSighting, Subscription
 from posture.scope import scope_for
 from recommendations.models import Assessment, Finding, Scan
+from recommendations.source_selectors import machine_sources
 from scoring.engine import compute_score
 from tests.db_state import database_state
 from tests.scap_builder import xccdf_result
@@ -85,6 +86,8 @@ def test_ec2_instances_become_machines_of_their_account() -> None:
     assert set(ResourceIdentifier.objects.filter(resource=workstation).values_list("kind", "value")) == {
         ("ec2_instance_id", "i-02357547fb91718be"),
         ("arn", workstation.resource_id),
+        ("host_name", "ip-172-31-69-54.ec2.internal"),
+        ("host_name", "ip-172-31-69-54"),
     }
     # Listed machines get their statuses: Not applicable until evidence arrives.
     config = Assessment.objects.get(resource=workstation, recommendation__key="machine-config-vulns")
@@ -235,3 +238,20 @@ def test_terminated_instances_are_counted_not_listed() -> None:
     result = ingest_stream(io.BytesIO(document.encode()), file_format="aws-ec2")
     assert result["skipped_terminated"] == 1
     assert result["resources_created"] == 3
+
+
+def test_a_scan_names_an_ec2_machine_by_its_private_dns_name() -> None:
+    ingest_file(PAIR_EC2)
+    scan = xccdf_result(
+        host="ip-172-31-11-50",
+        results={"a": "fail"},
+        when=datetime(2026, 11, 2, tzinfo=UTC),
+    )
+    ingest_stream(io.BytesIO(scan), file_format="scap")
+    machine = Resource.objects.get(resource_id__endswith="instance/i-0dea82d960d56dc1d")
+    assert machine.name == "kapil-ssm-dev"
+    assert Scan.objects.get().resource == machine
+    assert not Resource.objects.filter(subscription__name="Discovered").exists()
+    # By when each named it: the scan ran (2026-11-02) before the inventory was imported.
+    sources = [row.source for row in machine_sources(machine)]
+    assert sources == ["OpenSCAP scan (XCCDF)", "aws ec2 describe-instances"]
