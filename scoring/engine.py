@@ -20,7 +20,7 @@ from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
-from posture.models import Resource, Subscription
+from posture.models import Cloud, Resource, Subscription
 from posture.scope import ESTATE, Scope
 from recommendations.models import Assessment, AssessmentStatus, Recommendation
 from scoring import formula
@@ -66,6 +66,10 @@ class SubscriptionScore:
     # The scope's cloud ('' when unsaid) and native id (subscription GUID, AWS account, GCP project).
     cloud: str = ""
     native_id: str = ""
+
+    @property
+    def cloud_label(self) -> str:
+        return str(Cloud(self.cloud).label) if self.cloud else ""
 
 
 @dataclass
