@@ -23,6 +23,7 @@ from django.conf import settings
 from intake.persist.scans import ScanFile
 from posture.errors import RejectedFile
 from posture.importers.arg import read_assessments
+from posture.importers.asff import read_asff
 from posture.importers.aws_ec2 import read_ec2_instances
 from posture.importers.aws_ssm import read_ssm_instances
 from posture.importers.compression import open_input
@@ -30,6 +31,7 @@ from posture.importers.detect import FORMATS, detect_format
 from posture.importers.gcp_compute import read_gce_instances
 from posture.importers.inventory import read_inventory
 from posture.importers.kubernetes import KubernetesDump, read_kubernetes
+from posture.importers.prowler_ocsf import read_prowler_ocsf
 from posture.importers.securitybaseline import read_security_baseline
 from posture.importers.xccdf import read_scap
 
@@ -42,10 +44,16 @@ CLOUD_READERS: dict[str, Callable[[IO[bytes]], Iterator[Any]]] = {
     "aws-ssm": read_ssm_instances,
     "gcp-compute": read_gce_instances,
 }
+# The clouds' security tools' findings, persisted by intake/persist/cloud_findings.py.
+FINDING_READERS: dict[str, Callable[[IO[bytes]], Iterator[Any]]] = {
+    "asff": read_asff,
+    "prowler-ocsf": read_prowler_ocsf,
+}
 RECORD_READERS: dict[str, Callable[[IO[bytes]], Iterator[Any]]] = {
     "inventory": read_inventory,
     "defender": read_assessments,
     **CLOUD_READERS,
+    **FINDING_READERS,
 }
 
 Progress = Callable[[int, str], None]

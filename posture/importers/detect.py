@@ -13,11 +13,17 @@ FORMATS = (
     "aws-ec2",
     "aws-ssm",
     "gcp-compute",
+    "asff",
+    "prowler-ocsf",
 )
-# The clouds' CLI outputs, by a key only they open with, or (gcloud) the Compute API's instance URLs.
+# The clouds' CLI outputs and security tools' findings, by a key only they have, or (gcloud) the
+# Compute API's instance URLs.
 CLOUD_INVENTORIES = (
     ("aws-ec2", re.compile(rb'^\{\s*"Reservations"\s*:')),
     ("aws-ssm", re.compile(rb'^\{\s*"InstanceInformationList"\s*:')),
+    # Findings before the GCP inventory: a Prowler finding about an instance quotes its URLs.
+    ("asff", re.compile(rb'"SchemaVersion"\s*:\s*"2018-10-08"')),
+    ("prowler-ocsf", re.compile(rb'"class_uid"\s*:\s*2004\b|"finding_info"\s*:')),
     (
         "gcp-compute",
         re.compile(

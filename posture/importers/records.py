@@ -133,3 +133,22 @@ class CloudMachineRecord:
     details: dict[str, object] = field(default_factory=dict)
     # False for a report that names machines but does not list an account's estate (SSM's agents).
     is_inventory: bool = True
+
+
+@dataclass(frozen=True)
+class CloudFindingRecord:
+    """One finding of a cloud security tool (Security Hub's ASFF, Prowler's OCSF) about one resource."""
+
+    position: int
+    tool: str  # "securityhub", "prowler"
+    uid: str  # the tool's finding id
+    check_id: str  # Security Hub's control id (SSM.1) or generator, Prowler's check (event_code)
+    title: str
+    severity: str
+    status: str  # passed, failed, warning, not_available, manual
+    cloud: str
+    account_id: str
+    resource_uid: str  # as the tool names it: an ARN, a resource id, a project
+    resource_type: str
+    types: tuple[str, ...] = ()  # ASFF's finding types ("Software and Configuration Checks/...")
+    observed_at: str = ""

@@ -80,3 +80,33 @@ def test_findings_export_names_each_machines_cloud_and_account(estate: Resource,
     assert {(r["resource name"], r["subscription"], r["cloud"], r["scope id"]) for r in rows} == {
         ("kapil-ssm-dev", "Payments (AWS)", "AWS", ACCOUNT)
     }
+
+
+def test_machine_and_account_pages_list_cloud_findings(analyst: Client) -> None:
+    """Genuine Security Hub findings (cloud-custodian's recorded GetFindings, see the fixtures' README)
+    and a DERIVED SSM.1 / CIS pair (securityhub-ssm1-cis.derived.asff.json)."""
+    ingest_files(
+        [
+            CLOUD / "securityhub-filter.ec2.json",
+            CLOUD / "securityhub-filter.asff.json",
+            CLOUD / "securityhub-account.asff.json",
+            CLOUD / "securityhub-ssm1-cis.derived.asff.json",
+        ]
+    )
+    machine = Resource.objects.get(resource_id__endswith="i-0f1c2ffaea36228b0")
+    html = analyst.get(f"/resources/{machine.pk}/").content.decode()
+    table = html[
+        html.index('id="cloud-findings"') : html.index("</table>", html.index('id="cloud-findings"'))
+    ]
+    assert "SSM.1" in table
+    assert "Vulnerabilities in security configuration on your machines should be remediated" in table
+    assert "ec2-tag-compliance" in table
+    assert "Other finding (not scored)" in table
+    assert "AWS Security Hub findings" in html  # among the machine's sources
+    account = analyst.get("/", {"subscription": "aws:101010101111"}).content.decode()
+    other = account[
+        account.index('id="other-findings"') : account.index("</table>", account.index('id="other-findings"'))
+    ]
+    assert "account-finding" in other
+    assert "ec2-tag-compliance" in other
+    assert "SSM.1" not in other  # evidence for a recommendation, not an "other" finding

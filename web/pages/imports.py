@@ -32,6 +32,8 @@ FORMAT_LABELS = {
     "aws-ec2": "AWS EC2 instances (aws ec2 describe-instances)",
     "aws-ssm": "AWS SSM managed instances (aws ssm describe-instance-information)",
     "gcp-compute": "GCP Compute Engine instances (gcloud compute instances list --format=json)",
+    "asff": "AWS Security Hub findings (ASFF: aws securityhub get-findings)",
+    "prowler-ocsf": "Prowler findings (OCSF JSON)",
 }
 POLL_MILLISECONDS = 500
 

@@ -9,6 +9,7 @@ from posture.scope import (
     Scope,
     only_visible,
 )
+from recommendations.cloud_finding_selectors import machine_cloud_findings
 from recommendations.kubernetes_selectors import cluster_evidence
 from recommendations.models import FindingState
 from recommendations.rule_selectors import machine_findings, machine_scans, machine_state_counts
@@ -146,6 +147,7 @@ def resource_detail(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse
         "installable": resource.kind in (*MACHINE_KINDS, ResourceKind.VMSS),
         "agent_error": AgentError(resource.agent_error).label if resource.agent_error in AgentError else "",
         "sources": machine_sources(resource),
+        "cloud_findings": machine_cloud_findings(resource),
         # What each cloud tool said of the machine, by tool (EC2's placement, SSM's managed state...).
         "cloud_details": cloud_details(resource),
         **cluster_evidence(resource),
