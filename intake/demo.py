@@ -359,6 +359,8 @@ def load_demo() -> dict[str, dict[str, int]]:
         "aws ssm": _import(run, demo_clouds.ssm_instance_information(BASE_TIME), "aws-ssm"),
         "gcloud": _import(run, demo_clouds.gcloud_instances_list(), "gcp-compute"),
         "os configuration": _scan_machines(run, machines + cloud_machines(scanned_first=False)),
+        "security hub": _import(run, demo_clouds.securityhub_findings(), "asff"),
+        "prowler": _import(run, demo_clouds.prowler_gcp_findings(), "prowler-ocsf"),
     }
     run.finish()
     return loaded

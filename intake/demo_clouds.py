@@ -12,6 +12,7 @@ AWS_ACCOUNT = "111122223333"  # AWS's documentation account id
 AWS_REGION = "eu-west-1"
 GCP_PROJECT = "analytics-prod-4821"
 GCP_ZONE = "europe-west1-b"
+HUB_ARN = f"arn:aws:securityhub:{AWS_REGION}:{AWS_ACCOUNT}"
 
 
 @dataclass(frozen=True)
@@ -139,3 +140,89 @@ def gcloud_instances_list() -> bytes:
             }
         )
     return json.dumps(instances, indent=2, sort_keys=True).encode()
+
+
+def _asff(
+    index: int, machine_arn: str, control: str, title: str, status: str, types: list[str]
+) -> dict[str, Any]:
+    return {
+        "SchemaVersion": "2018-10-08",
+        "Id": f"{HUB_ARN}:security-control/{control}/finding/demo-{index:04d}",
+        "ProductArn": f"arn:aws:securityhub:{AWS_REGION}::product/aws/securityhub",
+        "GeneratorId": f"security-control/{control}",
+        "AwsAccountId": AWS_ACCOUNT,
+        "Types": types,
+        "CreatedAt": "2026-11-19T08:00:00.000Z",
+        "UpdatedAt": "2026-11-20T06:00:00.000Z",
+        "Severity": {"Label": "MEDIUM", "Normalized": 40},
+        "Title": title,
+        "Resources": [
+            {"Type": "AwsEc2Instance" if "instance/" in machine_arn else "AwsAccount", "Id": machine_arn}
+        ],
+        "Compliance": {"Status": status, "SecurityControlId": control},
+        "RecordState": "ACTIVE",
+        "Workflow": {"Status": "NEW"},
+    }
+
+
+def securityhub_findings() -> bytes:
+    """`aws securityhub get-findings` of the demo account: the stopped machine not managed by SSM and
+    failing a CIS check, and findings that are no evidence for this control (listed, not scored)."""
+    batch = next(i for i, m in enumerate(AWS_MACHINES) if m.name == "aws-batch-01")
+    standard = ["Software and Configuration Checks/Industry and Regulatory Standards"]
+    findings = [
+        _asff(
+            1,
+            aws_arn(batch),
+            "SSM.1",
+            "EC2 instances should be managed by AWS Systems Manager",
+            "FAILED",
+            standard,
+        ),
+        {
+            **_asff(2, aws_arn(batch), "", "Ensure SSH PermitRootLogin is disabled", "FAILED", []),
+            "GeneratorId": "arn:aws:inspector:eu-west-1:357557129151:rulespackage/0-sJBhCr0F",
+            "Types": [f"{standard[0]}/CIS Host Hardening Benchmarks"],
+            "Compliance": {"Status": "FAILED"},
+        },
+        _asff(3, aws_arn(0), "EC2.8", "EC2 instances should use IMDSv2", "FAILED", standard),
+        _asff(
+            4,
+            f"AWS::::Account:{AWS_ACCOUNT}",
+            "CloudTrail.1",
+            "CloudTrail should be enabled",
+            "PASSED",
+            standard,
+        ),
+    ]
+    return json.dumps({"Findings": findings}, indent=4).encode()
+
+
+def prowler_gcp_findings() -> bytes:
+    """Prowler's OCSF report of the demo project: instance findings that are no evidence for this control."""
+    findings = []
+    for index, machine in enumerate(GCP_MACHINES):
+        status = "FAIL" if index == 0 else "PASS"
+        findings.append(
+            {
+                "class_uid": 2004,
+                "class_name": "Detection Finding",
+                "metadata": {"event_code": "compute_instance_public_ip", "product": {"name": "Prowler"}},
+                "severity": "High",
+                "status_code": status,
+                "finding_info": {
+                    "uid": f"prowler-gcp-compute_instance_public_ip-{GCP_PROJECT}-{GCP_ZONE}-{machine.name}",
+                    "title": "Check for Virtual Machine Instances with Public IP Addresses",
+                    "created_time_dt": "2026-11-20T06:00:00",
+                },
+                "resources": [
+                    {
+                        "uid": str(7_301_442_118_640_000_000 + index),
+                        "name": machine.name,
+                        "type": "VMInstance",
+                    }
+                ],
+                "cloud": {"provider": "gcp", "account": {"uid": GCP_PROJECT}, "region": GCP_ZONE},
+            }
+        )
+    return json.dumps(findings, indent=2).encode()

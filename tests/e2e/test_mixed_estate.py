@@ -49,6 +49,10 @@ def test_mixed_estate_in_the_browser(live_server: LiveServer, browser_page: Page
     page.wait_for_url("**/?subscription=111122223333")
     expect(page.locator(".score-percent")).to_have_text(f"{aws.percentage * 100:.2f}%".replace(".00%", "%"))
 
+    # The account's findings that count toward nothing here are listed, not scored.
+    expect(page.locator("#other-findings")).to_contain_text("EC2.8")
+    expect(page.locator("#other-findings")).to_contain_text("CloudTrail.1")
+
     page.get_by_role("link", name="Resources").click()
     expect(page.locator("table.data tbody tr")).to_have_count(5)
     expect(page.locator("table.data tbody")).to_contain_text("AWS")

@@ -8,6 +8,7 @@ import time_machine
 from intake.demo import load_demo
 from posture.models import Resource, ResourceKind, Subscription
 from posture.scope import scope_for
+from recommendations.cloud_finding_selectors import scope_other_findings
 from recommendations.models import Assessment, AssessmentStatus, Recommendation
 from scoring.engine import compute_score
 from tests.db_state import database_state
@@ -102,3 +103,14 @@ def test_the_demo_is_a_mixed_estate_scored_per_scope_and_in_total():
         recommendation__key="machine-config-vulns", resource__subscription__cloud__in=["aws", "gcp"]
     ).exclude(status=AssessmentStatus.NOT_APPLICABLE)
     assert counted.count() >= 5
+
+
+def test_the_demo_shows_cloud_findings_as_evidence_and_as_other_findings():
+    load_demo()
+    batch = Assessment.objects.filter(resource__name="aws-batch-01").select_related("recommendation")
+    statuses = {a.recommendation.key: (a.status, a.source) for a in batch}
+    assert statuses["machine-config-vulns"] == (AssessmentStatus.UNHEALTHY, "cloud_findings")
+    assert statuses["arc-linux-agent-installed"] == (AssessmentStatus.UNHEALTHY, "cloud_findings")
+    other = scope_other_findings(scope_for("gcp:analytics-prod-4821"))
+    assert other is not None
+    assert other.total == 3
