@@ -8,7 +8,7 @@ findings. Each source that names a machine is recorded with when (ResourceSighti
 
 from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -29,6 +29,20 @@ from posture.models import (
 from posture.provisioning import mark_pending
 
 TERMINATED = "terminated"
+# Marks a machine the chunk's bulk update must write (its updated_at is set to the import's time).
+UPDATED = datetime.min.replace(tzinfo=UTC)
+UPDATED_FIELDS = (
+    "resource_id",
+    "resource_key",
+    "name",
+    "os",
+    "subscription",
+    "tags",
+    "power_state",
+    "discovered_from",
+    "cloud_details",
+    "updated_at",
+)
 
 
 def persist_cloud_machines(records: Iterable[CloudMachineRecord]) -> Persisted:
@@ -37,8 +51,9 @@ def persist_cloud_machines(records: Iterable[CloudMachineRecord]) -> Persisted:
         resources_created=0, resources_changed=0, resources_unchanged=0, scopes_created=0
     )
     now = timezone.now()
-    touched: set[int] = set()
     created: set[int] = set()
+    # The machines created or changed: an unchanged one's statuses cannot have moved.
+    evaluate: set[int] = set()
     moves: list[Move] = []
     subscriptions: set[int] = set()
     seen: set[str] = set()
@@ -57,25 +72,43 @@ def persist_cloud_machines(records: Iterable[CloudMachineRecord]) -> Persisted:
             live.append(record)
         scopes = _scopes(live, counts)
         found = _known(live)
+        claimed: dict[int, CloudMachineRecord] = {}
+        to_create: list[tuple[CloudMachineRecord, Resource]] = []
+        to_update: list[Resource] = []
         for record in live:
             resource = found.get(record.position)
             if resource is None:
-                resource = _create(record, scopes, counts)
-                created.add(resource.pk)
-            else:
-                move = _update(resource, record, scopes, counts, now)
-                if move is not None:
-                    moves.append(move)
-                    subscriptions |= {move.old_subscription_id, move.new_subscription_id}
-            _note(resource, record, now)
-            touched.add(resource.pk)
+                to_create.append((record, _new(record, scopes, counts)))
+                continue
+            if resource.pk in claimed:
+                raise RejectedFile(
+                    f"instances {claimed[resource.pk].native_id!r} and {record.native_id!r} both name "
+                    f"the machine {resource.name!r}"
+                )
+            claimed[resource.pk] = record
+            move = _update(resource, record, scopes, counts)
+            if move is not None:
+                moves.append(move)
+                subscriptions |= {move.old_subscription_id, move.new_subscription_id}
+            if resource.updated_at == UPDATED:
+                resource.updated_at = now
+                to_update.append(resource)
+        Resource.objects.bulk_create([resource for _, resource in to_create])
+        # Small batches: a bulk update is one CASE per column over its rows, quadratic in its size.
+        Resource.objects.bulk_update(to_update, UPDATED_FIELDS, batch_size=100)
+        evaluate.update(resource.pk for resource in to_update)
+        created.update(resource.pk for _, resource in to_create)
+        evaluate.update(created)
+        named = [(resource, record) for record, resource in to_create]
+        named += [(found[record.position], record) for record in live if record.position in found]
+        _note(named, now)
     counts["resources_created"] = len(created)
     mark_pending(sorted(created))
     return Persisted(
         outcomes=[dict(counts)],
         subscriptions=subscriptions,
         moves=moves,
-        evaluations=Evaluations(os_configuration=touched, agents=touched),
+        evaluations=Evaluations(os_configuration=evaluate, agents=evaluate),
     )
 
 
@@ -111,16 +144,19 @@ def _known(records: list[CloudMachineRecord]) -> dict[int, Resource]:
         r.resource_key: r
         for r in Resource.objects.filter(
             resource_key__in={resource_key(r.resource_id) for r in records if r.resource_id}
-        )
+        ).select_related("subscription")
     }
     keys = {identifier_key(kind, value) for r in records for kind, value in r.identifiers}
     by_identifier = {
-        i.key: i.resource for i in ResourceIdentifier.objects.filter(key__in=keys).select_related("resource")
+        i.key: i.resource
+        for i in ResourceIdentifier.objects.filter(key__in=keys).select_related("resource__subscription")
     }
     names = {n.lower() for r in records for n in (*r.host_names, r.name)}
     discovered: dict[str, list[Resource]] = {}
-    for machine in Resource.objects.annotate(lower_name=Lower("name")).filter(
-        subscription__name=DISCOVERED, lower_name__in=names
+    for machine in (
+        Resource.objects.annotate(lower_name=Lower("name"))
+        .filter(subscription__name=DISCOVERED, lower_name__in=names)
+        .select_related("subscription")
     ):
         discovered.setdefault(machine.name.lower(), []).append(machine)
     found: dict[int, Resource] = {}
@@ -149,9 +185,10 @@ def _known(records: list[CloudMachineRecord]) -> dict[int, Resource]:
     return found
 
 
-def _create(
+def _new(
     record: CloudMachineRecord, scopes: dict[tuple[str, str], Subscription], counts: Counter[str]
 ) -> Resource:
+    """The machine a record names that nobody knew (unsaved: the chunk's new machines go in at once)."""
     if record.account_id:
         subscription = scopes[(record.cloud, record.account_id)]
         resource_id, discovered_from = record.resource_id, ""
@@ -161,8 +198,9 @@ def _create(
         resource_id, discovered_from = f"discovered:{record.native_id}", record.source
         counts["resources_discovered"] += 1
     # Defender onboards EC2 and Compute Engine machines through Azure Arc: they are Arc machines.
-    resource = Resource(
+    return Resource(
         resource_id=resource_id,
+        resource_key=resource_key(resource_id),
         name=record.name,
         kind=ResourceKind.ARC_MACHINE,
         os=record.os,
@@ -172,8 +210,6 @@ def _create(
         discovered_from=discovered_from,
         cloud_details={record.source: record.details},
     )
-    resource.save()
-    return resource
 
 
 def _update(
@@ -181,9 +217,9 @@ def _update(
     record: CloudMachineRecord,
     scopes: dict[tuple[str, str], Subscription],
     counts: Counter[str],
-    now: datetime,
 ) -> Move | None:
-    """Bring a known machine up to what the record says; returns its move when it changed scope or OS."""
+    """Bring a known machine up to what the record says (marked UPDATED when it changed, for the
+    chunk's bulk update); returns its move when it changed scope or OS."""
     values: dict[str, object] = {"cloud_details": {**resource.cloud_details, record.source: record.details}}
     if record.os and record.os != resource.os:
         values["os"] = record.os
@@ -209,25 +245,50 @@ def _update(
         move = Move(resource.pk, resource.subscription_id, resource.os, new_subscription, new_os)
     for name, value in changed.items():
         setattr(resource, name, value)
-    resource.save()
+    resource.resource_key = resource_key(resource.resource_id)
+    resource.updated_at = UPDATED
     counts["resources_changed"] += 1
     return move
 
 
-def _note(resource: Resource, record: CloudMachineRecord, now: datetime) -> None:
-    """The machine's other ids, its host names and this source's sighting."""
-    for kind, value in record.identifiers:
-        ResourceIdentifier.objects.update_or_create(
-            key=identifier_key(kind, value), defaults={"resource": resource, "value": value, "kind": kind}
-        )
-    # Private DNS names repeat across VPCs and accounts: a host name another machine holds stays
-    # with it (scans naming it then match by the machines' names, or are refused as ambiguous).
-    for name in {n.lower() for n in record.host_names}:
-        ResourceIdentifier.objects.get_or_create(
-            key=host_name_key(name), defaults={"resource": resource, "value": name, "kind": HOST_NAME}
-        )
-    sighting, created = ResourceSighting.objects.get_or_create(
-        resource=resource, source=record.source, defaults={"first_seen": now, "last_seen": now}
+def _note(named: list[tuple[Resource, CloudMachineRecord]], now: datetime) -> None:
+    """The machines' other ids, their host names and this source's sightings, set-based: an id names
+    the machine that last claimed it; a host name stays with the first machine that had it (private DNS
+    names repeat across VPCs and accounts; scans naming a shared one then match by machine names, or
+    are refused as ambiguous)."""
+    wanted: dict[str, tuple[Resource, str, str]] = {}
+    for resource, record in named:
+        for kind, value in record.identifiers:
+            wanted[identifier_key(kind, value)] = (resource, kind, value)
+        for name in record.host_names:
+            wanted.setdefault(host_name_key(name), (resource, HOST_NAME, name.lower()))
+    existing = {i.key: i for i in ResourceIdentifier.objects.filter(key__in=wanted)}
+    moved = []
+    for key, (resource, kind, _) in wanted.items():
+        current = existing.get(key)
+        if current is not None and kind != HOST_NAME and current.resource_id != resource.pk:
+            current.resource_id = resource.pk
+            moved.append(current)
+    ResourceIdentifier.objects.bulk_update(moved, ["resource"], batch_size=100)
+    ResourceIdentifier.objects.bulk_create(
+        [
+            ResourceIdentifier(resource=resource, key=key, value=value, kind=kind)
+            for key, (resource, kind, value) in wanted.items()
+            if key not in existing
+        ]
     )
-    if not created:
-        ResourceSighting.objects.filter(pk=sighting.pk).update(last_seen=now)
+    sources = {record.source for _, record in named}
+    pks = {resource.pk for resource, _ in named}
+    seen = set(
+        ResourceSighting.objects.filter(resource_id__in=pks, source__in=sources).values_list(
+            "resource_id", "source"
+        )
+    )
+    ResourceSighting.objects.filter(resource_id__in=pks, source__in=sources).update(last_seen=now)
+    ResourceSighting.objects.bulk_create(
+        [
+            ResourceSighting(resource=resource, source=record.source, first_seen=now, last_seen=now)
+            for resource, record in {(r.pk, rec.source): (r, rec) for r, rec in named}.values()
+            if (resource.pk, record.source) not in seen
+        ]
+    )
