@@ -24,6 +24,7 @@ from audit import trail
 from governance.findings import NO_GOVERNANCE, machine_governance
 from governance.models import Team
 from governance.scoping import Reader, item_condition
+from posture.choices import machine_cloud
 from posture.errors import UserError
 from posture.models import Resource
 from recommendations.models import Finding, Rule
@@ -53,6 +54,8 @@ COLUMNS = (
     "owner",
     "due date",
     "status",
+    "cloud",
+    "scope id",
     "link",
 )
 # What is read per finding: its own columns and its own item's (a join, at most one per finding, and
@@ -121,8 +124,9 @@ class Export:
         )
 
 
-# A machine's cells, the start of its links and its OS-configuration item's team, owner, due, status.
-Machine = tuple[list[Any], str, tuple[Any, ...]]
+# A machine's cells, the start of its links, its OS-configuration item's team, owner, due, status, and
+# its last cells (cloud, the native id of its subscription, account or project).
+Machine = tuple[list[Any], str, tuple[Any, ...], list[Any]]
 
 
 def _machines(findings: QuerySet[Finding], base: str, reader: Reader, *, as_text: bool) -> dict[int, Machine]:
@@ -138,15 +142,26 @@ def _machines(findings: QuerySet[Finding], base: str, reader: Reader, *, as_text
         )
         for pk, (team, owner, due, status) in machine_governance(findings, reader).items()
     }
-    fields = ("pk", "parent_id", "name", "resource_id", "subscription__name", "resource_group")
+    fields = (
+        "pk",
+        "parent_id",
+        "kind",
+        "subscription__cloud",
+        "subscription__external_id",
+        "name",
+        "resource_id",
+        "subscription__name",
+        "resource_group",
+    )
     rows = Resource.objects.filter(pk__in=findings.order_by().values("resource_id")).values_list(*fields)
     return {
         pk: (
             [neutralise_cell(cell) for cell in cells],
             f"{base}/resources/{pk}/?state=",
             items.get(pk) or items.get(parent) or NO_GOVERNANCE,
+            [machine_cloud(cloud, kind), neutralise_cell(native_id or "")],
         )
-        for pk, parent, *cells in rows.iterator()
+        for pk, parent, kind, cloud, native_id, *cells in rows.iterator()
     }
 
 
@@ -213,7 +228,7 @@ def finding_rows(
     findings, item_fields = _own_items(findings, reader)
     rows = _stream(findings.order_by(*ORDER).values_list(*FIELDS, *item_fields, *times), chunk_size)
     for resource_pk, rule_pk, expected, actual, state, team, owner, due, status, first, last in rows:
-        machine, link, governance = machines[resource_pk]
+        machine, link, governance, tail = machines[resource_pk]
         rule, rule_expected = rules[rule_pk]
         if status is not None:
             # Its own item's governance, else its machine's.
@@ -228,6 +243,7 @@ def finding_rows(
             first,
             last,
             *governance,
+            *tail,
             link + state,
         ]
 

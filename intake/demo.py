@@ -15,13 +15,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance.models import GovernanceRule, Team
-from intake import demo_scans
+from intake import demo_clouds, demo_scans
 from intake.agents import set_auto_provisioning
 from intake.pipeline import ImportRun, IngestResult
 from intake.reading import Source
 from posture.errors import RejectedFile
 from posture.importers.inventory import COLUMNS
-from posture.models import Subscription, Workspace
+from posture.models import Cloud, Subscription, Workspace
 
 BASE_TIME = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
 WORKSPACE = ("Main", "ws-main")
@@ -295,7 +295,7 @@ def _scan_machines(run: ImportRun, machines: list[DemoMachine]) -> dict[str, int
                 name=f"{machine.name} scan",
                 stream=io.BytesIO(document),
                 file_format=file_format,
-                resource_hint=machine.resource_id,
+                resource_hint=machine.resource_id or None,
             )
             for document, file_format in scans
         ]
@@ -340,6 +340,12 @@ def load_demo() -> dict[str, dict[str, int]]:
     _governance()
     run = ImportRun()
     inventory = _import(run, inventory_csv(machines, timezone.now()), "inventory")
+    # The inventory names subscriptions only; the demo's Azure ones are known by their ids too.
+    for name, native_id in SUBSCRIPTIONS.items():
+        if native_id:
+            Subscription.objects.filter(name=name).exclude(cloud=Cloud.AZURE, external_id=native_id).update(
+                cloud=Cloud.AZURE, external_id=native_id
+            )
     # London's new machines get the agent through auto-provisioning: those without it are pending.
     london = Subscription.objects.get(name="Datacenter London")
     if london.provisioning_workspace_id != workspace.pk:
@@ -347,7 +353,39 @@ def load_demo() -> dict[str, dict[str, int]]:
     loaded = {
         "inventory": inventory,
         "defender": _import(run, defender_export(machines), "defender"),
-        "os configuration": _scan_machines(run, machines),
+        # An AWS machine a scan finds before its account's inventory arrives: in "Discovered" until then.
+        "scanned before its inventory": _scan_machines(run, cloud_machines(scanned_first=True)),
+        "aws ec2": _import(run, demo_clouds.ec2_describe_instances(BASE_TIME), "aws-ec2"),
+        "aws ssm": _import(run, demo_clouds.ssm_instance_information(BASE_TIME), "aws-ssm"),
+        "gcloud": _import(run, demo_clouds.gcloud_instances_list(), "gcp-compute"),
+        "os configuration": _scan_machines(run, machines + cloud_machines(scanned_first=False)),
+        "security hub": _import(run, demo_clouds.securityhub_findings(), "asff"),
+        "prowler": _import(run, demo_clouds.prowler_gcp_findings(), "prowler-ocsf"),
     }
     run.finish()
     return loaded
+
+
+def cloud_machines(*, scanned_first: bool) -> list[DemoMachine]:
+    """The AWS and GCP machines to scan, named as their scanners name them (their host names); those
+    scanned before their inventory carry no resource id (the scan names its host only)."""
+    aws = [
+        DemoMachine(
+            "" if scanned_first else demo_clouds.aws_arn(index),
+            machine.host,
+            "arc_machine",
+            machine.os,
+            demo_clouds.AWS_ACCOUNT,
+            "",
+            agent="installed" if machine.running else "not_installed",
+        )
+        for index, machine in enumerate(demo_clouds.AWS_MACHINES)
+        if machine.scanned_first == scanned_first
+    ]
+    if scanned_first:
+        return aws
+    gcp = [
+        DemoMachine(demo_clouds.gce_resource_id(m), m.host, "arc_machine", m.os, demo_clouds.GCP_PROJECT, "")
+        for m in demo_clouds.GCP_MACHINES
+    ]
+    return aws + gcp

@@ -23,10 +23,22 @@ from governance.sync import follow_evidence
 from intake.findings import Changes, derive_findings
 from intake.persist.assessments import persist_assessments
 from intake.persist.bulk import chunks, refresh_planner_statistics
+from intake.persist.cloud_findings import persist_cloud_findings
+from intake.persist.cloud_machines import persist_cloud_machines
 from intake.persist.inventory import persist_inventory
 from intake.persist.kubernetes import cluster_statuses, persist_kubernetes
 from intake.persist.scans import persist_scan_files, scan_counts
-from intake.reading import BATCH_RESULTS, SCAN_FORMATS, Progress, ReadFile, Source, read_batches, read_file
+from intake.reading import (
+    BATCH_RESULTS,
+    CLOUD_READERS,
+    FINDING_READERS,
+    SCAN_FORMATS,
+    Progress,
+    ReadFile,
+    Source,
+    read_batches,
+    read_file,
+)
 from intake.snapshots import ScoreChange, snapshot_run
 from intake.stages import Evaluations, Outcome, Persisted
 from posture.errors import RejectedFile
@@ -146,6 +158,10 @@ def persist(batch: list[ReadFile]) -> Persisted:
     try:
         if read.format == "inventory":
             return persist_inventory(read.records)
+        if read.format in CLOUD_READERS:
+            return persist_cloud_machines(read.records)
+        if read.format in FINDING_READERS:
+            return persist_cloud_findings(read.records)
         return persist_assessments(read.records)
     finally:
         read.records.close()

@@ -22,20 +22,38 @@ from django.conf import settings
 
 from intake.persist.scans import ScanFile
 from posture.errors import RejectedFile
+from posture.importers.asff import read_asff
+from posture.importers.aws_ec2 import read_ec2_instances
+from posture.importers.aws_ssm import read_ssm_instances
 from posture.importers.compression import open_input
 from posture.importers.defender import read_defender
 from posture.importers.detect import FORMATS, detect_format
+from posture.importers.gcp_compute import read_gce_instances
 from posture.importers.inventory import read_inventory
 from posture.importers.kubernetes import KubernetesDump, read_kubernetes
+from posture.importers.prowler_ocsf import read_prowler_ocsf
 from posture.importers.securitybaseline import read_security_baseline
 from posture.importers.xccdf import read_scap
 
 BATCH_RESULTS = 100_000
 READ_AHEAD = 2
 SCAN_FORMATS = {"scap": "OpenSCAP scan", "securitybaseline": "SecurityBaseline export"}
+# The clouds' own inventories and agent reports: machines, persisted by intake/persist/cloud_machines.py.
+CLOUD_READERS: dict[str, Callable[[IO[bytes]], Iterator[Any]]] = {
+    "aws-ec2": read_ec2_instances,
+    "aws-ssm": read_ssm_instances,
+    "gcp-compute": read_gce_instances,
+}
+# The clouds' security tools' findings, persisted by intake/persist/cloud_findings.py.
+FINDING_READERS: dict[str, Callable[[IO[bytes]], Iterator[Any]]] = {
+    "asff": read_asff,
+    "prowler-ocsf": read_prowler_ocsf,
+}
 RECORD_READERS: dict[str, Callable[[IO[bytes]], Iterator[Any]]] = {
     "inventory": read_inventory,
     "defender": read_defender,
+    **CLOUD_READERS,
+    **FINDING_READERS,
 }
 
 Progress = Callable[[int, str], None]
@@ -162,7 +180,7 @@ def read_file(index: int, source: Source, known: frozenset[tuple[str, str]]) -> 
     try:
         read.format = _format(source)
         read.sha256 = _sha256(source)
-        if source.resource_hint and read.format in ("inventory", "defender"):
+        if source.resource_hint and read.format in RECORD_READERS:
             raise RejectedFile(
                 f"--resource applies to scan results and kubectl dumps, not to a {read.format} file"
             )

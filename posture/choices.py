@@ -4,6 +4,16 @@ defined once below both the importers, which read them from files, and the model
 from django.db import models
 
 
+class Cloud(models.TextChoices):
+    """Where a subscription, account or project lives. A subscription only an inventory named has none
+    said: its machines are Azure's, or on-premises Arc machines."""
+
+    AZURE = "azure", "Azure"
+    AWS = "aws", "AWS"
+    GCP = "gcp", "GCP"
+    NONE = "", "Unspecified"
+
+
 class ResourceKind(models.TextChoices):
     VM = "vm", "Virtual machine"
     VMSS = "vmss", "Virtual machine scale set"
@@ -14,6 +24,14 @@ class ResourceKind(models.TextChoices):
 
 # The kinds that are one machine (run an agent, get scanned), unlike a scale set or a cluster.
 MACHINE_KINDS = (ResourceKind.VM, ResourceKind.ARC_MACHINE, ResourceKind.VMSS_INSTANCE)
+
+
+def machine_cloud(cloud: str, kind: str) -> str:
+    """Where a resource runs, as pages and exports name it: AWS or GCP by its account or project; else
+    an Arc machine is on-premises (Arc onboards the others) and anything else is Azure's."""
+    if cloud in (Cloud.AWS, Cloud.GCP):
+        return str(Cloud(cloud).label)
+    return "On-premises" if kind == ResourceKind.ARC_MACHINE else str(Cloud.AZURE.label)
 
 
 class OperatingSystem(models.TextChoices):

@@ -6,11 +6,31 @@ from dataclasses import dataclass
 from django.db.models.functions import Lower
 
 from posture.errors import RejectedFile
-from posture.models import MACHINE_KINDS, Resource, ResourceKind, Subscription, resource_key
+from posture.models import (
+    MACHINE_KINDS,
+    Resource,
+    ResourceIdentifier,
+    ResourceKind,
+    Subscription,
+    resource_key,
+)
 from posture.provisioning import mark_pending
 
 DISCOVERED = "Discovered"
 LOOPBACK = {"localhost", "localhost4", "localhost6", "ip6-localhost", "ip6-loopback"}
+
+
+# The identifier kind of a host name a cloud inventory gave a machine (its private DNS name...).
+HOST_NAME = "host_name"
+
+
+def identifier_key(kind: str, value: str) -> str:
+    """The matching key of one of a machine's ids: its kind and its value, case-insensitive."""
+    return f"{kind}:{value.strip().lower()}"
+
+
+def host_name_key(name: str) -> str:
+    return identifier_key(HOST_NAME, name)
 
 
 @dataclass(frozen=True)
@@ -47,6 +67,14 @@ def find_known_machines(evidence: list[MachineEvidence]) -> list[Resource | Reje
             lower_name__in=wanted, kind__in=MACHINE_KINDS
         ):
             by_name[resource.name.lower()].append(resource)
+        # The host names a cloud inventory gave its machines (an EC2 instance named by its Name tag is
+        # `ip-10-0-1-5` to its scanner).
+        for identifier in ResourceIdentifier.objects.filter(
+            key__in=[host_name_key(name) for name in wanted]
+        ).select_related("resource"):
+            named = by_name[identifier.key.removeprefix(HOST_NAME + ":")]
+            if all(r.pk != identifier.resource_id for r in named):
+                named.append(identifier.resource)
     return [_known(e, by_key, by_name) for e in evidence]
 
 

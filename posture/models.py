@@ -8,16 +8,20 @@ from django.db import models
 from posture import lengths
 from posture.choices import MACHINE_KINDS as MACHINE_KINDS
 from posture.choices import AgentState as AgentState
+from posture.choices import Cloud as Cloud
 from posture.choices import OperatingSystem as OperatingSystem
 from posture.choices import PowerState as PowerState
 from posture.choices import ResourceKind as ResourceKind
+from posture.choices import machine_cloud
 
 
 class Subscription(models.Model):
-    """A subscription, account or project: the unit Defender scores."""
+    """A scope: an Azure subscription, an AWS account or a GCP project (the unit Defender scores), or a
+    group of on-premises machines named by an inventory."""
 
     name = models.CharField(max_length=lengths.SUBSCRIPTION_NAME, unique=True)
-    # The cloud's own id (an Azure subscription GUID, an AWS account number) when one is known.
+    cloud = models.CharField(max_length=10, choices=Cloud.choices, blank=True, default=Cloud.NONE)
+    # The cloud's own id (an Azure subscription GUID, an AWS account number, a GCP project id) when known.
     external_id = models.CharField(max_length=200, unique=True, null=True, blank=True)
     # Auto-provisioning: on when set; new machines are then "Pending agent installation" and their
     # install commands enroll them in this workspace.
@@ -35,6 +39,19 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def scope_noun(self) -> str:
+        """What the cloud calls this scope: an account, a project, a subscription."""
+        return {Cloud.AWS: "Account", Cloud.GCP: "Project"}.get(Cloud(self.cloud), "Subscription")
+
+    @property
+    def qualified_id(self) -> str:
+        """`aws:123456789012`, `gcp:my-project`, `azure:<guid>`: the native id with its cloud ('' when
+        it has neither)."""
+        if not self.cloud or not self.external_id:
+            return ""
+        return f"{self.cloud}:{self.external_id}"
 
 
 class SubscriptionGroup(models.Model):
@@ -88,6 +105,9 @@ class Resource(models.Model):
     )
     # Set when evidence (a scan, a heartbeat) named a machine nobody listed: shown, never dropped.
     discovered_from = models.CharField(max_length=100, blank=True, default="")
+    # What the cloud's own tools say of the machine beyond the columns above (region or zone, instance
+    # type, image, the SSM agent's managed state...): shown on its page, by the source that said it.
+    cloud_details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -101,6 +121,43 @@ class Resource(models.Model):
     def save(self, *args: object, **kwargs: object) -> None:
         self.resource_key = resource_key(self.resource_id)
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def cloud_label(self) -> str:
+        return machine_cloud(self.subscription.cloud, self.kind)
+
+
+class ResourceIdentifier(models.Model):
+    """Another name one machine goes by in another source: an EC2 instance id or ARN, a GCP instance id,
+    Defender's multicloud resource id. Each names one machine, so every source lands on the same one."""
+
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="identifiers")
+    # Lowercased, as resource_key: AWS and GCP ids are lowercase, Azure ids compare case-insensitively.
+    key = models.CharField(max_length=1000, unique=True)
+    value = models.CharField(max_length=lengths.RESOURCE_ID)
+    kind = models.CharField(max_length=30)
+
+    class Meta:
+        ordering = ["kind", "key"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.value}"
+
+
+class ResourceSighting(models.Model):
+    """A source that named a machine, and when: first and last import that did."""
+
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="sightings")
+    source = models.CharField(max_length=60)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        ordering = ["first_seen", "source"]
+        constraints = [models.UniqueConstraint(fields=["resource", "source"], name="one_sighting_per_source")]
+
+    def __str__(self) -> str:
+        return f"{self.resource_id} seen by {self.source}"
 
 
 def resource_key(resource_id: str) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from django.db.models import Q, QuerySet
 
 from posture.errors import EmptyGroup, UnknownSubscription
-from posture.models import Resource, Subscription, SubscriptionGroup
+from posture.models import Cloud, Resource, Subscription, SubscriptionGroup
 
 
 @dataclass(frozen=True)
@@ -42,17 +42,25 @@ class Scope:
 
 ESTATE = Scope()
 
+# `?subscription=aws:<account id>` selects an account by its cloud and native id (likewise gcp:, azure:).
+CLOUD_PREFIXES = tuple(c.value for c in Cloud if c.value)
 # `?subscription=group:<name>` selects a group of subscriptions; a subscription literally named so wins.
 GROUP_PREFIX = "group:"
 
 
 def find_subscription(name_or_id: str) -> Subscription:
-    """A subscription by its name or its cloud id (case-insensitive on the id)."""
+    """A subscription, account or project by its name, its native id (case-insensitive), or its native
+    id with its cloud (`aws:123456789012`, `gcp:my-project`, `azure:<guid>`); a name wins."""
     value = name_or_id.strip()
     if "\x00" in value:
         # No name holds a NUL, and PostgreSQL refuses to compare text with one.
         raise unknown_scope(value)
     found = Subscription.objects.filter(Q(name=value) | Q(external_id__iexact=value)).first()
+    cloud, _, native_id = value.partition(":")
+    if found is None and native_id and cloud.lower() in CLOUD_PREFIXES:
+        found = Subscription.objects.filter(
+            cloud=cloud.lower(), external_id__iexact=native_id.strip()
+        ).first()
     if found is None:
         raise unknown_scope(value)
     return found

@@ -47,6 +47,8 @@ def score_document(report: ScoreReport) -> dict[str, Any]:
         "subscriptions": [
             {
                 "name": sub.name,
+                "cloud": sub.cloud,
+                "id": sub.native_id,
                 "current": _number(sub.current),
                 "max": sub.max,
                 "percentage": _number(sub.percentage),

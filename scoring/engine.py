@@ -20,7 +20,7 @@ from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
-from posture.models import Resource, Subscription
+from posture.models import Cloud, Resource, Subscription
 from posture.scope import ESTATE, Scope
 from recommendations.models import Assessment, AssessmentStatus, Recommendation
 from scoring import formula
@@ -63,6 +63,13 @@ class SubscriptionScore:
     max: int
     percentage: Decimal
     weight: int
+    # The scope's cloud ('' when unsaid) and native id (subscription GUID, AWS account, GCP project).
+    cloud: str = ""
+    native_id: str = ""
+
+    @property
+    def cloud_label(self) -> str:
+        return str(Cloud(self.cloud).label) if self.cloud else ""
 
 
 @dataclass
@@ -128,6 +135,8 @@ def compute_score(scope: Scope = ESTATE) -> ScoreReport:
             max=sub_max[sub.pk],
             percentage=formula.percentage(sub_current[sub.pk], sub_max[sub.pk]),
             weight=weights.get(sub.pk, 0),
+            cloud=sub.cloud,
+            native_id=sub.external_id or "",
         )
         for sub in subscriptions
     ]

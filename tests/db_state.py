@@ -4,11 +4,12 @@ from typing import Any
 
 from django.db.models import Model
 
-from posture.models import Resource, Subscription
+from posture.models import Resource, ResourceIdentifier, Subscription
 from recommendations.models import (
     AppArmorViolation,
     Assessment,
     Benchmark,
+    CloudFinding,
     ClusterSnapshot,
     Finding,
     Recommendation,
@@ -21,6 +22,8 @@ from scoring.models import Control
 MODELS: tuple[type[Model], ...] = (
     Subscription,
     Resource,
+    ResourceIdentifier,
+    CloudFinding,
     Recommendation,
     Assessment,
     Control,

@@ -18,7 +18,8 @@ from recommendations.evaluators.agents import evaluate_all_agents
 
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin[Subscription]):
-    list_display = ("name", "external_id", "provisioning_workspace", "created_at")
+    list_display = ("name", "cloud", "external_id", "provisioning_workspace", "created_at")
+    list_filter = ("cloud",)
     search_fields = ("name", "external_id")
     list_select_related = ("provisioning_workspace",)
 

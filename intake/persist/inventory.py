@@ -10,7 +10,7 @@ from intake.persist.bulk import chunks
 from intake.stages import Evaluations, Move, Persisted
 from posture.errors import RejectedFile
 from posture.importers.records import ResourceRecord
-from posture.models import AgentEvidence, AgentState, Resource, Subscription, resource_key
+from posture.models import AgentEvidence, AgentState, Cloud, Resource, Subscription, resource_key
 from posture.provisioning import mark_pending
 
 INVENTORY_FIELDS = (
@@ -186,6 +186,9 @@ def find_or_create_subscriptions(
     for sub in Subscription.objects.filter(external_id__in=names - found.keys()):
         found[sub.external_id or ""] = sub
     for name in sorted(names - found.keys()):
-        found[name] = Subscription.objects.create(name=name, external_id=name if external else None)
+        # A Defender export names Azure subscriptions by their GUIDs.
+        found[name] = Subscription.objects.create(
+            name=name, external_id=name if external else None, cloud=Cloud.AZURE if external else Cloud.NONE
+        )
         counts["subscriptions_created"] += 1
     return found

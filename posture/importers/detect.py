@@ -5,7 +5,33 @@ import re
 from posture.errors import RejectedFile
 from posture.importers.lookalikes import refuse_json_lookalike
 
-FORMATS = ("inventory", "defender", "scap", "securitybaseline", "kubernetes")
+FORMATS = (
+    "inventory",
+    "defender",
+    "scap",
+    "securitybaseline",
+    "kubernetes",
+    "aws-ec2",
+    "aws-ssm",
+    "gcp-compute",
+    "asff",
+    "prowler-ocsf",
+)
+# The clouds' CLI outputs and security tools' findings, by a key only they have, or (gcloud) the
+# Compute API's instance URLs.
+CLOUD_INVENTORIES = (
+    ("aws-ec2", re.compile(rb'^\{\s*"Reservations"\s*:')),
+    ("aws-ssm", re.compile(rb'^\{\s*"InstanceInformationList"\s*:')),
+    # Findings before the GCP inventory: a Prowler finding about an instance quotes its URLs.
+    ("asff", re.compile(rb'"SchemaVersion"\s*:\s*"2018-10-08"')),
+    ("prowler-ocsf", re.compile(rb'"class_uid"\s*:\s*2004\b|"finding_info"\s*:')),
+    (
+        "gcp-compute",
+        re.compile(
+            rb'"(?:https://www\.googleapis\.com|https://compute\.googleapis\.com)/compute/v1/projects/[^"/]+/zones/'
+        ),
+    ),
+)
 # kubectl prints keys sorted, so a big List's "kind": "List" comes after all its items: its opening
 # ("apiVersion" first) or its first item tells it apart from a Defender export, which has neither.
 KUBECTL_LIST = (
@@ -24,6 +50,9 @@ def detect_format(head: bytes) -> str:
         return "scap"
     if text[:1] == b"{" and any(marker.search(text) for marker in KUBECTL_LIST):
         return "kubernetes"
+    for name, marker in CLOUD_INVENTORIES:
+        if marker.search(text):
+            return name
     if text[:1] in (b"{", b"["):
         refuse_json_lookalike(text)
         return "securitybaseline" if b'"CceId"' in text else "defender"

@@ -12,6 +12,7 @@ from posture.errors import RejectedFile, shown
 from posture.importers.records import (
     AssessmentRecord,
     BenchmarkRecord,
+    CloudMachineRecord,
     ResourceRecord,
     RuleRecord,
     RuleResultRecord,
@@ -45,6 +46,12 @@ LIMITS: dict[str, dict[str, int]] = {
         "parent_id": lengths.RESOURCE_ID,
         "agent_version": lengths.AGENT_VERSION,
         "workspace_id": lengths.WORKSPACE_ID,
+    },
+    CloudMachineRecord.__name__: {
+        "resource_id": lengths.RESOURCE_ID,
+        "name": lengths.RESOURCE_NAME,
+        "account_id": lengths.SUBSCRIPTION_NAME,
+        "native_id": lengths.RESOURCE_ID,
     },
     AssessmentRecord.__name__: {
         "resource_id": lengths.RESOURCE_ID,

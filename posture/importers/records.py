@@ -112,3 +112,47 @@ class ScapDocument:
     # read again: `rules` is empty and `rule_cces` maps each rule id to its CCE.
     rules_skipped: bool = False
     rule_cces: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CloudMachineRecord:
+    """One machine as its cloud's own inventory lists it (an EC2 instance, a Compute Engine instance),
+    or as its cloud's agent reports it (`account_id` then empty when the report does not say)."""
+
+    position: int
+    source: str  # the tool that listed it, as the machine page names it
+    cloud: str
+    account_id: str  # the AWS account number, the GCP project id
+    native_id: str  # the instance id
+    resource_id: str  # the ARN, the self link: the machine's resource id in Posture
+    name: str
+    os: str = ""
+    power_state: str = "running"
+    tags: dict[str, str] = field(default_factory=dict)
+    # Names a scan may know the machine by (private DNS name, computer name).
+    host_names: tuple[str, ...] = ()
+    # Other ids of the same machine in other sources: (kind, value).
+    identifiers: tuple[tuple[str, str], ...] = ()
+    # What the source says beyond the columns (shown on the machine page under the source's key).
+    details: dict[str, object] = field(default_factory=dict)
+    # False for a report that names machines but does not list an account's estate (SSM's agents).
+    is_inventory: bool = True
+
+
+@dataclass(frozen=True)
+class CloudFindingRecord:
+    """One finding of a cloud security tool (Security Hub's ASFF, Prowler's OCSF) about one resource."""
+
+    position: int
+    tool: str  # "securityhub", "prowler"
+    uid: str  # the tool's finding id
+    check_id: str  # Security Hub's control id (SSM.1) or generator, Prowler's check (event_code)
+    title: str
+    severity: str
+    status: str  # passed, failed, warning, not_available, manual
+    cloud: str
+    account_id: str
+    resource_uid: str  # as the tool names it: an ARN, a resource id, a project
+    resource_type: str
+    types: tuple[str, ...] = ()  # ASFF's finding types ("Software and Configuration Checks/...")
+    observed_at: str = ""

@@ -16,7 +16,10 @@ from django.utils import timezone
 
 from recommendations.models import Assessment, Recommendation
 
-IMPORTED_SOURCES = frozenset({"defender_export"})
+# Statuses imported rather than evaluated: Defender's export, and the clouds' own tools' findings that
+# the catalog maps to a recommendation (intake/persist/cloud_findings.py).
+CLOUD_FINDINGS = "cloud_findings"
+IMPORTED_SOURCES = frozenset({"defender_export", CLOUD_FINDINGS})
 # Defender's causes for a Not applicable that an organisation chose (statusCause).
 DECIDED_CAUSES = frozenset({"OffByPolicy", "Exempt"})
 

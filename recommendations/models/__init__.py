@@ -2,6 +2,7 @@
 
 from recommendations.models.assessments import Assessment, AssessmentStatus
 from recommendations.models.catalog import Recommendation, Severity
+from recommendations.models.cloud_findings import CloudFinding
 from recommendations.models.findings import Finding, FindingState, ResultValue, Scan, ScanResult
 from recommendations.models.kubernetes import (
     AppArmorViolation,
@@ -18,6 +19,7 @@ __all__ = [
     "Assessment",
     "AssessmentStatus",
     "Benchmark",
+    "CloudFinding",
     "ClusterSnapshot",
     "ContainerType",
     "Finding",

@@ -6,7 +6,9 @@ import pytest
 import time_machine
 
 from intake.demo import load_demo
-from posture.models import Resource, ResourceKind
+from posture.models import Resource, ResourceKind, Subscription
+from posture.scope import scope_for
+from recommendations.cloud_finding_selectors import scope_other_findings
 from recommendations.models import Assessment, AssessmentStatus, Finding, Recommendation
 from scoring.engine import compute_score
 from tests.db_state import database_state
@@ -34,7 +36,11 @@ def test_loading_the_demo_twice_changes_nothing():
         load_demo()
         before = database_state()
         second = load_demo()
-    assert second["inventory"]["resources_unchanged"] == Resource.objects.count()
+    clouds = Resource.objects.filter(subscription__cloud__in=["aws", "gcp"])
+    assert second["inventory"]["resources_unchanged"] == Resource.objects.count() - clouds.count()
+    assert (
+        second["aws ec2"]["resources_unchanged"] + second["gcloud"]["resources_unchanged"] == clouds.count()
+    )
     defender = second["defender"]
     assert defender["assessments_created"] == defender["assessments_changed"] == 0
     assert defender["assessments_unchanged"] + defender["kept_own_evidence"] > 0
@@ -83,3 +89,40 @@ def test_every_failed_rule_of_the_demo_says_what_was_expected_and_found():
     ]
     shadow = next(f for f in linux if f.rule.key == "CCE-83941-5")
     assert (shadow.expected, shadow.actual) == ("Required: mode 0000", "mode 0640")
+
+
+def test_the_demo_is_a_mixed_estate_scored_per_scope_and_in_total():
+    load_demo()
+    clouds = dict(Subscription.objects.values_list("name", "cloud"))
+    assert clouds["Production"] == clouds["Staging"] == "azure"
+    assert clouds["111122223333"] == "aws"
+    assert clouds["analytics-prod-4821"] == "gcp"
+    labels = {r.cloud_label for r in Resource.objects.select_related("subscription")}
+    assert labels == {"Azure", "AWS", "GCP", "On-premises"}
+    # The AWS machine a scan found first left "Discovered" for its account, with its scans.
+    moved = Resource.objects.get(name="aws-api-01")
+    assert moved.subscription.name == "111122223333"
+    assert moved.scans.exists()
+    assert not Resource.objects.filter(subscription__name="Discovered").exists()
+    total = compute_score()
+    by_scope = {s.name: s for s in total.subscriptions}
+    for name in ("Production", "111122223333", "analytics-prod-4821", "Datacenter London"):
+        assert by_scope[name].max > 0, name
+        assert compute_score(scope_for(name)).percentage == by_scope[name].percentage
+    assert compute_score(scope_for("aws:111122223333")).current == by_scope["111122223333"].current
+    # AWS and GCP machines count in the OS configuration recommendation, as Defender counts them.
+    counted = Assessment.objects.filter(
+        recommendation__key="machine-config-vulns", resource__subscription__cloud__in=["aws", "gcp"]
+    ).exclude(status=AssessmentStatus.NOT_APPLICABLE)
+    assert counted.count() >= 5
+
+
+def test_the_demo_shows_cloud_findings_as_evidence_and_as_other_findings():
+    load_demo()
+    batch = Assessment.objects.filter(resource__name="aws-batch-01").select_related("recommendation")
+    statuses = {a.recommendation.key: (a.status, a.source) for a in batch}
+    assert statuses["machine-config-vulns"] == (AssessmentStatus.UNHEALTHY, "cloud_findings")
+    assert statuses["arc-linux-agent-installed"] == (AssessmentStatus.UNHEALTHY, "cloud_findings")
+    other = scope_other_findings(scope_for("gcp:analytics-prod-4821"))
+    assert other is not None
+    assert other.total == 3

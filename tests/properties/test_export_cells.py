@@ -168,19 +168,21 @@ def expected_rows() -> list[list[str]]:
                 f.rule.title,
                 f.expected or f.rule.expected,
                 f.actual,
+                resource.subscription.external_id or "",
             ]
         )
     return rows
 
 
-TEXT_COLUMNS = [0, 1, 2, 3, 6, 9, 10]
+# ... and the native id of the machine's subscription, account or project (column "scope id").
+TEXT_COLUMNS = [0, 1, 2, 3, 6, 9, 10, 19]
 TEAM, OWNER = 14, 15
 
 
 def check_rows(rows: list[list[Any]], shows: Callable[[str], str] = shown) -> None:
     """Every cell against the contract; the text columns against the stored text."""
     header, *body = rows
-    assert len(header) == 19
+    assert len(header) == 21
     expected = expected_rows()
     assert len(body) == len(expected) == 3
     for cells, stored in zip(body, expected, strict=True):

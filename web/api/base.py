@@ -156,7 +156,10 @@ class IdFilter(django_filters.NumberFilter):
 SUBSCRIPTION_PARAMETER = OpenApiParameter(
     "subscription",
     OpenApiTypes.STR,
-    description="A subscription's name or id, or `group:NAME`: only its objects (404 when unknown).",
+    description=(
+        "A subscription's, AWS account's or GCP project's name or id (`aws:ID`, `gcp:PROJECT`), or "
+        "`group:NAME`: only its objects (404 when unknown)."
+    ),
 )
 
 

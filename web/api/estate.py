@@ -40,7 +40,7 @@ from web.authentication import ApiTokenAuthentication, EnrollmentTokenAuthentica
 class SubscriptionSerializer(serializers.ModelSerializer[Subscription]):
     class Meta:
         model = Subscription
-        fields = ("id", "name", "external_id", "created_at")
+        fields = ("id", "name", "cloud", "external_id", "created_at")
 
 
 class SubscriptionFilter(django_filters.FilterSet):
@@ -48,7 +48,7 @@ class SubscriptionFilter(django_filters.FilterSet):
 
     class Meta:
         model = Subscription
-        fields = ("name", "external_id")
+        fields = ("name", "cloud", "external_id")
 
 
 class SubscriptionList(generics.ListAPIView[Subscription]):
@@ -76,6 +76,9 @@ class SubscriptionDetail(generics.RetrieveAPIView[Subscription]):
 
 class ResourceSerializer(serializers.ModelSerializer[Resource]):
     subscription_name = serializers.CharField(source="subscription.name", read_only=True)
+    # Where it runs (AWS, GCP, Azure, On-premises) and its account's or project's native id.
+    cloud = serializers.CharField(source="cloud_label", read_only=True)
+    subscription_native_id = serializers.CharField(source="subscription.external_id", read_only=True)
 
     class Meta:
         model = Resource
@@ -87,6 +90,8 @@ class ResourceSerializer(serializers.ModelSerializer[Resource]):
             "os",
             "subscription",
             "subscription_name",
+            "cloud",
+            "subscription_native_id",
             "resource_group",
             "parent",
             "tags",

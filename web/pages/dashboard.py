@@ -10,6 +10,7 @@ from django.views.decorators.http import require_safe
 
 from governance.exports import neutralise_cell
 from posture.scope import Scope
+from recommendations.cloud_finding_selectors import scope_other_findings
 from recommendations.models import Recommendation
 from recommendations.rule_selectors import open_summary
 from recommendations.selectors import ResourceFilter, ResourceState, filtered_resources, recommendations_by_id
@@ -76,6 +77,7 @@ def dashboard(request: HttpRequest, scope: Scope) -> HttpResponse:
         # The ring shows the percentage in its centre: across subscriptions that is the weighted
         # formula's, which is not current / max points.
         "chart": {"percent": float(percent(report.percentage)), "empty": report.max == 0},
+        "other_findings": scope_other_findings(scope),
         **_chart_context(scope, report, trend, days),
     }
     return render_page(request, "scoring/dashboard.html", context, scope)

@@ -29,6 +29,11 @@ FORMAT_LABELS = {
     "scap": "OpenSCAP results (ARF or XCCDF)",
     "securitybaseline": "Defender SecurityBaseline export (CSV or JSON)",
     "kubernetes": "Kubernetes objects (kubectl get -o json)",
+    "aws-ec2": "AWS EC2 instances (aws ec2 describe-instances)",
+    "aws-ssm": "AWS SSM managed instances (aws ssm describe-instance-information)",
+    "gcp-compute": "GCP Compute Engine instances (gcloud compute instances list --format=json)",
+    "asff": "AWS Security Hub findings (ASFF: aws securityhub get-findings)",
+    "prowler-ocsf": "Prowler findings (OCSF JSON)",
 }
 POLL_MILLISECONDS = 500
 

@@ -17,6 +17,7 @@ from django.shortcuts import render
 
 from governance.scoping import restrict, scope_for_user
 from posture.errors import EmptyGroup, UnknownSubscription, UserError
+from posture.models import Cloud
 from posture.scope import ESTATE, GROUP_PREFIX, Scope, groups_holding, scope_parameter, visible_subscriptions
 
 PAGE_SIZE = 50
@@ -60,6 +61,14 @@ def scope_query(scope: Scope) -> QueryDict:
     return query
 
 
+# The scope selector's option groups, in this order.
+CLOUD_HEADINGS = (
+    ("Subscriptions", (Cloud.AZURE, Cloud.NONE)),
+    ("AWS accounts", (Cloud.AWS,)),
+    ("GCP projects", (Cloud.GCP,)),
+)
+
+
 def render_page(
     request: HttpRequest, template: str, context: dict[str, Any], scope: Scope, status: int = 200
 ) -> HttpResponse:
@@ -72,10 +81,17 @@ def render_page(
         for value in values
     ]
     choosable = visible_subscriptions(scope)
+    scopes = list(choosable.order_by("name").values_list("name", "cloud"))
     shared = {
         "scope": scope,
         "scope_query": scope_query(scope),
-        "scope_choices": list(choosable.order_by("name").values_list("name", flat=True)),
+        "scope_choices": [name for name, _ in scopes],
+        # The same, by cloud: (heading, names) for the selector's option groups.
+        "scope_clouds": [
+            (heading, names)
+            for heading, clouds in CLOUD_HEADINGS
+            if (names := [name for name, cloud in scopes if cloud in clouds])
+        ],
         # (value, name) of the groups holding a subscription the user may choose.
         "scope_groups": [
             (GROUP_PREFIX + name, name) for name in groups_holding(choosable).values_list("name", flat=True)

@@ -9,6 +9,7 @@ from posture.scope import (
     Scope,
     only_visible,
 )
+from recommendations.cloud_finding_selectors import machine_cloud_findings
 from recommendations.kubernetes_selectors import cluster_evidence
 from recommendations.models import FindingState
 from recommendations.rule_selectors import machine_findings, machine_scans, machine_state_counts
@@ -21,6 +22,7 @@ from recommendations.selectors import (
     resource_assessments,
     valid_sort,
 )
+from recommendations.source_selectors import machine_sources
 from scoring.models import Control
 from web.pages.rendering import BadFilter, paginate, render_page, render_user_error, scoped
 
@@ -94,6 +96,24 @@ def resource_list(request: HttpRequest, scope: Scope) -> HttpResponse:
     return render_page(request, "posture/resource_list.html", context, scope)
 
 
+def cloud_details(resource: Resource) -> list[tuple[str, list[tuple[str, str]]]]:
+    """What each cloud tool said of the machine, by tool, as text (EC2's placement, SSM's state...)."""
+
+    def shown(value: object) -> str:
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, list):
+            return ", ".join(map(str, value))
+        return str(value) if value is not None else ""
+
+    details = resource.cloud_details if isinstance(resource.cloud_details, dict) else {}
+    return [
+        (source, [(name.replace("_", " "), shown(value)) for name, value in sorted(values.items())])
+        for source, values in sorted(details.items())
+        if isinstance(values, dict)
+    ]
+
+
 @require_safe
 @scoped
 def resource_detail(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
@@ -126,6 +146,10 @@ def resource_detail(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse
         and only_visible(Resource.objects.filter(pk=resource.parent_id), scope).exists(),
         "installable": resource.kind in (*MACHINE_KINDS, ResourceKind.VMSS),
         "agent_error": AgentError(resource.agent_error).label if resource.agent_error in AgentError else "",
+        "sources": machine_sources(resource),
+        "cloud_findings": machine_cloud_findings(resource),
+        # What each cloud tool said of the machine, by tool (EC2's placement, SSM's managed state...).
+        "cloud_details": cloud_details(resource),
         **cluster_evidence(resource),
     }
     return render_page(request, "posture/resource_detail.html", context, scope)
