@@ -82,8 +82,12 @@ def _owner(rule: GovernanceRule, assessment: Assessment) -> str:
     return rule.owner_email
 
 
-def first_detected(assessment: Assessment) -> datetime:
-    """When the item became unhealthy: the last status change (it is unhealthy now)."""
+def first_detected(assessment: Assessment, finding: Finding | None = None) -> datetime:
+    """When the item's evidence first showed it failing: for a failed rule, the first scan that
+    found it; for an assessment, its last status change, which the evaluators and the Defender import
+    date from the evidence (a scan's end time, Defender's dates), not from the import."""
+    if finding is not None and finding.first_seen is not None:
+        return finding.first_seen
     return assessment.status_changed
 
 
@@ -306,7 +310,7 @@ def assign(
             ip=ip,
         )
     _check_owner(owner, team)
-    detected = first_detected(assessment)
+    detected = first_detected(assessment, finding)
     item = Assignment.objects.create(
         assessment=assessment,
         finding=finding,

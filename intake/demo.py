@@ -260,9 +260,10 @@ def defender_export(machines: list[DemoMachine]) -> bytes:
     return json.dumps({"count": len(records), "data": records}).encode()
 
 
-def _scan_machines(run: ImportRun, machines: list[DemoMachine]) -> dict[str, int]:
-    """OS-configuration scans of the machines that have an agent; some machines scanned twice."""
-    totals = {"scans": 0, "findings_opened": 0, "findings_resolved": 0}
+def _scan_sources(machines: list[DemoMachine]) -> tuple[list[Source], list[Source]]:
+    """OS-configuration scans of the machines that have an agent: a week-old scan of some machines,
+    and today's of every one."""
+    older_sources: list[Source] = []
     sources: list[Source] = []
     for index, machine in enumerate(machines):
         if machine.agent != "installed" or machine.kind not in ("vm", "vmss_instance", "arc_machine"):
@@ -275,10 +276,13 @@ def _scan_machines(run: ImportRun, machines: list[DemoMachine]) -> dict[str, int
             if index % 3 == 0:
                 # An older, worse scan first: the newer one resolves what was fixed since.
                 older = demo_scans.machine_results(machine.name, min(share + 0.3, 0.9))
-                scans.append(
-                    (
-                        demo_scans.benchmark_document(BASE_TIME - timedelta(days=7), machine.name, older),
-                        "scap",
+                document = demo_scans.benchmark_document(BASE_TIME - timedelta(days=7), machine.name, older)
+                older_sources.append(
+                    Source(
+                        name=f"{machine.name} scan",
+                        stream=io.BytesIO(document),
+                        file_format="scap",
+                        resource_hint=machine.resource_id,
                     )
                 )
             results = demo_scans.machine_results(machine.name, share)
@@ -299,7 +303,11 @@ def _scan_machines(run: ImportRun, machines: list[DemoMachine]) -> dict[str, int
             )
             for document, file_format in scans
         ]
-    for result in run.import_sources(sources):
+    return older_sources, sources
+
+
+def _count_scans(results: list[IngestResult], totals: dict[str, int]) -> dict[str, int]:
+    for result in results:
         counts = _imported(result)
         totals["scans"] += 0 if counts["already_imported"] else 1
         totals["findings_opened"] += counts["findings_opened"]
@@ -332,22 +340,29 @@ def _governance() -> None:
 
 
 def load_demo() -> dict[str, dict[str, int]]:
-    """Load the estate, in one import run (one score snapshot at its end); agents' heartbeats are
-    relative to now, so a second load changes only those."""
+    """Load the estate in two import runs, each with its score snapshot stamped with its evidence's
+    time: the inventory with the week-old scans, then the Defender export with today's scans, so the
+    trend starts with the history they describe. Agents' heartbeats are relative to now, so a second
+    load changes only those."""
     machines = demo_estate()
     name, workspace_id = WORKSPACE
     workspace, _ = Workspace.objects.get_or_create(workspace_id=workspace_id, defaults={"name": name})
     _governance()
+    older_scans, scans = _scan_sources(machines)
+    totals = {"scans": 0, "findings_opened": 0, "findings_resolved": 0}
     run = ImportRun()
     inventory = _import(run, inventory_csv(machines, timezone.now()), "inventory")
     # London's new machines get the agent through auto-provisioning: those without it are pending.
     london = Subscription.objects.get(name="Datacenter London")
     if london.provisioning_workspace_id != workspace.pk:
         set_auto_provisioning(london, workspace)
+    _count_scans(run.import_sources(older_scans), totals)
+    run.finish()
+    run = ImportRun()
     loaded = {
         "inventory": inventory,
         "defender": _import(run, defender_export(machines), "defender"),
-        "os configuration": _scan_machines(run, machines),
+        "os configuration": _count_scans(run.import_sources(scans), totals),
     }
     run.finish()
     return loaded

@@ -2,6 +2,7 @@
 
 from collections import Counter
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.utils import timezone
 
@@ -50,10 +51,12 @@ def persist_assessments(records: Iterable[AssessmentRecord]) -> Persisted:
     seen: set[tuple[str, int]] = set()
     parent_links: dict[str, tuple[str, int]] = {}
     changed: dict[int, int] = {}  # resource -> its subscription
+    observed_at: datetime | None = None  # the export's newest date: it shows the estate as of then
     pending: list[int] = []
     for chunk in chunks(records):
         matched: list[tuple[AssessmentRecord, Recommendation, str]] = []
         for record in chunk:
+            observed_at = _newest(observed_at, record.status_changed or record.first_evaluated)
             rec = by_key.get(record.assessment_key) or by_name.get(record.display_name.lower())
             if rec is None:
                 counts["skipped_unknown_recommendation"] += 1
@@ -79,9 +82,7 @@ def persist_assessments(records: Iterable[AssessmentRecord]) -> Persisted:
                 counts["skipped_unsupported_resource"] += 1
                 continue
             current = existing.get((resource.pk, rec.pk))
-            status_changed = record.status_changed or (
-                current.status_changed if current and current.status == record.status else now
-            )
+            status_changed = _status_since(record, current, now)
             values = {
                 "status": record.status,
                 "cause": record.cause,
@@ -124,7 +125,25 @@ def persist_assessments(records: Iterable[AssessmentRecord]) -> Persisted:
         evidence=set(changed),
         subscriptions=set(changed.values()),
         evaluations=Evaluations(agents=set(pending)),
+        observed_at=observed_at,
     )
+
+
+def _status_since(record: AssessmentRecord, current: Assessment | None, now: datetime) -> datetime:
+    """When the exported status began, the time governance counts due dates from: Defender's
+    statusChangeDate; without it, an unchanged status keeps its time, and a new assessment's stands
+    since Defender's firstEvaluationDate; a status changed since the last export, since now."""
+    if record.status_changed is not None:
+        return record.status_changed
+    if current is not None:
+        return current.status_changed if current.status == record.status else now
+    return record.first_evaluated or now
+
+
+def _newest(known: datetime | None, moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return known
+    return moment if known is None or moment > known else known
 
 
 def _ensure_resources(

@@ -1,14 +1,15 @@
 """The demo estate: every recommendation with every status it can take, and idempotent."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 
-from intake.demo import load_demo
+from intake.demo import BASE_TIME, load_demo
 from posture.models import Resource, ResourceKind
 from recommendations.models import Assessment, AssessmentStatus, Recommendation
 from scoring.engine import compute_score
+from scoring.models import ScorePoint
 from tests.db_state import database_state
 
 pytestmark = pytest.mark.django_db
@@ -71,3 +72,15 @@ def test_the_demo_shows_each_agent_problem_an_inventory_can_show():
     # A recommendation disabled in policy stays disabled whatever the evidence says.
     off = Assessment.objects.get(recommendation__key="arc-linux-agent-installed", resource__name="lon-lnx-06")
     assert (off.status, off.cause) == (AssessmentStatus.NOT_APPLICABLE, "OffByPolicy")
+
+
+def test_the_demo_draws_the_history_its_scans_describe():
+    # Each of its two runs is stamped with its newest evidence: the week-old scans, then today's.
+    with time_machine.travel(datetime(2026, 12, 4, 9, 0, tzinfo=UTC), tick=False):
+        load_demo()
+    moments = list(
+        ScorePoint.objects.filter(subscription=None, control=None)
+        .order_by("taken_at")
+        .values_list("taken_at", flat=True)
+    )
+    assert moments == [BASE_TIME - timedelta(days=7), BASE_TIME]
