@@ -33,6 +33,11 @@ MEMBER_REFUSAL = "a tower member cannot reassign items; ask the tower lead"
 ASSIGN_REFUSAL = "only analysts assign to another team; a lead assigns within the tower"
 
 
+RISK_ACCEPTED_BY_REQUEST = (
+    "Risk accepted is requested with an expiry and approved by an analyst: use Request an exemption"
+)
+
+
 class NotAllowed(UserError):
     pass
 
@@ -251,6 +256,8 @@ def update_item(*, user: Person, item: Assignment, change: Change, ip: str | Non
     if change.status is not None and change.status != item.status:
         if change.status not in AssignmentStatus.values:
             raise UserError(f"status {change.status!r} is not one of {', '.join(AssignmentStatus.values)}")
+        if change.status == AssignmentStatus.RISK_ACCEPTED:
+            raise UserError(RISK_ACCEPTED_BY_REQUEST)
         item.status = change.status
         item.resolved_at = timezone.now() if change.status == AssignmentStatus.RESOLVED else None
         entries.append(trail.STATUS)
@@ -330,6 +337,23 @@ def assign(
     )
     notify_assigned([item.pk])
     return item
+
+
+def set_decided_status(
+    *, user: Person | None, item: Assignment, status: str, note: str, ip: str | None = None
+) -> None:
+    """Set the status an exemption request decided (Risk accepted when approved, Open again when it
+    expires), with a note on the item; the only way to Risk accepted (update_item refuses it)."""
+    if item.status == status:
+        return
+    before = _snapshot(item)
+    item.status = status
+    item.resolved_at = None
+    item.save(update_fields=["status", "resolved_at", "updated_at"])
+    Comment.objects.create(assignment=item, author=None, text=note)
+    trail.record(
+        actor=user, action=trail.STATUS, obj=item, summary=note, before=before, after=_snapshot(item), ip=ip
+    )
 
 
 # --- evidence resolving and reopening items ---------------------------------------------------------
