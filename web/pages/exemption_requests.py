@@ -5,6 +5,7 @@ governance/exemption_requests.py's; another tower's request or item is a missing
 from datetime import date
 
 from django.contrib import messages
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -101,7 +102,11 @@ def exemption_request_list(request: HttpRequest, scope: Scope) -> HttpResponse:
     state = request.GET.get("state", "")
     if state not in RequestState.values:
         state = ""
-    requests = visible_requests(request.user).select_related("requested_by", "decided_by")
+    requests = (
+        visible_requests(request.user)
+        .select_related("requested_by", "decided_by")
+        .annotate(item_count=Count("items"))
+    )
     if state:
         requests = requests.filter(state=state)
     page_obj = paginate(request, requests.order_by("-requested_at", "-pk"))
