@@ -16,6 +16,8 @@ ETA = "eta"
 COMMENT = "comment"
 EXEMPT = "exempt"
 EXEMPTION_END = "exemption_end"
+EXEMPTION_REQUEST = "exemption_request"
+EXEMPTION_DECISION = "exemption_decision"
 RULE = "governance_rule"
 ROLE = "role_change"
 TEAM = "team_change"
@@ -33,6 +35,8 @@ ACTIONS = (
     COMMENT,
     EXEMPT,
     EXEMPTION_END,
+    EXEMPTION_REQUEST,
+    EXEMPTION_DECISION,
     RULE,
     ROLE,
     TEAM,

@@ -289,6 +289,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Expired exemptions lapse within the hour; rules catch up with evidence imports did not bring.
     "lapse-exemptions": {"task": "governance.tasks.lapse_exemptions", "schedule": 3600},
+    # Approved exemption requests: warned a week before their expiry, ended after it.
+    "exemption-requests": {"task": "governance.tasks.follow_exemption_requests", "schedule": 3600},
     "governance-catch-up": {"task": "governance.tasks.catch_up", "schedule": 3600},
     # Imports a dead worker left running are queued again (a worker that starts does it at once too).
     "requeue-abandoned-imports": {"task": "posture.tasks.requeue_abandoned_imports", "schedule": 300},

@@ -34,6 +34,11 @@ MEMBER_REFUSAL = "a tower member cannot reassign items; ask the tower lead"
 ASSIGN_REFUSAL = "only analysts assign to another team; a lead assigns within the tower"
 
 
+RISK_ACCEPTED_BY_REQUEST = (
+    "Risk accepted is requested with an expiry and approved by an analyst: use Request an exemption"
+)
+
+
 class NotAllowed(UserError):
     pass
 
@@ -83,8 +88,12 @@ def _owner(rule: GovernanceRule, assessment: Assessment) -> str:
     return rule.owner_email
 
 
-def first_detected(assessment: Assessment) -> datetime:
-    """When the item became unhealthy: the last status change (it is unhealthy now)."""
+def first_detected(assessment: Assessment, finding: Finding | None = None) -> datetime:
+    """When the item's evidence first showed it failing: for a failed rule, the first scan that
+    found it; for an assessment, its last status change, which the evaluators and the Defender import
+    date from the evidence (a scan's end time, Defender's dates), not from the import."""
+    if finding is not None and finding.first_seen is not None:
+        return finding.first_seen
     return assessment.status_changed
 
 
@@ -250,6 +259,8 @@ def update_item(*, user: Person, item: Assignment, change: Change, ip: str | Non
     if change.status is not None and change.status != item.status:
         if change.status not in AssignmentStatus.values:
             raise UserError(f"status {change.status!r} is not one of {', '.join(AssignmentStatus.values)}")
+        if change.status == AssignmentStatus.RISK_ACCEPTED:
+            raise UserError(RISK_ACCEPTED_BY_REQUEST)
         item.status = change.status
         item.resolved_at = timezone.now() if change.status == AssignmentStatus.RESOLVED else None
         entries.append(trail.STATUS)
@@ -311,7 +322,7 @@ def assign(
             ip=ip,
         )
     _check_owner(owner, team)
-    detected = first_detected(assessment)
+    detected = first_detected(assessment, finding)
     item = Assignment.objects.create(
         assessment=assessment,
         finding=finding,
@@ -332,6 +343,23 @@ def assign(
     )
     notify_assigned([item.pk])
     return item
+
+
+def set_decided_status(
+    *, user: Person | None, item: Assignment, status: str, note: str, ip: str | None = None
+) -> None:
+    """Set the status an exemption request decided (Risk accepted when approved, Open again when it
+    expires), with a note on the item; the only way to Risk accepted (update_item refuses it)."""
+    if item.status == status:
+        return
+    before = _snapshot(item)
+    item.status = status
+    item.resolved_at = None
+    item.save(update_fields=["status", "resolved_at", "updated_at"])
+    Comment.objects.create(assignment=item, author=None, text=note)
+    trail.record(
+        actor=user, action=trail.STATUS, obj=item, summary=note, before=before, after=_snapshot(item), ip=ip
+    )
 
 
 # --- evidence resolving and reopening items ---------------------------------------------------------

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from governance.models import Assignment, AssignmentStatus, Membership
+from governance.models import Assignment, AssignmentStatus, ExemptionRequest, Membership
 
 Message = tuple[str, str, str, list[str]]
 OPEN_STATUSES = (AssignmentStatus.OPEN, AssignmentStatus.IN_PROGRESS)
@@ -127,3 +127,52 @@ def digest_messages() -> list[Message]:
 def send_weekly_digests() -> int:
     messages = digest_messages()
     return send_mass_mail(messages, fail_silently=False) if messages else 0
+
+
+# --- exemption requests -----------------------------------------------------------------------------
+
+
+def _request(pk: int) -> ExemptionRequest:
+    return ExemptionRequest.objects.select_related("requested_by", "decided_by").get(pk=pk)
+
+
+def expiring_messages(request_pk: int) -> list[Message]:
+    """One mail to each owner of the request's items and to each lead of their teams: it ends soon."""
+    request = _request(request_pk)
+    items = list(_items(request.items.values_list("pk", flat=True)))
+    recipients = {item.owner for item in items if _mailable(item.owner)}
+    for emails in _leads({item.team_id for item in items if item.team_id}).values():
+        recipients.update(emails)
+    what = request.get_category_display()
+    body = (
+        f"The exemption request #{request.pk} ({what}) ends on {request.expires_on:%Y-%m-%d}; "
+        "after that day these items count again and are due as before:\n\n"
+        + "\n".join(_line(item) for item in items)
+        + f"\n\nJustification: {request.justification}\n"
+        "Fix them, or ask for a new exemption before it ends.\n"
+    )
+    subject = f"Posture: an exemption ({what}) of {len(items)} item(s) ends on {request.expires_on:%Y-%m-%d}"
+    return [(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient]) for recipient in sorted(recipients)]
+
+
+def notify_expiring(request_pk: int) -> None:
+    transaction.on_commit(lambda: send_mass_mail(expiring_messages(request_pk), fail_silently=False))
+
+
+def decided_messages(request_pk: int) -> list[Message]:
+    """The requester hears of the decision."""
+    request = _request(request_pk)
+    requester = request.requested_by.email if request.requested_by else ""
+    if not _mailable(requester):
+        return []
+    verdict = request.get_state_display().lower()
+    body = f"Your exemption request #{request.pk} ({request.get_category_display()}, until "
+    body += f"{request.expires_on:%Y-%m-%d}) was {verdict} by {request.decided_by}.\n"
+    if request.decision_note:
+        body += f"\n{request.decision_note}\n"
+    subject = f"Posture: exemption request #{request.pk} {verdict}"
+    return [(subject, body, settings.DEFAULT_FROM_EMAIL, [requester])]
+
+
+def notify_decided(request_pk: int) -> None:
+    transaction.on_commit(lambda: send_mass_mail(decided_messages(request_pk), fail_silently=False))

@@ -10,8 +10,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from audit.models import AuditEvent
-from governance.models import Assignment, AssignmentStatus, Team
+from governance.models import Assignment, AssignmentStatus, ExemptionRequest, RequestState, Team
 from governance.roles import Role, role_of, teams_of
 from governance.scoping import visible_assignments
 from posture.scope import Scope
@@ -60,8 +59,38 @@ def in_scope(items: QuerySet[Assignment], scope: Scope) -> QuerySet[Assignment]:
 
 def open_items(user: User | AnonymousUser, scope: Scope) -> QuerySet[Assignment]:
     """The open items a user works on: a tower's lead and members the tower's, others all of them."""
-    items = visible_assignments(user).filter(status__in=OPEN_STATUSES)
+    return items_by_status(user, scope, "")
+
+
+# My items' status filter: "" is the open items (Open or In progress).
+STATUS_FILTERS = (
+    ("", "Open and in progress"),
+    *AssignmentStatus.choices,
+    ("requested", "Exemption pending"),
+    ("exempted", "Exempted"),
+    ("all", "All"),
+)
+
+
+def items_by_status(user: User | AnonymousUser, scope: Scope, status: str) -> QuerySet[Assignment]:
+    """A user's items (open_items' towers) with a status of STATUS_FILTERS: a workflow status, the
+    items of a pending exemption request, the exempted ones (an exemption, or an approved request)."""
+    items = visible_assignments(user)
+    if status in AssignmentStatus.values:
+        items = items.filter(status=status)
+    elif status == "requested":
+        items = items.filter(Exists(_requests_of_item().filter(state=RequestState.PENDING)))
+    elif status == "exempted":
+        approved = _requests_of_item().filter(state=RequestState.APPROVED, ended_at__isnull=True)
+        items = items.filter(Exists(approved) | ~Q(assessment__held_status=""))
+    elif status != "all":
+        items = items.filter(status__in=OPEN_STATUSES)
     return in_scope(items, scope).select_related(*ITEM_RELATED).order_by("due_date", "pk")
+
+
+def _requests_of_item() -> QuerySet[ExemptionRequest]:
+    """Exemption requests naming the outer query's item (Exists, not a join: no duplicate rows)."""
+    return ExemptionRequest.objects.filter(items=OuterRef("pk"))
 
 
 def due_key(due: date, today: date) -> str:
@@ -164,11 +193,6 @@ def items_page(
     page_items: list[Assignment] = [by_id[pk] for pk in ids if pk in by_id]
     page_obj: Page[Assignment] = Page(page_items, id_page.number, paginator)  # type: ignore[arg-type]
     return ItemsPage(group_items(page_obj, today, totals, size), page_obj, total)
-
-
-def item_history(item: Assignment) -> QuerySet[AuditEvent]:
-    """The audit events of an item, newest first."""
-    return AuditEvent.objects.filter(object_type="assignment", object_id=str(item.pk)).order_by("-at", "-pk")
 
 
 def assignable_teams(user: User | AnonymousUser) -> QuerySet[Team]:

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from governance import exemptions, notifications, sync
+from governance import exemption_requests, exemptions, notifications, sync
 
 
 @shared_task(name="governance.tasks.lapse_exemptions")
@@ -18,3 +18,8 @@ def catch_up() -> dict[str, int]:
 @shared_task(name="governance.tasks.weekly_digest")
 def weekly_digest() -> int:
     return notifications.send_weekly_digests()
+
+
+@shared_task(name="governance.tasks.follow_exemption_requests")
+def follow_exemption_requests() -> dict[str, int]:
+    return exemption_requests.follow_expiry()

@@ -260,9 +260,10 @@ def defender_export(machines: list[DemoMachine]) -> bytes:
     return json.dumps({"count": len(records), "data": records}).encode()
 
 
-def _scan_machines(run: ImportRun, machines: list[DemoMachine]) -> dict[str, int]:
-    """OS-configuration scans of the machines that have an agent; some machines scanned twice."""
-    totals = {"scans": 0, "findings_opened": 0, "findings_resolved": 0}
+def _scan_sources(machines: list[DemoMachine]) -> tuple[list[Source], list[Source]]:
+    """OS-configuration scans of the machines that have an agent: a week-old scan of some machines,
+    and today's of every one."""
+    older_sources: list[Source] = []
     sources: list[Source] = []
     for index, machine in enumerate(machines):
         if machine.agent != "installed" or machine.kind not in ("vm", "vmss_instance", "arc_machine"):
@@ -275,10 +276,13 @@ def _scan_machines(run: ImportRun, machines: list[DemoMachine]) -> dict[str, int
             if index % 3 == 0:
                 # An older, worse scan first: the newer one resolves what was fixed since.
                 older = demo_scans.machine_results(machine.name, min(share + 0.3, 0.9))
-                scans.append(
-                    (
-                        demo_scans.benchmark_document(BASE_TIME - timedelta(days=7), machine.name, older),
-                        "scap",
+                document = demo_scans.benchmark_document(BASE_TIME - timedelta(days=7), machine.name, older)
+                older_sources.append(
+                    Source(
+                        name=f"{machine.name} scan",
+                        stream=io.BytesIO(document),
+                        file_format="scap",
+                        resource_hint=machine.resource_id or None,
                     )
                 )
             results = demo_scans.machine_results(machine.name, share)
@@ -299,7 +303,15 @@ def _scan_machines(run: ImportRun, machines: list[DemoMachine]) -> dict[str, int
             )
             for document, file_format in scans
         ]
-    for result in run.import_sources(sources):
+    return older_sources, sources
+
+
+def _no_scans() -> dict[str, int]:
+    return {"scans": 0, "findings_opened": 0, "findings_resolved": 0}
+
+
+def _count_scans(results: list[IngestResult], totals: dict[str, int]) -> dict[str, int]:
+    for result in results:
         counts = _imported(result)
         totals["scans"] += 0 if counts["already_imported"] else 1
         totals["findings_opened"] += counts["findings_opened"]
@@ -332,12 +344,19 @@ def _governance() -> None:
 
 
 def load_demo() -> dict[str, dict[str, int]]:
-    """Load the estate, in one import run (one score snapshot at its end); agents' heartbeats are
-    relative to now, so a second load changes only those."""
+    """Load the estate in two import runs, each with its score snapshot stamped with its evidence's
+    time: the inventory with the week-old scans, then the Defender export with today's scans, so the
+    trend starts with the history they describe. Agents' heartbeats are relative to now, so a second
+    load changes only those."""
     machines = demo_estate()
     name, workspace_id = WORKSPACE
     workspace, _ = Workspace.objects.get_or_create(workspace_id=workspace_id, defaults={"name": name})
     _governance()
+    older_scans, scans = _scan_sources(machines)
+    # The AWS and GCP machines exist from their inventories on, in the second run: all their scans go there.
+    older_first, first = _scan_sources(cloud_machines(scanned_first=True))
+    older_cloud, cloud = _scan_sources(cloud_machines(scanned_first=False))
+    totals = _no_scans()
     run = ImportRun()
     inventory = _import(run, inventory_csv(machines, timezone.now()), "inventory")
     # The inventory names subscriptions only; the demo's Azure ones are known by their ids too.
@@ -350,15 +369,18 @@ def load_demo() -> dict[str, dict[str, int]]:
     london = Subscription.objects.get(name="Datacenter London")
     if london.provisioning_workspace_id != workspace.pk:
         set_auto_provisioning(london, workspace)
+    _count_scans(run.import_sources(older_scans), totals)
+    run.finish()
+    run = ImportRun()
     loaded = {
         "inventory": inventory,
         "defender": _import(run, defender_export(machines), "defender"),
         # An AWS machine a scan finds before its account's inventory arrives: in "Discovered" until then.
-        "scanned before its inventory": _scan_machines(run, cloud_machines(scanned_first=True)),
+        "scanned before its inventory": _count_scans(run.import_sources(older_first + first), _no_scans()),
         "aws ec2": _import(run, demo_clouds.ec2_describe_instances(BASE_TIME), "aws-ec2"),
         "aws ssm": _import(run, demo_clouds.ssm_instance_information(BASE_TIME), "aws-ssm"),
         "gcloud": _import(run, demo_clouds.gcloud_instances_list(), "gcp-compute"),
-        "os configuration": _scan_machines(run, machines + cloud_machines(scanned_first=False)),
+        "os configuration": _count_scans(run.import_sources(older_cloud + scans + cloud), totals),
         "security hub": _import(run, demo_clouds.securityhub_findings(), "asff"),
         "prowler": _import(run, demo_clouds.prowler_gcp_findings(), "prowler-ocsf"),
     }

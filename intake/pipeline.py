@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -72,6 +73,9 @@ class ImportRun:
         self.coalesce = coalesce
         self.subscriptions: set[int] = set()
         self.imported: list[IngestResult] = []
+        # The newest evidence time of the run's files (scans' end times, Defender's dates): its
+        # snapshot's time. None while only files without a time (inventories, dumps) came.
+        self.observed_at: datetime | None = None
 
     def import_sources(
         self, sources: Sequence[Source], *, batch_results: int = BATCH_RESULTS
@@ -93,7 +97,7 @@ class ImportRun:
             return None
         started = time.perf_counter()
         with transaction.atomic():
-            change = snapshot_run(self.subscriptions, coalesce=self.coalesce)
+            change = snapshot_run(self.subscriptions, coalesce=self.coalesce, observed_at=self.observed_at)
         _share([(result, 1) for result in self.imported], time.perf_counter() - started)
         return change
 
@@ -115,6 +119,9 @@ class ImportRun:
                     # anything. A file imported again moves nothing, and takes no snapshot.
                     governed = persisted.evidence | changed if any(followed.values()) else set()
                     self.subscriptions |= persisted.subscriptions | subscriptions_of(changed | governed)
+                    observed = persisted.evidence_time()
+                    if observed is not None and (self.observed_at is None or observed > self.observed_at):
+                        self.observed_at = observed
             except RejectedFile as error:
                 if len(accepted) > 1:
                     return self._one_by_one(accepted, waited)

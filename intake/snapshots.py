@@ -34,9 +34,12 @@ class ScoreChange:
     after: dict[str, Any] | None
 
 
-def snapshot_run(subscription_ids: set[int], *, coalesce: bool = False) -> ScoreChange:
-    """Snapshot the estate and these subscriptions (and any that wait for one)."""
-    snapshot = take_snapshot(subscription_ids, coalesce=coalesce)
+def snapshot_run(
+    subscription_ids: set[int], *, coalesce: bool = False, observed_at: datetime | None = None
+) -> ScoreChange:
+    """Snapshot the estate and these subscriptions (and any that wait for one), stamped with the
+    time of the run's newest evidence when it has one (scoring/history.py says when it cannot be)."""
+    snapshot = take_snapshot(subscription_ids, coalesce=coalesce, observed_at=observed_at)
     return ScoreChange(
         before=score_figures(snapshot.before or NO_SCORE),
         after=score_figures(snapshot.after) if snapshot.after is not None else None,

@@ -64,3 +64,13 @@ class Persisted:
     moves: list[Move] = field(default_factory=list)
     rounds: list[list[NewScan]] = field(default_factory=list)
     evaluations: Evaluations = field(default_factory=Evaluations)
+    # The newest time a timed file (not a scan: those are in `rounds`) says its evidence is from.
+    observed_at: datetime | None = None
+
+    def evidence_time(self) -> datetime | None:
+        """When the newest evidence the batch stored was observed (a scan's end time, a Defender
+        export's newest date); None for files without a time (an inventory, a kubectl dump)."""
+        moments = [scan.scanned_at for round_ in self.rounds for scan in round_]
+        if self.observed_at is not None:
+            moments.append(self.observed_at)
+        return max(moments, default=None)

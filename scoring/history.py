@@ -52,14 +52,23 @@ def record_snapshot(now: datetime | None = None) -> bool:
 
 @transaction.atomic
 def take_snapshot(
-    subscription_ids: Collection[int] | None, *, now: datetime | None = None, coalesce: bool = False
+    subscription_ids: Collection[int] | None,
+    *,
+    now: datetime | None = None,
+    coalesce: bool = False,
+    observed_at: datetime | None = None,
 ) -> Snapshot:
     """Score the estate and these subscriptions (None: every one), and the subscriptions whose change
     waits for a snapshot; store each scope whose figures differ from its own last snapshot's, or whose
     last one is a day old.
 
     With `coalesce`, nothing is scored when the estate was snapshotted less than a minute ago: the
-    scopes are marked due instead, for the next snapshot to take (an import's, or `take_due_snapshots`)."""
+    scopes are marked due instead, for the next snapshot to take (an import's, or `take_due_snapshots`).
+
+    `observed_at` is when the evidence that changed the score was observed (the newest scan's end
+    time): the snapshot is stamped with it, so importing old scans draws the history they describe,
+    unless that would place it before a stored snapshot of the same scopes (the history only moves
+    forward: the estate is now what every scan says, not what the old one said) or after now."""
     now = now or timezone.now()
     estate = _estate_clock()
     wanted = set(
@@ -80,13 +89,14 @@ def take_snapshot(
         compute_score(Scope(subscription_ids=(sub.pk,), label=sub.name))
         for sub in subscriptions
     ]
+    stamp = _stamp(observed_at, now, [moment for moment, _ in last.values()])
     stored: set[int | None] = set()
     points: list[ScorePoint] = []
     for report in reports:
         scope = report.scope.subscription_ids[0] if report.scope.subscription_ids else None
-        mine = _points(report, now)
+        mine = _points(report, stamp)
         taken_at, figures = last.get(scope, (None, {}))
-        recent = taken_at is not None and abs(now - taken_at) < AT_LEAST_EVERY
+        recent = taken_at is not None and abs(stamp - taken_at) < AT_LEAST_EVERY
         if not (recent and figures == _figures(mine)):
             stored.add(scope)
             points.extend(mine)
@@ -109,6 +119,16 @@ def take_snapshot(
         after=ScoreFigures(estate_now.current, estate_now.max, estate_now.percentage),
         stored=frozenset(stored),
     )
+
+
+def _stamp(observed_at: datetime | None, now: datetime, stored: list[datetime]) -> datetime:
+    """The time a snapshot is stored under: when its evidence was observed, if that is after every
+    snapshot of its scopes already stored and not in the future; else now."""
+    if observed_at is None or observed_at > now:
+        return now
+    if any(moment >= observed_at for moment in stored):
+        return now
+    return observed_at
 
 
 def _estate_clock() -> SnapshotClock:

@@ -89,6 +89,11 @@ ACCESS: dict[str, Access] = {
     "exemptions": Access(READERS),
     "exemption-create": Access(ANALYSTS),
     "exemption-end": Access(ANALYSTS),
+    # Exemption requests: a tower asks for its items, an analyst or admin decides (not their own).
+    "exemption-requests": Access(EVERYONE),
+    "exemption-request": Access(EVERYONE),
+    "exemption-request-create": Access(WORKERS),
+    "exemption-request-decide": Access(ANALYSTS),
     "audit-log": Access(ANALYSTS),
     "people": Access(ADMINS),
     "person-save": Access(ADMINS),

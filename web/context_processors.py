@@ -15,6 +15,7 @@ from web.access import ACCESS, allows
 GOVERNANCE_TABS = (
     ("governance-report", "Report"),
     ("exemptions", "Exemptions"),
+    ("exemption-requests", "Exemption requests"),
     ("governance-rules", "Rules"),
     ("audit-log", "Audit log"),
 )

@@ -2,6 +2,7 @@
 
 from collections import Counter
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.utils import timezone
 
@@ -50,6 +51,7 @@ def persist_assessments(records: Iterable[AssessmentRecord]) -> Persisted:
     seen: set[tuple[str, int]] = set()
     parent_links: dict[str, tuple[str, int]] = {}
     changed: dict[int, int] = {}  # resource -> its subscription
+    observed_at: datetime | None = None  # the export's newest date: it shows the estate as of then
     pending: list[int] = []
     for chunk in chunks(records):
         name_subscriptions(
@@ -57,6 +59,7 @@ def persist_assessments(records: Iterable[AssessmentRecord]) -> Persisted:
         )
         matched: list[tuple[AssessmentRecord, Recommendation, str]] = []
         for record in chunk:
+            observed_at = _newest(observed_at, record.status_changed or record.first_evaluated)
             rec = by_key.get(record.assessment_key) or by_name.get(record.display_name.lower())
             if rec is None:
                 counts["skipped_unknown_recommendation"] += 1
@@ -82,9 +85,7 @@ def persist_assessments(records: Iterable[AssessmentRecord]) -> Persisted:
                 counts["skipped_unsupported_resource"] += 1
                 continue
             current = existing.get((resource.pk, rec.pk))
-            status_changed = record.status_changed or (
-                current.status_changed if current and current.status == record.status else now
-            )
+            status_changed = _status_since(record, current, now)
             values = {
                 "status": record.status,
                 "cause": record.cause,
@@ -127,6 +128,7 @@ def persist_assessments(records: Iterable[AssessmentRecord]) -> Persisted:
         evidence=set(changed),
         subscriptions=set(changed.values()),
         evaluations=Evaluations(agents=set(pending)),
+        observed_at=observed_at,
     )
 
 
@@ -154,6 +156,23 @@ def name_subscriptions(names: dict[str, str], counts: Counter[str]) -> None:
         elif holder is None:
             by_name[name] = Subscription.objects.create(name=name, external_id=cloud_id)
             counts["subscriptions_created"] += 1
+
+
+def _status_since(record: AssessmentRecord, current: Assessment | None, now: datetime) -> datetime:
+    """When the exported status began, the time governance counts due dates from: Defender's
+    statusChangeDate; without it, an unchanged status keeps its time, and a new assessment's stands
+    since Defender's firstEvaluationDate; a status changed since the last export, since now."""
+    if record.status_changed is not None:
+        return record.status_changed
+    if current is not None:
+        return current.status_changed if current.status == record.status else now
+    return record.first_evaluated or now
+
+
+def _newest(known: datetime | None, moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return known
+    return moment if known is None or moment > known else known
 
 
 def _ensure_resources(

@@ -11,9 +11,10 @@ Scan evidence wins over an imported Defender status; without scan evidence an im
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Max, Min, OuterRef, Q, Subquery
 
 from posture.models import Resource, ResourceKind
 from recommendations.evaluators.verdicts import OS_CONFIG, Verdict, store_verdicts
@@ -84,6 +85,40 @@ def content_target(scan: Scan) -> str:
     return "its content may target another system"
 
 
+def _evidence_times(ids: list[int]) -> tuple[dict[int, datetime], dict[int, datetime]]:
+    """Per machine, when its open failed rules were first seen (the earliest), and its latest scan's
+    end time: the evidence times of an Unhealthy and of a Healthy verdict."""
+    first_failing = dict(
+        Finding.objects.filter(resource_id__in=ids, state=FindingState.OPEN)
+        .values("resource_id")
+        .annotate(first=Min("first_seen"))
+        .values_list("resource_id", "first")
+        .order_by()
+    )
+    last_scan = dict(
+        Scan.objects.filter(resource_id__in=ids)
+        .values("resource_id")
+        .annotate(last=Max("scanned_at"))
+        .values_list("resource_id", "last")
+        .order_by()
+    )
+    return first_failing, last_scan
+
+
+def _observed(
+    verdict: Verdict, members: list[int], times: tuple[dict[int, datetime], dict[int, datetime]]
+) -> Verdict:
+    """The verdict with the time its evidence shows it (for due dates counted from the first evidence)."""
+    first_failing, last_scan = times
+    if verdict.status == AssessmentStatus.UNHEALTHY:
+        moments = [first_failing[m] for m in members if m in first_failing]
+        return replace(verdict, observed_at=min(moments)) if moments else verdict
+    if verdict.status == AssessmentStatus.HEALTHY:
+        moments = [last_scan[m] for m in members if m in last_scan]
+        return replace(verdict, observed_at=max(moments)) if moments else verdict
+    return verdict
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
@@ -113,9 +148,11 @@ def evaluate_os_configuration(resource_ids: Iterable[int]) -> set[int]:
     verdicts: dict[tuple[int, str], Verdict] = {}
     counts = _machine_counts(machines)
     last_scans = _last_scans(machines)
+    times = _evidence_times(machines)
     for machine in machines:
         failed, high = counts.get(machine, (0, 0))
-        verdicts[(machine, MACHINE_KEY)] = _machine_verdict(failed, high, last_scans.get(machine))
+        verdict = _machine_verdict(failed, high, last_scans.get(machine))
+        verdicts[(machine, MACHINE_KEY)] = _observed(verdict, [machine], times)
     if scale_sets:
         verdicts.update(_scale_set_verdicts(sorted(scale_sets)))
     return store_verdicts(verdicts, SOURCES)
@@ -130,6 +167,7 @@ def _scale_set_verdicts(scale_set_ids: list[int]) -> dict[tuple[int, str], Verdi
     every = [pk for members in instances.values() for pk in members]
     counts = _machine_counts(every)
     last_scans = _last_scans(every)
+    times = _evidence_times(every)
     verdicts: dict[tuple[int, str], Verdict] = {}
     for scale_set, members in instances.items():
         failing = [m for m in members if counts.get(m, (0, 0))[0]]
@@ -153,4 +191,5 @@ def _scale_set_verdicts(scale_set_ids: list[int]) -> dict[tuple[int, str], Verdi
             verdicts[(scale_set, SCALE_SET_KEY)] = Verdict(AssessmentStatus.NOT_APPLICABLE, reason, False)
         else:
             verdicts[(scale_set, SCALE_SET_KEY)] = Verdict(AssessmentStatus.NOT_APPLICABLE, NO_SCAN, False)
+        verdicts[(scale_set, SCALE_SET_KEY)] = _observed(verdicts[(scale_set, SCALE_SET_KEY)], members, times)
     return verdicts

@@ -5,12 +5,14 @@
 - An exempted assessment keeps its exemption's status; the verdict is held for when it ends.
 - A recommendation Defender reports as disabled in policy or exempted stays so: that is the
   organisation's decision, not evidence.
-- An unchanged verdict writes nothing; a changed status moves `status_changed`.
+- An unchanged verdict writes nothing; a changed status moves `status_changed` to the time of its
+  evidence (a scan's end time) when the verdict carries one, else to now: due dates count from it.
 The ingest of Defender exports applies the other side of the rule: it leaves evidence-based
 assessments alone (intake/persist/assessments.py, EVIDENCE_SOURCES).
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.utils import timezone
 
@@ -29,6 +31,12 @@ class Verdict:
     status: str
     reason: str
     evidence: bool
+    # When the evidence first showed this status (a scan's end time); None: now.
+    observed_at: datetime | None = None
+
+    def since(self, now: datetime) -> datetime:
+        """When the status began, as its evidence says; never later than now (a clock ahead)."""
+        return min(self.observed_at, now) if self.observed_at is not None else now
 
 
 @dataclass(frozen=True)
@@ -84,8 +92,8 @@ def store_verdicts(verdicts: dict[tuple[int, str], Verdict], sources: Sources) -
                     recommendation=recommendations[key],
                     status=verdict.status,
                     reason=verdict.reason,
-                    first_evaluated=now,
-                    status_changed=now,
+                    first_evaluated=verdict.since(now),
+                    status_changed=verdict.since(now),
                     source=source,
                 )
             )
@@ -115,7 +123,7 @@ def store_verdicts(verdicts: dict[tuple[int, str], Verdict], sources: Sources) -
         ):
             continue
         if current.status != verdict.status:
-            current.status_changed = now
+            current.status_changed = verdict.since(now)
         current.status, current.reason, current.cause, current.source = (
             verdict.status,
             verdict.reason,

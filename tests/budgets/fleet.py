@@ -11,11 +11,12 @@ Everything grows with `machines` except the scale sets and clusters (two of each
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from django.contrib.auth.models import User
 
-from governance.models import Assignment, Exemption, GovernanceRule, Team
+from governance.models import Assignment, Exemption, ExemptionRequest, GovernanceRule, Team
 from governance.roles import Role
 from intake.jobs import run_import_job, submit_upload
 from posture.models import ImportJob, ImportStatus, Resource
@@ -228,6 +229,15 @@ class Fleet:
                     category="waiver",
                     justification=f"waived on {machine_name(i)}",
                 )
+                # And an exemption request for the machine's items, waiting for an analyst.
+                items = Assignment.objects.filter(assessment__resource__resource_id=machine_id(i))
+                if items.exists():
+                    request = ExemptionRequest.objects.create(
+                        category="risk_accepted",
+                        justification=f"asked for {machine_name(i)}",
+                        expires_on=date(2027, 3, 31),
+                    )
+                    request.items.set(items)
         self.machines = machines
 
     # The rows the routes taking a pk show: always the first of their kind, the same at every size.
@@ -248,6 +258,10 @@ class Fleet:
             "item": Assignment.objects.filter(team=self.tower).order_by("pk").first().pk,  # type: ignore[union-attr]
             "finding": Finding.objects.order_by("pk").first().pk,  # type: ignore[union-attr]
             "import": ImportJob.objects.order_by("pk").first().pk,  # type: ignore[union-attr]
+            "exemption_request": ExemptionRequest.objects.filter(items__team=self.tower)
+            .order_by("pk")
+            .first()
+            .pk,  # type: ignore[union-attr]
         }
 
 
@@ -268,6 +282,11 @@ def build_fleet(machines: int) -> Fleet:
         towers=towers,
     )
     fleet.grow(machines)
+    # The lead's tower asks for its first item (the request pages' object, the same at every size).
+    request = ExemptionRequest.objects.create(
+        category="waiver", justification="the tower's own request", expires_on=date(2027, 3, 31)
+    )
+    request.items.set(Assignment.objects.filter(team=fleet.tower).order_by("pk")[:1])
     for _, guid in SUBSCRIPTIONS:
         upload(fleet.analyst, kubectl_dump(), f"kubectl-{guid[-4:]}.json", "kubernetes", cluster_id(guid))
     return fleet

@@ -36,6 +36,8 @@ POST_ONLY = frozenset(
         "agent-install-commands",
         "items-bulk",
         "item-update",
+        "exemption-request-create",
+        "exemption-request-decide",
         "assign",
         "exemption-end",
         "person-save",
@@ -71,7 +73,12 @@ def pages_of(route: Route, ids: dict[str, int]) -> list[tuple[str, str]]:
         return [(name, reverse(name)), ("resource-list (unhealthy)", reverse(name) + "?state=unhealthy")]
     if name == "audit-log":
         return [(name, reverse(name))]
-    pk = {"control": "control", "import": "import", "item": "item"}.get(name)
+    pk = {
+        "control": "control",
+        "import": "import",
+        "item": "item",
+        "exemption-request": "exemption_request",
+    }.get(name)
     if pk is not None:
         return [(name, reverse(name, args=[ids[pk]]))]
     assert not route.arguments, f"{name} takes {route.arguments}: give it a page in pages_of()"
@@ -111,11 +118,15 @@ BUDGETS: dict[str, dict[str, int]] = {
         "resource (cluster)": 14,
         "imports": 6,
         "import": 5,
-        "my-items": 9,
-        "item": 9,
+        # + the page's severities, its requests, the pending requests' count.
+        "my-items": 12,
+        # + the failed rules behind the item, its standing request.
+        "item": 10,
         "governance-report": 7,
         "exemptions": 6,
         "exemption-create": 6,
+        "exemption-requests": 6,
+        "exemption-request": 6,
         "governance-rules": 7,
         "audit-log": 7,
         "people": 9,
@@ -142,8 +153,10 @@ BUDGETS: dict[str, dict[str, int]] = {
         "resource (machine, passed rules)": 17,
         "resource (scale set)": 15,
         "resource (cluster)": 17,
-        "my-items": 12,
+        "my-items": 14,
         "item": 13,
+        "exemption-requests": 8,
+        "exemption-request": 8,
     },
 }
 
@@ -171,6 +184,9 @@ def user_pages(fleet: Fleet, who: str) -> Iterator[tuple[str, str]]:
     user = getattr(fleet, who)
     ids = fleet.ids()
     for route in page_routes():
+        # A tower keeps no score history: its trend CSV is a 404 saying why (tests/scoring/test_history.py).
+        if route.name == "chart-score-trend-csv" and who == "lead":
+            continue
         if allows(ACCESS[route.name], user):
             yield from pages_of(route, ids)
 
@@ -194,7 +210,9 @@ def test_every_page_costs_the_same_queries_for_a_bigger_fleet_and_stays_in_budge
     assert not over, f"pages over their query budget, (queries, budget): {over}"
 
 
-FAKE_IDS = dict.fromkeys(("machine", "scale_set", "cluster", "rule", "control", "import", "item"), 1)
+FAKE_IDS = dict.fromkeys(
+    ("machine", "scale_set", "cluster", "rule", "control", "import", "item", "exemption_request"), 1
+)
 
 
 def test_every_budget_is_a_page() -> None:

@@ -75,16 +75,35 @@ def estate() -> None:
             titles={"sshd_root": DANGEROUS[0]},
             cces={"sshd_root": "CCE-1001-1"},
         )
-        # win-01: critical baseline rules whose titles and actual values are formulas.
+        # win-01: critical baseline rules whose titles and actual values are formulas, collected on
+        # Monday too (their items are due 30 days after the scan).
+        collected = MONDAY.isoformat()
         scan_baseline(
             [
                 baseline_row(
-                    "win-01", "CCE-2001-1", "Failed", Description=DANGEROUS[2], ActualResult=DANGEROUS[3]
+                    "win-01",
+                    "CCE-2001-1",
+                    "Failed",
+                    Description=DANGEROUS[2],
+                    ActualResult=DANGEROUS[3],
+                    TimeGenerated=collected,
                 ),
                 baseline_row(
-                    "win-01", "CCE-2002-2", "Failed", Description=DANGEROUS[4], ActualResult=DANGEROUS[5]
+                    "win-01",
+                    "CCE-2002-2",
+                    "Failed",
+                    Description=DANGEROUS[4],
+                    ActualResult=DANGEROUS[5],
+                    TimeGenerated=collected,
                 ),
-                baseline_row("win-01", "CCE-2003-3", "Failed", RuleSeverity="Warning", ActualResult="-5"),
+                baseline_row(
+                    "win-01",
+                    "CCE-2003-3",
+                    "Failed",
+                    RuleSeverity="Warning",
+                    ActualResult="-5",
+                    TimeGenerated=collected,
+                ),
             ]
         )
     # Every importer strips leading whitespace, so a leading tab or CR can only come from a row edited

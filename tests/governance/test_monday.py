@@ -65,7 +65,10 @@ def test_each_lead_sees_exactly_the_towers_items_and_a_resolved_item_still_faili
         scan_xccdf("lnx-01", {"sshd_disable_root_login": "fail", "audit_enabled": "pass"}, when=MONDAY)
         scan_xccdf("lnx-02", {"sshd_disable_root_login": "pass", "audit_enabled": "pass"}, when=MONDAY)
         scan_baseline(
-            [baseline_row("win-01", "CCE-37615-2", "Failed"), baseline_row("win-02", "CCE-37615-2", "Passed")]
+            [
+                baseline_row("win-01", "CCE-37615-2", "Failed", TimeGenerated=MONDAY.isoformat()),
+                baseline_row("win-02", "CCE-37615-2", "Passed", TimeGenerated=MONDAY.isoformat()),
+            ]
         )
 
     lin_lead = User.objects.get(username="lin-lead")

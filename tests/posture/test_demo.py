@@ -1,16 +1,17 @@
 """The demo estate: every recommendation with every status it can take, and idempotent."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 
-from intake.demo import load_demo
+from intake.demo import BASE_TIME, load_demo
 from posture.models import Resource, ResourceKind, Subscription
 from posture.scope import scope_for
 from recommendations.cloud_finding_selectors import scope_other_findings
 from recommendations.models import Assessment, AssessmentStatus, Finding, Recommendation
 from scoring.engine import compute_score
+from scoring.models import ScorePoint
 from tests.db_state import database_state
 
 pytestmark = pytest.mark.django_db
@@ -126,3 +127,15 @@ def test_the_demo_shows_cloud_findings_as_evidence_and_as_other_findings():
     other = scope_other_findings(scope_for("gcp:analytics-prod-4821"))
     assert other is not None
     assert other.total == 3
+
+
+def test_the_demo_draws_the_history_its_scans_describe():
+    # Each of its two runs is stamped with its newest evidence: the week-old scans, then today's.
+    with time_machine.travel(datetime(2026, 12, 4, 9, 0, tzinfo=UTC), tick=False):
+        load_demo()
+    moments = list(
+        ScorePoint.objects.filter(subscription=None, control=None)
+        .order_by("taken_at")
+        .values_list("taken_at", flat=True)
+    )
+    assert moments == [BASE_TIME - timedelta(days=7), BASE_TIME]

@@ -399,8 +399,14 @@ def test_a_tower_member_sees_no_trend_but_the_towers_current_charts(tower_member
     top = json_script(html, "top-recommendations-data")
     # Its five points in the tower's scope, which holds prod-1 and not stg-2.
     assert (top["labels"], top["datasets"][0]["data"]) == (["Tower recommendation"], [5.0])
-    rows = read_csv(tower_member.get(reverse("chart-score-trend-csv")))
-    assert rows == [["Taken at", "Secure score %"]]
+    # No trend is kept for a tower's view: the CSV says so instead of an empty file.
+    response = tower_member.get(reverse("chart-score-trend-csv"))
+    assert response.status_code == 404
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert "not for your tower's resources" in response.content.decode()
+    # The dashboard says whose resources it covers, not "All subscriptions".
+    assert "Your tower Tower A: its resources in every subscription" in html
+    assert "All subscriptions</p>" not in html
     assert read_csv(tower_member.get(reverse("chart-failed-rules-csv")))[1:] == [
         ["Severity", "Medium", "1", "1"],
         ["OS", "Linux", "1", "1"],
@@ -412,6 +418,10 @@ def test_a_group_shows_no_trend_and_says_why():
     record_snapshot(NOW)
     group = SubscriptionGroup.objects.create(name="Both")
     group.subscriptions.set(Subscription.objects.all())
-    html = client_for().get("/?subscription=group:Both").content.decode()
+    client = client_for()
+    html = client.get("/?subscription=group:Both").content.decode()
     assert json_script(html, "trend-data") is None
     assert "not for a group" in html
+    response = client.get(reverse("chart-score-trend-csv"), {"subscription": "group:Both"})
+    assert response.status_code == 404
+    assert "choose one subscription to export its trend" in response.content.decode()

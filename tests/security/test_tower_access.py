@@ -174,6 +174,15 @@ def exemption(t: Tower, e: Estate) -> dict[str, Any]:
     }
 
 
+def exemption_request(t: Tower, e: Estate) -> dict[str, Any]:
+    return {
+        "item": [t.item_on_machine.pk],
+        "category": "risk_accepted",
+        "justification": "probe",
+        "expires_on": "2027-01-31",
+    }
+
+
 def fixed(**fields: Any) -> Callable[[Tower, Estate], dict[str, Any]]:
     return lambda t, e: fields
 
@@ -214,6 +223,8 @@ BODIES: dict[tuple[str, str], list[Body]] = {
         Body(lambda t, e: {**exemption(t, e), "scope": "subscription"}, ("subscription",), ANALYSTS)
     ],
     ("exemption-end", "POST"): [Body(fixed(), (), ANALYSTS)],
+    ("exemption-request-create", "POST"): [Body(exemption_request, ("item",), WORKERS)],
+    ("exemption-request-decide", "POST"): [Body(fixed(decision="approve"), (), ANALYSTS)],
     ("governance-rules", "POST"): [
         Body(
             lambda t, e: {"name": "probe rule", "priority": "99", "timeframe_days": "30", "team": t.team.pk},

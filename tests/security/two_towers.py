@@ -28,7 +28,16 @@ from django.utils import timezone
 
 from governance.api_tokens import issue_api_token
 from governance.assignments import assign
-from governance.models import Assignment, AssignmentStatus, Comment, Exemption, GovernanceRule, Team
+from governance.exemption_requests import Ask, decide_request, request_exemption
+from governance.models import (
+    Assignment,
+    AssignmentStatus,
+    Comment,
+    Exemption,
+    ExemptionRequest,
+    GovernanceRule,
+    Team,
+)
 from governance.roles import Role
 from governance.towers import refresh_tower_summaries
 from posture.agents import issue_token
@@ -62,6 +71,7 @@ ROUTED_MODELS = (
     Team,
     User,
     Exemption,
+    ExemptionRequest,
     GovernanceRule,
     ImportJob,
 )
@@ -177,6 +187,19 @@ def _analysts_objects(word: str, tower: Tower, analyst: User, priority: int) -> 
     )
 
 
+def _requests(word: str, tower: Tower, analyst: User) -> None:
+    """The tower's exemption requests: a pending one for its item on the shared machine (the first id
+    of its range), and a rejected one for its own machine's item (which may be asked for again)."""
+    kind = "waiver" if tower.item_on_shared.finding_id is None else "risk_accepted"
+    until = date(2027, 3, 31)
+    request_exemption(user=tower.lead, items=[tower.item_on_shared], ask=Ask(kind, f"{word} pending", until))
+    rejected = request_exemption(
+        user=tower.member, items=[tower.item_on_machine], ask=Ask("risk_accepted", f"{word} asked", until)
+    )
+    decide_request(user=analyst, request=rejected, approve=False, note=f"{word} must fix it")
+    assert ExemptionRequest.objects.filter(pk=tower.first_id).exists()
+
+
 def build_alpha(shared: Resource, analyst: User) -> Tower:
     start_ids_at(ALPHA_IDS)
     team, lead, member = _people("alpha", ALPHA_IDS)
@@ -220,6 +243,7 @@ def build_alpha(shared: Resource, analyst: User) -> Tower:
         due_date=due,
     )
     _analysts_objects("alpha", tower, analyst, priority=10)
+    _requests("alpha", tower, analyst)
     return tower
 
 
@@ -262,6 +286,7 @@ def build_bravo(shared: Resource, analyst: User) -> Tower:
         due_date=due,
     )
     _analysts_objects("bravo", tower, analyst, priority=20)
+    _requests("bravo", tower, analyst)
     return tower
 
 

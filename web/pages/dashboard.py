@@ -5,7 +5,7 @@ import csv
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotFound
 from django.views.decorators.http import require_safe
 
 from governance.exports import neutralise_cell
@@ -128,8 +128,18 @@ def score_trend_csv(request: HttpRequest, scope: Scope) -> HttpResponse:
         days = trend_days(request)
     except BadFilter as error:
         return render_user_error(request, error, 400)
-    # A scope with no stored history (a tower's view) gets the header alone.
-    return csv_response(f"score-trend-{days}-days.csv", charts.trend_table(history(scope, days)))
+    trend = history(scope, days)
+    if trend is None:
+        # Not an empty file that reads as "no change": say why there is none, as the dashboard does.
+        why = (
+            "The score's history is kept for whole subscriptions, not for your tower's resources: "
+            "there is no trend to export for your view."
+            if scope.is_restricted
+            else "The score's history is kept for all subscriptions and for each subscription, not for a "
+            "group: choose one subscription to export its trend."
+        )
+        return HttpResponseNotFound(why + "\n", content_type="text/plain; charset=utf-8")
+    return csv_response(f"score-trend-{days}-days.csv", charts.trend_table(trend))
 
 
 @require_safe

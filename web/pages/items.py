@@ -8,28 +8,32 @@ from datetime import date
 from django.contrib import messages
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from audit import trail
 from governance.assignments import Change, assign, can_act_on, target_team, update_item
-from governance.models import Assignment, AssignmentStatus, Team
+from governance.exemption_requests import show_requests, standing_requests, visible_requests
+from governance.explanations import explain, item_history, show_severities
+from governance.models import Assignment, AssignmentStatus, RequestCategory, RequestState, Team
 from governance.scoping import visible_assignments, visible_resources
 from governance.selectors import (
     ITEM_RELATED,
+    STATUS_FILTERS,
     assignable_teams,
     governance_report,
-    item_history,
+    items_by_status,
     items_page,
     may_assign,
-    open_items,
     team_members,
 )
 from posture.errors import UserError
 from posture.scope import Scope
 from recommendations.models import Assessment, Finding
+from web.access import ACCESS, allows
 from web.pages.rendering import render_page, scoped
 
 BULK_ACTIONS = ("assign", "status", "eta", "comment")
@@ -63,10 +67,23 @@ def _actor(request: HttpRequest) -> User | AnonymousUser:
 @require_safe
 @scoped
 def my_items(request: HttpRequest, scope: Scope) -> HttpResponse:
-    page = items_page(open_items(request.user, scope), request.GET.get("page"), MY_ITEMS_PAGE_SIZE)
+    status = request.GET.get("status", "")
+    if status not in dict(STATUS_FILTERS):
+        status = ""
+    chosen = items_by_status(request.user, scope, status)
+    page = items_page(chosen, request.GET.get("page"), MY_ITEMS_PAGE_SIZE)
+    shown = list(page.page_obj)
+    show_severities(shown)
+    show_requests(shown)
     teams = assignable_teams(request.user)
     context = {
         "nav": "my-items",
+        "status": status,
+        "status_label": dict(STATUS_FILTERS)[status],
+        "status_filters": STATUS_FILTERS,
+        "request_categories": RequestCategory.choices,
+        "may_request": allows(ACCESS["exemption-request-create"], request.user),
+        "pending_requests": visible_requests(request.user).filter(state=RequestState.PENDING).count(),
         "groups": page.groups,
         "page_obj": page.page_obj,
         "total": page.total,
@@ -147,8 +164,13 @@ def items_bulk(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, f"{len(items)} item{'' if len(items) == 1 else 's'} changed.")
     # Back to the page the items were selected on.
-    page = request.POST.get("page", "")
-    return HttpResponseRedirect(reverse("my-items") + (f"?page={page}" if page.isdecimal() else ""))
+    query = QueryDict(mutable=True)
+    page, status = request.POST.get("page", ""), request.POST.get("status_filter", "")
+    if status in dict(STATUS_FILTERS) and status:
+        query["status"] = status
+    if page.isdecimal():
+        query["page"] = page
+    return HttpResponseRedirect(reverse("my-items") + (f"?{query.urlencode()}" if query else ""))
 
 
 # --- one item ---------------------------------------------------------------------------------------
@@ -165,6 +187,11 @@ def item_detail(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
         "item": item,
         "comments": item.comments.select_related("author"),
         "history": item_history(item),
+        "why": explain(item),
+        "today": timezone.localdate(),
+        "standing_request": standing_requests([item]).get(item.pk),
+        "request_categories": RequestCategory.choices,
+        "may_request": can_act and allows(ACCESS["exemption-request-create"], request.user),
         "statuses": AssignmentStatus.choices,
         "can_act": can_act,
         "can_assign": can_act and may_assign(request.user),

@@ -1,9 +1,15 @@
 """Pages of the estate: the resource list and one resource, with its OS-configuration findings and scans."""
 
+from dataclasses import dataclass
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from governance.models import Assignment
+from governance.scoping import visible_assignments
+from governance.selectors import ITEM_RELATED
 from posture.models import MACHINE_KINDS, AgentError, Resource, ResourceKind
 from posture.scope import (
     Scope,
@@ -11,7 +17,7 @@ from posture.scope import (
 )
 from recommendations.cloud_finding_selectors import machine_cloud_findings
 from recommendations.kubernetes_selectors import cluster_evidence
-from recommendations.models import FindingState
+from recommendations.models import Assessment, FindingState
 from recommendations.rule_selectors import machine_findings, machine_scans, machine_state_counts
 from recommendations.selectors import (
     RESOURCE_COLUMNS,
@@ -41,6 +47,14 @@ FINDING_TAB_LABELS: dict[str, str] = {
     FindingState.PASSED: "Passed",
     FindingState.NOT_APPLICABLE: "Not applicable",
 }
+
+
+@dataclass(frozen=True)
+class AssessmentRow:
+    """An assessment of the resource and its item (None: nobody was given it, or not one the user sees)."""
+
+    assessment: Assessment
+    item: Assignment | None
 
 
 def _resource_filter(request: HttpRequest, scope: Scope) -> tuple[ResourceFilter, Control | None]:
@@ -127,13 +141,24 @@ def resource_detail(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse
         state = FindingState.OPEN
     counts = machine_state_counts(resource)
     scans, scans_total = machine_scans(resource)
+    # The items of the resource the user sees (a tower: its own), so an assigned assessment shows its
+    # team, owner and due date with a link instead of an invitation to assign it again.
+    items = list(
+        visible_assignments(request.user)
+        .filter(assessment__resource=resource)
+        .select_related(*ITEM_RELATED)
+        .order_by("finding_id", "due_date", "pk")
+    )
+    by_assessment = {item.assessment_id: item for item in items if item.finding_id is None}
     context = {
         "nav": "resources",
         "resource": resource,
         "in_scope": scope.is_estate or resource.subscription_id in (scope.subscription_ids or ()),
         "tags": tags,
         "instances": only_visible(resource.instances.order_by("name"), scope),
-        "assessments": resource_assessments(resource),
+        "assessments": [AssessmentRow(a, by_assessment.get(a.pk)) for a in resource_assessments(resource)],
+        "items": items,
+        "today": timezone.localdate(),
         "shows_os_config": resource.kind in MACHINE_KINDS or scans_total > 0 or any(counts.values()),
         "finding_tabs": [(value, FINDING_TAB_LABELS[value], counts[value]) for value in FINDING_TABS],
         "finding_state": state,

@@ -8,6 +8,7 @@ from web.pages import (
     audit_log,
     baseline_exports,
     dashboard,
+    exemption_requests,
     exemptions,
     governance_rules,
     imports,
@@ -72,6 +73,20 @@ urlpatterns = [
     path("exemptions/", exemptions.exemption_list, name="exemptions"),
     path("exemptions/new/", exemptions.exemption_create, name="exemption-create"),
     path("exemptions/<int:pk>/end/", exemptions.exemption_end, name="exemption-end"),
+    path("exemption-requests/", exemption_requests.exemption_request_list, name="exemption-requests"),
+    path(
+        "exemption-requests/new/",
+        exemption_requests.exemption_request_create,
+        name="exemption-request-create",
+    ),
+    path(
+        "exemption-requests/<int:pk>/", exemption_requests.exemption_request_detail, name="exemption-request"
+    ),
+    path(
+        "exemption-requests/<int:pk>/decide/",
+        exemption_requests.exemption_request_decide,
+        name="exemption-request-decide",
+    ),
     path("governance/rules/", governance_rules.governance_rules, name="governance-rules"),
     path("people/", people.people, name="people"),
     path("people/save/", people.person_save, name="person-save"),
