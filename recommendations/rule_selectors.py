@@ -45,6 +45,8 @@ class RuleFilter:
     rule_type: str = ""
     benchmark_id: int | None = None
     query: str = ""
+    # Only findings on machines of these kinds (an OS-configuration recommendation's machines).
+    kinds: tuple[str, ...] = ()
 
 
 def severity_rank(field: str = "severity") -> Case:
@@ -97,11 +99,13 @@ FAILED_RULE_COLUMNS = (
 def failed_rules(filters: RuleFilter, sort: str = "-severity") -> QuerySet[Rule]:
     """Rules failing on machines in scope, each with `machines` (open findings) and `severity_rank`."""
     # The conditions sit in the same filter() as the join they constrain, and the aggregate follows it.
-    if filters.scope.is_restricted:
-        # A tower's members: from the open findings of the machines they see.
+    if filters.scope.is_restricted or filters.kinds:
+        # A tower's members, or some kinds of machine: from the open findings of those machines.
+        kinds = Q(findings__resource__kind__in=filters.kinds) if filters.kinds else Q()
         rules = Rule.objects.filter(
             _rule_condition(filters),
             in_scope(filters.scope, "findings__resource__subscription_id"),
+            kinds,
             findings__state=FindingState.OPEN,
         ).annotate(machines=Count("findings"))
     else:

@@ -57,6 +57,7 @@ ACCESS: dict[str, Access] = {
     "chart-top-recommendations-csv": Access(EVERYONE),
     "control": Access(EVERYONE),
     "recommendation": Access(EVERYONE),
+    "recommendation-export-csv": Access(EVERYONE),
     "os-config": Access(EVERYONE),
     "rule": Access(EVERYONE),
     "baseline": Access(EVERYONE),

@@ -9,9 +9,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
 from governance.exports import neutralise_cell
+from governance.findings import CRITICAL_SEVERITIES
 from posture.scope import Scope
 from recommendations.models import Recommendation
-from recommendations.rule_selectors import open_summary
+from recommendations.rule_selectors import OpenSummary, open_summary
 from recommendations.selectors import ResourceFilter, ResourceState, filtered_resources, recommendations_by_id
 from scoring import charts
 from scoring.engine import ControlScore, RecommendationScore, ScoreReport, SubscriptionScore, compute_score
@@ -81,10 +82,17 @@ def dashboard(request: HttpRequest, scope: Scope) -> HttpResponse:
     return render_page(request, "scoring/dashboard.html", context, scope)
 
 
+def critical_count(summary: OpenSummary) -> int:
+    """The critical findings of a scope (what the one-click export holds), from the severity tallies."""
+    return sum(summary.by_severity[severity].failed for severity in CRITICAL_SEVERITIES)
+
+
 def _chart_context(scope: Scope, report: ScoreReport, trend: Trend | None, days: int) -> dict[str, object]:
-    bars = charts.failed_rule_bars(open_summary(scope))
+    summary = open_summary(scope)
+    bars = charts.failed_rule_bars(summary)
     tops = charts.top_recommendations(report)
     return {
+        "critical_count": critical_count(summary),
         "trend_days": days,
         "trend_day_choices": TREND_DAYS,
         "trend": trend,
