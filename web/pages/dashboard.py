@@ -70,6 +70,10 @@ def dashboard(request: HttpRequest, scope: Scope) -> HttpResponse:
         "nav": "dashboard",
         "report": report,
         "score_percent": percent(report.percentage),
+        # Across subscriptions the percentage is the weighted formula's, not current / max points: the
+        # card says so beside the figures, with the points' own share (the controls' rows show that one).
+        "weighted": len(report.subscriptions) > 1,
+        "points_percent": percent(report.current / report.max) if report.max else Decimal(0),
         "unhealthy_resources": filtered_resources(unhealthy_anywhere).count(),
         "controls": [row for row in rows if row.assessed],
         "unassessed_controls": [row for row in rows if not row.assessed],
@@ -99,7 +103,8 @@ def _chart_context(scope: Scope, report: ScoreReport, trend: Trend | None, days:
         "trend_table": charts.trend_table(trend),
         "trend_chart": charts.trend_chart(trend) if trend else None,
         "failed_rules_table": charts.failed_rules_table(bars),
-        "failed_rules_chart": charts.failed_rules_chart(bars),
+        "failed_rules_severity_chart": charts.failed_rules_chart(bars, "Severity"),
+        "failed_rules_os_chart": charts.failed_rules_chart(bars, "OS"),
         "top_recommendations": tops,
         "top_recommendations_chart": charts.top_recommendations_chart(tops),
     }
