@@ -127,6 +127,12 @@ def test_every_page_passes_axe_and_fits_a_phone(
                     problems.append(f"{width}px {walk.path}: the page is {scroll}px wide, scrolls sideways")
             slug = walk.path.strip("/").replace("/", "_").replace("?", "_") or "dashboard"
             page.screenshot(path=str(SCREENSHOTS / f"{who}-{width}-{slug}.png"), full_page=True)
+    # A page the role may not open answers with a page of the site too (403), as accessible.
+    if not allows(ACCESS["people"], user):
+        response = page.goto(f"{live_server.url}/people/")
+        assert response is not None
+        assert response.status == 403
+        problems += [f"403 /people/: {v}" for v in serious_violations(page)]
     assert not problems, "\n".join(problems)
 
 
