@@ -9,6 +9,7 @@ item is not there, and the row reads as unassigned.
 import csv
 import io
 from collections.abc import Generator
+from datetime import UTC
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -60,6 +61,7 @@ def affected_rows(assessments: QuerySet[Assessment], base_url: str) -> Generator
     base = base_url.rstrip("/")
     for assessment in assessments.iterator(chunk_size=2000):
         resource = assessment.resource
+        changed = assessment.status_changed
         yield [
             neutralise_cell(resource.name),
             neutralise_cell(resource.resource_id),
@@ -69,7 +71,8 @@ def affected_rows(assessments: QuerySet[Assessment], base_url: str) -> Generator
             resource.get_os_display(),
             assessment.get_status_display(),
             neutralise_cell(getattr(assessment, "shown_reason", assessment.reason)),
-            assessment.status_changed.isoformat() if assessment.status_changed else "",
+            # In UTC, written as the findings export writes its times.
+            f"{changed.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}" if changed else "",
             neutralise_cell(getattr(assessment, "item_team", None) or ""),
             neutralise_cell(getattr(assessment, "item_owner", None) or ""),
             due.isoformat() if (due := getattr(assessment, "item_due", None)) else "",

@@ -129,3 +129,28 @@ def test_the_critical_export_keeps_the_scope() -> None:
     html = page(client_for("analyst"), "/os-configuration/?subscription=Lab")
     link = 'href="/api/v1/findings/export.csv?subscription=Lab" download>Export critical findings (1)'
     assert link in html
+
+
+def test_the_export_writes_times_in_utc() -> None:
+    response = client_for("analyst").get(MACHINES + "export.csv")
+    body = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
+    changed = {row["status changed"] for row in csv.DictReader(io.StringIO(body, newline=""))}
+    assert changed
+    assert all(len(value) == 20 and value.endswith("Z") for value in changed), changed
+
+
+@pytest.mark.parametrize("url", ["/", "/os-configuration/", "/resources/", MACHINES, "/baseline/"])
+def test_a_leads_pages_say_which_tower_they_cover(url: str) -> None:
+    linux = Team.objects.get(name="Linux")
+    html = page(client_for("lin-lead", Role.LEAD, linux), url)
+    assert "All subscriptions · your tower Linux only" in html
+    assert "your tower" not in page(client_for("analyst"), url)
+
+
+def test_the_dashboard_explains_its_weighted_percentage_beside_the_points() -> None:
+    html = page(client_for("analyst"), "/")
+    # Two subscriptions (Datacenter, Lab): the percentage is the weighted formula's, said where it stands.
+    assert "is the secure score of the 2 subscriptions, each weighted by its counted resources" in html
+    assert "The points are summed over the subscriptions:" in html
+    single = page(client_for("analyst2"), "/?subscription=Lab")
+    assert "each weighted by its counted resources" not in single
