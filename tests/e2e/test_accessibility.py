@@ -157,3 +157,15 @@ def test_skip_link_and_focus_ring(
     page.get_by_role("link", name="API", exact=True).click()
     assert page.locator("main code").count() > 10
     assert "`" not in page.locator("main").inner_text()
+
+
+@pytest.mark.browser
+def test_the_login_page_passes_axe_and_fits_a_phone(
+    live_server: LiveServer, browser_page: Page, db: None
+) -> None:
+    page = browser_page
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{live_server.url}/accounts/login/")
+        assert serious_violations(page) == []
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
