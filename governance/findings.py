@@ -35,7 +35,7 @@ from posture.models import OperatingSystem, ResourceKind
 from posture.scope import scope_for
 from recommendations.evaluators.os_config import MACHINE_KEY, SCALE_SET_KEY
 from recommendations.models import Finding, FindingState
-from recommendations.models.rules import SEVERITY_RANK, RuleSeverity
+from recommendations.models.rules import RuleSeverity
 from recommendations.selectors import UNKNOWN_OS
 
 OS_CONFIG_KEYS = (MACHINE_KEY, SCALE_SET_KEY)
@@ -46,8 +46,12 @@ KINDS_OF_KEY = {
 }
 # An item that is done is never overdue.
 CLOSED_STATUSES = (AssignmentStatus.RESOLVED, AssignmentStatus.RISK_ACCEPTED)
-# `?severity=all`: every severity, instead of the default (the highest one present).
+# `?severity=all`: every severity, instead of the default: the critical findings.
 ALL_SEVERITIES = "all"
+# "Critical findings", what an export without `severity` selects (the one-click export of the pages,
+# the API, manage.py export_findings): the top of both scales, Defender's Critical and XCCDF's high.
+# A fixed set, so that the same click means the same thing in every scope and on every day.
+CRITICAL_SEVERITIES = (RuleSeverity.CRITICAL.value, RuleSeverity.HIGH.value)
 
 
 class BadFindingFilter(UserError):
@@ -93,7 +97,7 @@ class FindingFilterSet(django_filters.FilterSet):
     severity = django_filters.CharFilter(
         method="filter_severity",
         help_text="critical, high, medium, low, info, unknown (several: comma-separated), or `all`; "
-        "without it the highest severity present",
+        "without it the critical findings: critical and high",
     )
     state = django_filters.ChoiceFilter(choices=FindingState.choices, help_text="default: open")
     os = django_filters.ChoiceFilter(
@@ -200,21 +204,15 @@ class FindingFilterSet(django_filters.FilterSet):
         return queryset.filter(overdue) if wanted else queryset.exclude(overdue)
 
 
-def highest_severity(findings: QuerySet[Finding]) -> str | None:
-    """The highest rule severity among the findings, or None when there are none."""
-    present = set(findings.order_by().values_list("rule__severity", flat=True).distinct())
-    ranked = sorted(present, key=lambda s: SEVERITY_RANK.get(RuleSeverity(s), 0), reverse=True)
-    return ranked[0] if ranked else None
-
-
 def findings_for(user: Reader, params: Mapping[str, Any]) -> tuple[QuerySet[Finding], dict[str, str]]:
     """The findings `params` select among those the user may see, with their governance columns, and
-    the filters applied (defaults included: state open, the highest severity present). user=None is the
+    the filters applied (defaults included: state open, the critical findings). user=None is the
     command line's: the whole estate.
 
     Raises BadFindingFilter (or an UnknownSubscription) with a message for the user."""
     data = _flatten(params)
     data.setdefault("state", FindingState.OPEN)
+    data.setdefault("severity", ",".join(CRITICAL_SEVERITIES))
     findings = with_governance(Finding.objects.all(), user)
     resources = None if user is None else visible_resources(user)
     if resources is not None:
@@ -224,14 +222,8 @@ def findings_for(user: Reader, params: Mapping[str, Any]) -> tuple[QuerySet[Find
     if not filterset.is_valid():
         field, errors = next(iter(filterset.errors.items()))
         raise BadFindingFilter(f"{field}: {' '.join(str(e) for e in errors)}")
-    selected = filterset.qs
     used = {name: str(data[name]) for name in FindingFilterSet.base_filters if name in data}
-    if not data.get("severity"):
-        top = highest_severity(selected)
-        if top is not None:
-            selected = selected.filter(rule__severity=top)
-            used["severity"] = top
-    return selected, used
+    return filterset.qs, used
 
 
 def _flatten(params: Mapping[str, Any]) -> dict[str, Any]:

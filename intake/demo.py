@@ -160,12 +160,14 @@ def _assessment(machine: DemoMachine, key: str, index: int) -> tuple[str, str, s
         if failed == 0 or index % 4 in (0, 3):
             return ("Healthy", "", "")
         high = failed // 5
-        return ("Unhealthy", "", f"{failed} failed OS configuration rules ({high} high severity)")
+        counts = f"{high} high, {failed - high} medium" if high else f"{failed} medium"
+        return ("Unhealthy", "", f"{failed} failed OS configuration rules ({counts})")
     if machine.kind == "vmss" and key == "vmss-config-vulns":
         if machine.name.endswith("workers"):
             return ("NotApplicable", "", "No scan data available on the machine")
         if key == "vmss-config-vulns" and machine.name.startswith("prod"):
-            return ("Unhealthy", "", "2 of 3 instances fail OS configuration rules (9 failed rules, 2 high)")
+            reason = "2 of 3 instances fail OS configuration rules (9 failed rules: 2 high, 7 medium)"
+            return ("Unhealthy", "", reason)
         return ("Healthy", "", "")
     if machine.kind == "k8s_cluster" and key == "k8s-policy-addon":
         if machine.name == "aks-prod":

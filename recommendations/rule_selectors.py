@@ -51,6 +51,8 @@ class RuleFilter:
     os_version: str = ""
     server_type: str = ""
     section: str = ""
+    # Only findings on machines of these kinds (an OS-configuration recommendation's machines).
+    kinds: tuple[str, ...] = ()
 
 
 def severity_rank(field: str = "severity") -> Case:
@@ -140,7 +142,7 @@ def failed_rules(filters: RuleFilter, sort: str = "-severity") -> QuerySet[Rule]
     """Rules failing on machines in scope, each with `machines` (open findings) and `severity_rank`."""
     # The conditions sit in the same filter() as the join they constrain, and the aggregate follows it.
     tower = filters.scope.tower
-    if tower is not None:
+    if tower is not None and not filters.kinds:
         # A tower's members: from their tower's rule tallies.
         rules = Rule.objects.filter(
             _rule_condition(filters),
@@ -148,11 +150,13 @@ def failed_rules(filters: RuleFilter, sort: str = "-severity") -> QuerySet[Rule]
             tower_tallies__tower_id=tower,
             tower_tallies__open_count__gt=0,
         ).annotate(machines=Sum("tower_tallies__open_count"))
-    elif filters.scope.is_restricted:
-        # A user of several towers: from the open findings of the machines they see.
+    elif filters.scope.is_restricted or filters.kinds:
+        # A user of several towers, or some kinds of machine: from the open findings of those machines.
+        kinds = Q(findings__resource__kind__in=filters.kinds) if filters.kinds else Q()
         rules = Rule.objects.filter(
             _rule_condition(filters),
             in_scope(filters.scope, "findings__resource__subscription_id"),
+            kinds,
             findings__state=FindingState.OPEN,
         ).annotate(machines=Count("findings"))
     else:

@@ -200,19 +200,47 @@ def status_counts(recommendation: Recommendation, scope: Scope) -> dict[str, int
 
 
 def recommendation_assessments(
-    recommendation: Recommendation, *, scope: Scope, status: str, sort: str = "name"
+    recommendation: Recommendation, *, scope: Scope, status: str, query: str = ""
 ) -> QuerySet[Assessment]:
-    """One tab of a recommendation: its assessments of a status, each with `shown_reason` and resource."""
-    return (
-        Assessment.objects.filter(
-            in_scope(scope, "resource__subscription_id"), recommendation=recommendation, status=status
+    """One tab of a recommendation: its assessments of a status (whose resource's name or id contains
+    `query`), each with `shown_reason` and its resource, unordered (`ordering` sorts them)."""
+    assessments = Assessment.objects.filter(
+        in_scope(scope, "resource__subscription_id"), recommendation=recommendation, status=status
+    )
+    if query:
+        assessments = assessments.filter(
+            Q(resource__name__icontains=query) | Q(resource__resource_id__icontains=query)
         )
-        .select_related("resource__subscription")
+    return assessments.select_related("resource__subscription").annotate(
+        shown_reason=Case(When(reason="", then=F("cause")), default=F("reason"), output_field=TextField())
+    )
+
+
+def failing_recommendations(
+    resource_ids: Iterable[int], control_id: int | None = None
+) -> dict[int, list[Assessment]]:
+    """For each resource given, the counted recommendations Unhealthy on it (in a control, or in any),
+    each an Assessment with its recommendation and `shown_reason`: why a resource is unhealthy, as
+    state_condition decides it."""
+    assessments = Assessment.objects.filter(
+        _counted(), resource_id__in=list(resource_ids), status=AssessmentStatus.UNHEALTHY
+    )
+    if control_id is None:
+        assessments = assessments.filter(recommendation__controls__isnull=False)
+    else:
+        assessments = assessments.filter(recommendation__controls=control_id)
+    assessments = (
+        assessments.select_related("recommendation")
         .annotate(
             shown_reason=Case(When(reason="", then=F("cause")), default=F("reason"), output_field=TextField())
         )
-        .order_by(*ordering(sort, ASSESSMENT_COLUMNS))
+        .order_by("resource_id", "recommendation__display_name", "pk")
+        .distinct()
     )
+    failing: dict[int, list[Assessment]] = {}
+    for assessment in assessments:
+        failing.setdefault(assessment.resource_id, []).append(assessment)
+    return failing
 
 
 def resource_assessments(resource: Resource) -> QuerySet[Assessment]:

@@ -81,16 +81,18 @@ def failed_rules_table(bars: list[FailedRuleBar]) -> Table:
     )
 
 
-def failed_rules_chart(bars: list[FailedRuleBar]) -> dict[str, Any]:
-    """One bar per severity and per OS, in two datasets so the legend tells the groups apart."""
+def failed_rules_chart(bars: list[FailedRuleBar], group: str) -> dict[str, Any]:
+    """One chart per dimension: the bars of one group ("Severity" or "OS"), never both on one axis."""
+    mine = [bar for bar in bars if bar.group == group]
     return {
-        "labels": [bar.name for bar in bars],
+        # What the bars say, for the canvas's accessible name.
+        "summary": ", ".join(f"{bar.name} {bar.failed}" for bar in mine),
+        "labels": [bar.name for bar in mine],
         "datasets": [
             {
                 "label": f"Failed rules by {group if group == 'OS' else group.lower()}",
-                "data": [bar.failed if bar.group == group else None for bar in bars],
+                "data": [bar.failed for bar in mine],
             }
-            for group in ("Severity", "OS")
         ],
     }
 

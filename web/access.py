@@ -16,6 +16,7 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.template.loader import render_to_string
 from django.urls import ResolverMatch
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
@@ -57,6 +58,7 @@ ACCESS: dict[str, Access] = {
     "chart-top-recommendations-csv": Access(EVERYONE),
     "control": Access(EVERYONE),
     "recommendation": Access(EVERYONE),
+    "recommendation-export-csv": Access(EVERYONE),
     "os-config": Access(EVERYONE),
     "rule": Access(EVERYONE),
     "baseline": Access(EVERYONE),
@@ -181,12 +183,12 @@ class AccessMiddleware:
             return None
         access = access_for(match)
         if access is None:
-            return HttpResponseForbidden("This page is not in the access table.")
+            return _refusal(request, "This page is not in the access table.")
         if access.public or not request.user.is_authenticated:
             # Anonymous callers of a non-public page are sent to the login by LoginRequiredMiddleware.
             return None
         if not allows(access, request.user):
-            return HttpResponseForbidden("Your role does not give access to this page.")
+            return _refusal(request, "Your role does not give access to this page.")
         return None
 
 
@@ -206,3 +208,8 @@ class RouteAccess(BasePermission):
         if access.writes is not None and request.method not in SAFE_METHODS:
             return allows(Access(access.writes), request.user)
         return allows(access, request.user)
+
+
+def _refusal(request: HttpRequest, message: str) -> HttpResponse:
+    """A 403 as a page of the site (title, language, navigation), not a bare line of text."""
+    return HttpResponseForbidden(render_to_string("403.html", {"message": message}, request=request))

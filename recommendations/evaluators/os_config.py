@@ -10,21 +10,22 @@
 Scan evidence wins over an imported Defender status; without scan evidence an imported status stays.
 """
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from django.db.models import Count, Max, Min, OuterRef, Q, Subquery
+from django.db.models import Count, Max, Min, OuterRef, Subquery
 
 from posture.models import Resource, ResourceKind
 from recommendations.evaluators.verdicts import OS_CONFIG, Verdict, store_verdicts
 from recommendations.models import AssessmentStatus, Finding, FindingState, ResultValue, Scan
+from recommendations.models.rules import SEVERITY_RANK, RuleSeverity
 
 MACHINE_KEY = "machine-config-vulns"
 SCALE_SET_KEY = "vmss-config-vulns"
 NO_SCAN = "No scan data available on the machine"
 SOURCES = OS_CONFIG
-HIGH = ("high", "critical")
 # Results that say the rule was checked on the machine; any other (not applicable, not selected, not
 # checked, error, unknown, informational) says nothing about its health.
 EVALUATED = (ResultValue.PASS, ResultValue.FAIL, ResultValue.FIXED)
@@ -39,13 +40,30 @@ class LastScan:
     content: str
 
 
-def _machine_counts(ids: list[int]) -> dict[int, tuple[int, int]]:
+# How a count of failed rules names each severity: "1 critical", "3 of unknown severity".
+SEVERITY_WORDS: dict[str, str] = {
+    RuleSeverity.CRITICAL: "critical",
+    RuleSeverity.HIGH: "high",
+    RuleSeverity.MEDIUM: "medium",
+    RuleSeverity.LOW: "low",
+    RuleSeverity.INFO: "informational",
+    RuleSeverity.UNKNOWN: "of unknown severity",
+}
+# Open failed rules of a machine by severity ("critical": 1, "medium": 2).
+Severities = Counter[str]
+
+
+def _machine_counts(ids: list[int]) -> dict[int, Severities]:
     rows = (
         Finding.objects.filter(resource_id__in=ids, state=FindingState.OPEN)
-        .values("resource_id")
-        .annotate(failed=Count("id"), high=Count("id", filter=Q(severity__in=HIGH)))
+        .values_list("resource_id", "severity")
+        .annotate(n=Count("id"))
+        .order_by()
     )
-    return {row["resource_id"]: (row["failed"], row["high"]) for row in rows}
+    counts: dict[int, Severities] = {}
+    for resource_id, severity, n in rows:
+        counts.setdefault(resource_id, Counter())[severity] += n
+    return counts
 
 
 def _last_scans(ids: list[int]) -> dict[int, LastScan]:
@@ -123,11 +141,19 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _machine_verdict(failed: int, high: int, last: LastScan | None) -> Verdict:
+def severity_breakdown(severities: Severities) -> str:
+    """The failed rules by severity as they are named, highest first: "1 critical, 2 medium"."""
+    present = [s for s, n in severities.items() if n]
+    present.sort(key=lambda s: SEVERITY_RANK.get(RuleSeverity(s), 0), reverse=True)
+    return ", ".join(f"{severities[s]} {SEVERITY_WORDS.get(s, s)}" for s in present)
+
+
+def _machine_verdict(severities: Severities, last: LastScan | None) -> Verdict:
+    failed = severities.total()
     if failed:
         return Verdict(
             AssessmentStatus.UNHEALTHY,
-            f"{_plural(failed, 'failed OS configuration rule')} ({high} high severity)",
+            f"{_plural(failed, 'failed OS configuration rule')} ({severity_breakdown(severities)})",
             True,
         )
     if last is not None and last.evaluated:
@@ -150,8 +176,8 @@ def evaluate_os_configuration(resource_ids: Iterable[int]) -> set[int]:
     last_scans = _last_scans(machines)
     times = _evidence_times(machines)
     for machine in machines:
-        failed, high = counts.get(machine, (0, 0))
-        verdict = _machine_verdict(failed, high, last_scans.get(machine))
+        severities = counts.get(machine, Counter())
+        verdict = _machine_verdict(severities, last_scans.get(machine))
         verdicts[(machine, MACHINE_KEY)] = _observed(verdict, [machine], times)
     if scale_sets:
         verdicts.update(_scale_set_verdicts(sorted(scale_sets)))
@@ -170,15 +196,14 @@ def _scale_set_verdicts(scale_set_ids: list[int]) -> dict[tuple[int, str], Verdi
     times = _evidence_times(every)
     verdicts: dict[tuple[int, str], Verdict] = {}
     for scale_set, members in instances.items():
-        failing = [m for m in members if counts.get(m, (0, 0))[0]]
+        failing = [m for m in members if counts.get(m)]
         scanned = [m for m in members if m in last_scans]
         evaluated = [m for m in scanned if last_scans[m].evaluated]
         if failing:
-            rules = sum(counts[m][0] for m in failing)
-            high = sum(counts[m][1] for m in failing)
+            severities: Severities = sum((counts[m] for m in failing), Counter())
             reason = (
                 f"{len(failing)} of {_plural(len(members), 'instance')} fail OS configuration rules "
-                f"({_plural(rules, 'failed rule')}, {high} high severity)"
+                f"({_plural(severities.total(), 'failed rule')}: {severity_breakdown(severities)})"
             )
             verdicts[(scale_set, SCALE_SET_KEY)] = Verdict(AssessmentStatus.UNHEALTHY, reason, True)
         elif evaluated:

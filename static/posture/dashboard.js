@@ -1,5 +1,5 @@
 // The dashboard's charts: the secure score doughnut (#score-data), the score over time (#trend-data),
-// failed rules by severity and OS (#failed-rules-data) and the top recommendations
+// failed rules by severity and by OS (#failed-rules-severity-data, #failed-rules-os-data) and the top recommendations
 // (#top-recommendations-data). Each reads the JSON the page carries; the tables beside them hold the
 // same figures for readers without JavaScript.
 "use strict";
@@ -82,27 +82,56 @@
     });
   })();
 
-  (function drawFailedRulesChart() {
-    const canvas = document.getElementById("failed-rules-chart");
-    const failed = data("failed-rules-data");
+  // Failed rules: one chart per dimension (severity, operating system), each with its own colours.
+  const SEVERITY_COLOURS = {
+    Critical: "#7f1d1d",
+    High: "#b91c1c",
+    Medium: "#c2410c",
+    Low: "#a16207",
+    Informational: "#1e40af",
+    Unknown: "#4b5563",
+  };
+  function drawFailedRules(canvasId, dataId, colourOf) {
+    const canvas = document.getElementById(canvasId);
+    const failed = data(dataId);
     if (!canvas || !failed) {
       return;
     }
-    const colours = ["#dc2626", "#475569"];
     new Chart(canvas, {
       type: "bar",
       data: {
         labels: failed.labels,
-        datasets: failed.datasets.map((set, i) => ({ ...set, backgroundColor: colours[i % 2], skipNull: true })),
+        datasets: failed.datasets.map((set) => ({ ...set, backgroundColor: failed.labels.map(colourOf) })),
       },
       options: {
         maintainAspectRatio: false,
         animation: false,
-        scales: { x: { stacked: true }, y: { beginAtZero: true, ticks: { precision: 0 } } },
-        plugins: { legend: { position: "bottom" } },
+        scales: { y: { beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: "failed rules" } } },
+        plugins: { legend: { display: false } },
       },
     });
-  })();
+  }
+  drawFailedRules("failed-rules-severity-chart", "failed-rules-severity-data", (label) => SEVERITY_COLOURS[label] || "#4b5563");
+  drawFailedRules("failed-rules-os-chart", "failed-rules-os-data", () => "#334155");
+
+  // A long name on an axis: wrapped on words into lines of about `width` characters, never cut (the
+  // tooltip and the table give it whole too).
+  function wrap(label, width) {
+    const lines = [];
+    let line = "";
+    for (const word of String(label).split(" ")) {
+      if (line && line.length + word.length + 1 > width) {
+        lines.push(line);
+        line = word;
+      } else {
+        line = line ? `${line} ${word}` : word;
+      }
+    }
+    if (line) {
+      lines.push(line);
+    }
+    return lines;
+  }
 
   (function drawTopRecommendationsChart() {
     const canvas = document.getElementById("top-recommendations-chart");
@@ -122,12 +151,12 @@
         animation: false,
         scales: {
           x: { beginAtZero: true, title: { display: true, text: "points" } },
-          // Long names are shortened on the axis; the tooltip and the table give them whole.
+          // Long names are wrapped on the axis, narrower on a narrow screen.
           y: {
             ticks: {
+              autoSkip: false,
               callback(value) {
-                const label = this.getLabelForValue(value);
-                return label.length > 40 ? `${label.slice(0, 39)}…` : label;
+                return wrap(this.getLabelForValue(value), window.innerWidth < 600 ? 22 : 34);
               },
             },
           },

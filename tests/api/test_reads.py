@@ -66,7 +66,7 @@ def test_a_lead_sees_only_the_towers_objects(estate: Estate) -> None:
     lead = token_client(estate.red.lead)
     assert [r["name"] for r in results(lead, "api-resources")] == ["red-vm"]
     assert {a["resource_name"] for a in results(lead, "api-assessments")} == {"red-vm"}
-    assert {f["resource_name"] for f in results(lead, "api-findings")} == {"red-vm"}
+    assert {f["resource_name"] for f in results(lead, "api-findings", severity="all")} == {"red-vm"}
     assert [i["id"] for i in results(lead, "api-assignments")] == [estate.red.item.pk]
     assert [t["name"] for t in results(lead, "api-teams")] == ["red"]
     # The catalogs are everybody's.
@@ -123,8 +123,8 @@ def test_filters(estate: Estate, api: Client) -> None:
     assert {r["name"] for r in results(api, "api-resources", state="unhealthy")} == {"blue-vm", "red-vm"}
     assert len(results(api, "api-assessments", status="healthy")) == 0
     assert len(results(api, "api-assessments", recommendation="disk-encryption", status="unhealthy")) == 2
-    assert {f["state"] for f in results(api, "api-findings", state="open")} == {"open"}
-    assert len(results(api, "api-findings", state="passed")) == 1
+    assert {f["state"] for f in results(api, "api-findings", state="open", severity="all")} == {"open"}
+    assert len(results(api, "api-findings", state="passed", severity="all")) == 1
     assert [i["team_name"] for i in results(api, "api-assignments", team=estate.blue.team.pk)] == ["blue"]
     # Only the published Windows baseline has critical rules; the estate's scans add none.
     assert {r["os"] for r in results(api, "api-rules", severity="critical")} == {"windows"}
@@ -207,9 +207,14 @@ def test_findings_use_the_exports_filters_and_carry_their_governance(estate: Est
         due_date=date(2026, 12, 24),
     )
     refresh_tower_summaries([created.assessment.resource_id])
-    # Defaults of governance.findings: open findings of the highest severity present.
-    open_ones = results(api, "api-findings")
-    assert {f["state"] for f in open_ones} == {"open"}
+    # Defaults of governance.findings: the critical findings (open, critical or high).
+    critical = {f["id"] for f in results(api, "api-findings")}
+    every_open = Finding.objects.filter(state="open")
+    assert critical == set(
+        every_open.filter(rule__severity__in=("critical", "high")).values_list("pk", flat=True)
+    )
+    assert {f["state"] for f in results(api, "api-findings", severity="all")} == {"open"}
+    assert len(results(api, "api-findings", severity="all")) == every_open.count() > len(critical)
     mine = results(api, "api-findings", team="red", severity="all")
     assert [(f["id"], f["team"], f["owner"], f["due_date"]) for f in mine] == [
         (finding.pk, "red", "red-lead@example.com", "2026-12-24")

@@ -11,6 +11,7 @@ from drf_spectacular.generators import SchemaGenerator
 
 from tests.api.conftest import Estate
 from tests.governance.test_access import project_routes
+from web.api.docs import render_description
 
 pytestmark = pytest.mark.django_db
 
@@ -74,3 +75,21 @@ def test_the_docs_page_lists_every_operation_offline(estate: Estate, api: Client
 def test_the_schema_is_served_as_yaml_and_json(estate: Estate, api: Client) -> None:
     assert api.get(reverse("api-schema")).content.startswith(b"openapi: 3")
     assert api.get(reverse("api-schema"), {"format": "json"}).json()["info"]["title"] == "Posture API"
+
+
+def test_docs_render_the_schemas_markdown_escaped() -> None:
+    rendered = render_description(
+        "Lists:\n\n* `linux` - Linux\n* `` - Unknown\n\n**Bold** <script>x</script>"
+    )
+    assert rendered == (
+        "<p>Lists:</p><ul><li><code>linux</code> - Linux</li>"
+        "<li><code>&quot;&quot;</code> - Unknown</li></ul>"
+        "<p><strong>Bold</strong> &lt;script&gt;x&lt;/script&gt;</p>"
+    )
+
+
+def test_docs_page_describes_each_operations_responses(estate: Estate, api: Client) -> None:
+    html = api.get(reverse("api-docs")).content.decode()
+    assert '<th scope="col">Responses</th>' in html
+    assert "<code>text/csv</code>" in html  # the findings export's 200
+    assert "`" not in html

@@ -45,7 +45,7 @@ def test_drill_down_from_the_dashboard_to_an_unhealthy_reason(live_server: LiveS
 
     expect(page.get_by_role("heading", name="Resources")).to_be_visible()
     expect(page.locator(".pagination .range")).to_contain_text(f"of {count}")
-    first = page.locator("table.data tbody tr").first.get_by_role("link")
+    first = page.locator("table.data tbody tr").first.locator("td.name").get_by_role("link")
     name = first.inner_text()
     first.click()
 

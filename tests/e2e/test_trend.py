@@ -69,10 +69,10 @@ def test_fixing_a_failed_rule_makes_the_secure_score_trend_rise(live_server: Liv
     assert (values[0], values[-1]) == (0, 50)
 
     # The other two charts draw what their JSON says: web-02's failed rule, and fixing it as the gain.
-    for canvas in ("failed-rules-chart", "top-recommendations-chart"):
+    for canvas in ("failed-rules-severity-chart", "failed-rules-os-chart", "top-recommendations-chart"):
         page.wait_for_function(DRAWN, arg=canvas)
-    failed = chart_data(page, "failed-rules-chart")
-    assert failed["labels"] == ["Medium", "Linux"]
+    assert chart_data(page, "failed-rules-severity-chart")["labels"] == ["Medium"]
+    assert chart_data(page, "failed-rules-os-chart")["labels"] == ["Linux"]
     top = chart_data(page, "top-recommendations-chart")
     assert top["datasets"][0]["data"] == [2]  # type: ignore[index]
     expect(page.get_by_role("link", name="7 days")).to_have_attribute("aria-current", "page")

@@ -120,11 +120,38 @@ def names(findings: QuerySet[Finding]) -> set[tuple[str, str]]:
     }
 
 
-def test_default_selection_is_the_open_findings_of_the_highest_severity(estate: None) -> None:
+def test_default_selection_is_the_critical_findings_open_critical_or_high(estate: None) -> None:
     admin = make_user("admin", role=Role.ADMIN)
     findings, used = findings_for(admin, {})
-    assert used == {"state": "open", "severity": "critical"}
-    assert names(findings) == {("win-01", "CCE-2001-1"), ("win-01", "CCE-2002-2")}
+    assert used == {"state": "open", "severity": "critical,high"}
+    assert names(findings) == {
+        ("win-01", "CCE-2001-1"),
+        ("win-01", "CCE-2002-2"),
+        ("lnx-01", "CCE-1001-1"),
+        ("lnx-01", "CCE-1002-2"),
+        (EVIL_HOST, "CCE-1001-1"),
+    }
+
+
+def test_critical_findings_are_the_same_in_every_scope_and_for_every_reader(estate: None) -> None:
+    """The one click means one thing: a tower whose machines have no Critical rule still gets its high
+    findings (not its highest severity, which would change with the scope), and the command line, the
+    API and the page links share the default."""
+    linux = Team.objects.get(name="Linux")
+    lead = make_user("lin-lead", role=Role.LEAD, team=linux)
+    findings, used = findings_for(lead, {})
+    assert used["severity"] == "critical,high"
+    assert names(findings) == {("lnx-01", "CCE-1001-1"), ("lnx-01", "CCE-1002-2"), (EVIL_HOST, "CCE-1001-1")}
+    client = Client()
+    client.force_login(lead)
+    rows = export_csv(client)
+    assert sorted((row[0], row[5]) for row in rows[1:]) == sorted(
+        ("'" + name if name.startswith("=") else name, rule) for name, rule in names(findings)
+    )
+    out = io.StringIO()
+    call_command("export_findings", stdout=out)
+    command_rows = list(csv.reader(io.StringIO(out.getvalue(), newline="")))
+    assert len(command_rows) == 1 + 5
 
 
 def test_governance_columns_come_from_the_machines_item(estate: None) -> None:
@@ -202,7 +229,11 @@ def test_default_export_is_the_critical_findings(estate: None) -> None:
     assert {(r[0], r[rows[0].index("CCE ID")]) for r in rows[1:]} == {
         ("win-01", "CCE-2001-1"),
         ("win-01", "CCE-2002-2"),
+        ("lnx-01", "CCE-1001-1"),
+        ("lnx-01", "CCE-1002-2"),
+        ("'" + EVIL_HOST, "CCE-1001-1"),
     }
+    assert {r[rows[0].index("severity")] for r in rows[1:]} == {"critical", "high"}
 
 
 @pytest.mark.parametrize(
@@ -443,7 +474,9 @@ def test_the_pages_link_to_exports_of_their_tables(estate: None) -> None:
     for page, expected in pages.items():
         response = client.get(page)
         assert response.status_code == 200
-        csv_link, xlsx_link = export_links(response.content.decode())
+        # The table's own export is the last pair (the OS-configuration page's one-click critical
+        # export comes first: tests/governance/test_analyst_pages.py).
+        csv_link, xlsx_link = export_links(response.content.decode())[-2:]
         assert xlsx_link == csv_link.replace("export.csv", "export.xlsx")
         rows = export_csv(client, csv_link.removeprefix("/api/v1/findings/export.csv"))
         # The CCE ID, else the title.

@@ -104,7 +104,7 @@ def test_machine_nobody_listed_is_discovered_not_dropped():
     assert machine.discovered_from == "OpenSCAP scan"
     assessment = Assessment.objects.get(resource=machine, recommendation__key="machine-config-vulns")
     assert assessment.status == "unhealthy"
-    assert assessment.reason == "2 failed OS configuration rules (0 high severity)"
+    assert assessment.reason == "2 failed OS configuration rules (2 of unknown severity)"
 
 
 def test_scan_matches_a_listed_machine_by_host_name_or_fqdn():
@@ -194,7 +194,7 @@ def test_newer_scan_resolves_and_reopens_with_counts():
     assessment = Assessment.objects.get(resource=machine, recommendation__key="machine-config-vulns")
     assert (assessment.status, assessment.reason) == (
         "unhealthy",
-        "1 failed OS configuration rule (1 high severity)",
+        "1 failed OS configuration rule (1 high)",
     )
 
 

@@ -107,3 +107,14 @@ def test_unknown_values_are_errors_not_guesses(overrides, message):
 def test_missing_columns_are_named():
     with pytest.raises(RejectedFile, match="missing column"):
         ingest_stream(io.BytesIO(b"Computer,Description\nx,y\n"), file_format="securitybaseline")
+
+
+def test_reason_names_defenders_critical_rules_as_critical():
+    """Defender's Critical is not "high severity": the reason counts each severity by its own name."""
+    machine = make_resource(name="dc-lon-07", kind="arc_machine", os="windows")
+    assert ingest_file(CSV).status == "imported"
+    assessment = machine.assessments.get(recommendation__key="machine-config-vulns")
+    assert (assessment.status, assessment.reason) == (
+        "unhealthy",
+        "3 failed OS configuration rules (2 critical, 1 medium)",
+    )

@@ -50,7 +50,7 @@ def test_scale_set_is_unhealthy_when_any_instance_is():
     scan(clean, T1, a="pass", b="pass")
     assert status(scale_set, "vmss-config-vulns") == (
         "unhealthy",
-        "1 of 3 instances fail OS configuration rules (2 failed rules, 1 high severity)",
+        "1 of 3 instances fail OS configuration rules (2 failed rules: 1 high, 1 medium)",
     )
     assert not Assessment.objects.filter(resource=unscanned).exists()
     scan(failing, T2, a="pass", b="pass", c="pass")

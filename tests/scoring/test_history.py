@@ -282,19 +282,22 @@ def scanned_estate() -> None:
 def test_the_failed_rules_chart_counts_open_findings_by_severity_and_os():
     scanned_estate()
     html = client_for().get("/").content.decode()
-    chart = json_script(html, "failed-rules-data")
-    assert chart["labels"] == ["High", "Medium", "Linux"]
-    assert chart["datasets"] == [
-        {"label": "Failed rules by severity", "data": [1, 1, None]},
-        {"label": "Failed rules by OS", "data": [None, None, 2]},
-    ]
+    # One chart per dimension: severity and OS never share an axis.
+    by_severity = json_script(html, "failed-rules-severity-data")
+    assert by_severity["labels"] == ["High", "Medium"]
+    assert by_severity["datasets"] == [{"label": "Failed rules by severity", "data": [1, 1]}]
+    assert by_severity["summary"] == "High 1, Medium 1"
+    by_os = json_script(html, "failed-rules-os-data")
+    assert (by_os["labels"], by_os["datasets"]) == (["Linux"], [{"label": "Failed rules by OS", "data": [2]}])
     bars = charts.failed_rule_bars(open_summary(ESTATE))
     assert [(bar.group, bar.name, bar.failed, bar.machines) for bar in bars] == [
         ("Severity", "High", 1, 1),
         ("Severity", "Medium", 1, 1),
         ("OS", "Linux", 2, 1),
     ]
-    assert 'id="failed-rules-chart"' in html
+    assert 'id="failed-rules-severity-chart"' in html
+    assert 'id="failed-rules-os-chart"' in html
+    assert 'aria-label="Failed OS-configuration rules by severity: High 1, Medium 1"' in html
     assert "<summary>Table of failed rules</summary>" in html
 
 
@@ -392,10 +395,11 @@ def test_a_tower_member_sees_no_trend_but_the_towers_current_charts(tower_member
     assert json_script(html, "trend-data") is None
     assert "kept for whole subscriptions, not for your tower" in html
     assert 'id="trend-chart"' not in html
-    failed = json_script(html, "failed-rules-data")
     # prod-1's one failed rule, not stg-1's two.
-    assert failed["labels"] == ["Medium", "Linux"]
-    assert failed["datasets"][1]["data"] == [None, 1]
+    failed = json_script(html, "failed-rules-severity-data")
+    assert (failed["labels"], failed["datasets"][0]["data"]) == (["Medium"], [1])
+    failed_by_os = json_script(html, "failed-rules-os-data")
+    assert (failed_by_os["labels"], failed_by_os["datasets"][0]["data"]) == (["Linux"], [1])
     top = json_script(html, "top-recommendations-data")
     # Its five points in the tower's scope, which holds prod-1 and not stg-2.
     assert (top["labels"], top["datasets"][0]["data"]) == (["Tower recommendation"], [5.0])

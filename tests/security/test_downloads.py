@@ -28,6 +28,7 @@ DOWNLOADS = {
     "quick-fix-ansible",
     "api-findings-export-csv",
     "api-findings-export-xlsx",
+    "recommendation-export-csv",
 }
 LOOKS_LIKE_A_DOWNLOAD = re.compile(r"csv|xlsx|export|quick-fix|agent-file|download|bundle|file")
 
@@ -80,6 +81,7 @@ def test_every_download_is_an_attachment_of_a_type_that_is_not_a_page(admin_clie
         ("chart-top-recommendations-csv", "/charts/top-recommendations.csv"),
         ("api-findings-export-csv", "/api/v1/findings/export.csv"),
         ("api-findings-export-xlsx", "/api/v1/findings/export.xlsx"),
+        ("recommendation-export-csv", "/recommendations/machine-config-vulns/export.csv"),
     ]:
         response = admin_client.get(path)
         assert_is_a_safe_download(response, path)

@@ -271,7 +271,7 @@ class FiltersDocumentedOnly(DjangoFilterBackend):
 
 def selected_findings(request: Request) -> QuerySet[Finding]:
     """The findings the parameters select among those the caller may see (governance.findings: the
-    filters of the findings exports too; defaults: state open, the highest severity present)."""
+    filters of the findings exports too; defaults: the critical findings, open and critical or high)."""
     caller_scope(request)  # another tower's or an unknown subscription is a 404, as everywhere
     check_id(request, "resource")
     try:

@@ -75,7 +75,8 @@ class FindingCsv(FindingExport):
         responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="the findings")},
     )
     def get(self, request: Request) -> StreamingHttpResponse:
-        """The selected findings as CSV, streamed (no row limit); default: open, highest severity."""
+        """The selected findings as CSV, streamed (no row limit); default: the critical findings (open,
+        critical or high)."""
         export, findings = self._start(request)
         bom = request.query_params.get("bom", "") in ("1", "true", "yes", "on")
         response = StreamingHttpResponse(

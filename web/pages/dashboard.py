@@ -9,10 +9,11 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotFound
 from django.views.decorators.http import require_safe
 
 from governance.exports import neutralise_cell
+from governance.findings import CRITICAL_SEVERITIES
 from posture.scope import Scope
 from recommendations.cloud_finding_selectors import scope_other_findings
 from recommendations.models import Recommendation
-from recommendations.rule_selectors import open_summary
+from recommendations.rule_selectors import OpenSummary, open_summary
 from recommendations.selectors import ResourceFilter, ResourceState, filtered_resources, recommendations_by_id
 from scoring import charts
 from scoring.engine import ControlScore, RecommendationScore, ScoreReport, SubscriptionScore, compute_score
@@ -70,6 +71,10 @@ def dashboard(request: HttpRequest, scope: Scope) -> HttpResponse:
         "nav": "dashboard",
         "report": report,
         "score_percent": percent(report.percentage),
+        # Across subscriptions the percentage is the weighted formula's, not current / max points: the
+        # card says so beside the figures, with the points' own share (the controls' rows show that one).
+        "weighted": len(report.subscriptions) > 1,
+        "points_percent": percent(report.current / report.max) if report.max else Decimal(0),
         "unhealthy_resources": filtered_resources(unhealthy_anywhere).count(),
         "controls": [row for row in rows if row.assessed],
         "unassessed_controls": [row for row in rows if not row.assessed],
@@ -83,17 +88,25 @@ def dashboard(request: HttpRequest, scope: Scope) -> HttpResponse:
     return render_page(request, "scoring/dashboard.html", context, scope)
 
 
+def critical_count(summary: OpenSummary) -> int:
+    """The critical findings of a scope (what the one-click export holds), from the severity tallies."""
+    return sum(summary.by_severity[severity].failed for severity in CRITICAL_SEVERITIES)
+
+
 def _chart_context(scope: Scope, report: ScoreReport, trend: Trend | None, days: int) -> dict[str, object]:
-    bars = charts.failed_rule_bars(open_summary(scope))
+    summary = open_summary(scope)
+    bars = charts.failed_rule_bars(summary)
     tops = charts.top_recommendations(report)
     return {
+        "critical_count": critical_count(summary),
         "trend_days": days,
         "trend_day_choices": TREND_DAYS,
         "trend": trend,
         "trend_table": charts.trend_table(trend),
         "trend_chart": charts.trend_chart(trend) if trend else None,
         "failed_rules_table": charts.failed_rules_table(bars),
-        "failed_rules_chart": charts.failed_rules_chart(bars),
+        "failed_rules_severity_chart": charts.failed_rules_chart(bars, "Severity"),
+        "failed_rules_os_chart": charts.failed_rules_chart(bars, "OS"),
         "top_recommendations": tops,
         "top_recommendations_chart": charts.top_recommendations_chart(tops),
     }

@@ -23,6 +23,7 @@ from recommendations.selectors import (
     RESOURCE_COLUMNS,
     ResourceFilter,
     ResourceState,
+    failing_recommendations,
     filtered_resources,
     os_choices,
     resource_assessments,
@@ -94,12 +95,16 @@ def resource_list(request: HttpRequest, scope: Scope) -> HttpResponse:
     except BadFilter as error:
         return render_user_error(request, error, 400)
     sort = valid_sort(request.GET.get("sort"), RESOURCE_COLUMNS)
+    page_obj = paginate(request, filtered_resources(filters, sort))
+    # Why each resource of the page is unhealthy: the recommendations it fails and their reasons.
+    failing = failing_recommendations((resource.pk for resource in page_obj), filters.control_id)
     context = {
         "nav": "resources",
         "filters": filters,
         "control": control,
         "state_label": dict(ResourceState.CHOICES).get(filters.state or ""),
-        "page_obj": paginate(request, filtered_resources(filters, sort)),
+        "page_obj": page_obj,
+        "rows": [(resource, failing.get(resource.pk, [])) for resource in page_obj],
         "columns": RESOURCE_COLUMNS,
         "sort": sort,
         "controls": Control.objects.order_by("position", "name"),

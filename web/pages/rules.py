@@ -36,6 +36,7 @@ from recommendations.rule_selectors import (
     tab_columns,
 )
 from recommendations.selectors import UNKNOWN_OS, os_choices, valid_sort
+from web.pages.dashboard import critical_count
 from web.pages.rendering import BadFilter, paginate, render_page, render_user_error, scope_query, scoped
 
 
@@ -146,6 +147,7 @@ def os_config_overview(request: HttpRequest, scope: Scope) -> HttpResponse:
     context = {
         "nav": "os-config",
         "summary": summary,
+        "critical_count": critical_count(summary),
         **_tiles(summary, scope),
         "filters": filters,
         "filtered": filters != RuleFilter(scope),

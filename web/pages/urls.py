@@ -35,6 +35,11 @@ urlpatterns = [
     path("controls/<int:pk>/", dashboard.control_detail, name="control"),
     # Recommendations and OS configuration.
     path("recommendations/<slug:key>/", recommendations.recommendation_detail, name="recommendation"),
+    path(
+        "recommendations/<slug:key>/export.csv",
+        recommendations.recommendation_export_csv,
+        name="recommendation-export-csv",
+    ),
     path("os-configuration/", rules.os_config_overview, name="os-config"),
     path("rules/<int:pk>/", rules.rule_detail, name="rule"),
     path("baseline/", rules.baseline, name="baseline"),

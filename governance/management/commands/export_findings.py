@@ -17,8 +17,8 @@ DEFAULT_BASE_URL = "http://localhost:8000/"
 
 class Command(BaseCommand):
     help = (
-        "Export findings as CSV (default, streamed) or XLSX; without --severity the open findings of the "
-        "highest severity present. Filters as on GET /api/v1/findings/export.csv."
+        "Export findings as CSV (default, streamed) or XLSX; without --severity the critical findings "
+        "(open, critical or high). Filters as on GET /api/v1/findings/export.csv."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
