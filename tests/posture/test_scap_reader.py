@@ -24,12 +24,12 @@ XCCDF = "http://checklists.nist.gov/xccdf/1.2"
 # File -> digests of (first read, read with its benchmark known).
 DIGESTS = {
     "rhel9-stig.arf.xml.xz": (
-        "7bfea748a6f266c6f4de8cc904d3fe5cbbf06b2aaee67b6be205ed4a884593ed",
-        "dc6dee524f9654417b6a3e632d7f04577d9f5b8f1146125b5a7e37b327f61ebe",
+        "5e455f4b23ce7f98886b2418480a602bfae4ab58f98fd37f9f03732bcc4096a2",
+        "767b1380e43fb1fdb34d76cbaf2cd637b0869ffda2d2ece0fd2637866329bec9",
     ),
     "debian-anssi-high.arf.xml.xz": (
-        "6334e951cf8597a9e1bbf0ef6d3072d79596a88890d7b94bbbda2f8997c96885",
-        "d40d617143674d1e2e7d9a19aaeb7cac125526ffdcfb7698d73697370114fab6",
+        "fdc0ae64064b75b4aaf0ff9b67c47d2c0fe01a6aff05d867d8d500bb9aaf7e24",
+        "29cfa0bf6f7ab877032da4d921141194c2fe0ee145cda7ede58ba60f2388024a",
     ),
 }
 
