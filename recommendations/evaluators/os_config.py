@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from django.db.models import Count, Max, Min, OuterRef, Subquery
+from django.db.models import Count, Min, OuterRef, Subquery
 
 from posture.models import Resource, ResourceKind
 from recommendations.evaluators.verdicts import OS_CONFIG, Verdict, store_verdicts
@@ -38,6 +38,7 @@ class LastScan:
     evaluated: bool
     reason: str
     content: str
+    scanned_at: datetime
 
 
 # How a count of failed rules names each severity: "1 critical", "3 of unknown severity".
@@ -81,7 +82,7 @@ def _last_scans(ids: list[int]) -> dict[int, LastScan]:
         counts = {value: int(n) for value, n in (scan.result_counts or {}).items() if n}
         evaluated = any(counts.get(value) for value in EVALUATED)
         reason = "" if evaluated else no_rule_evaluated(scan, counts)
-        found[last[scan.pk]] = LastScan(evaluated, reason, content_target(scan))
+        found[last[scan.pk]] = LastScan(evaluated, reason, content_target(scan), scan.scanned_at)
     return found
 
 
@@ -103,36 +104,27 @@ def content_target(scan: Scan) -> str:
     return "its content may target another system"
 
 
-def _evidence_times(ids: list[int]) -> tuple[dict[int, datetime], dict[int, datetime]]:
-    """Per machine, when its open failed rules were first seen (the earliest), and its latest scan's
-    end time: the evidence times of an Unhealthy and of a Healthy verdict."""
-    first_failing = dict(
+def _first_failing(ids: list[int]) -> dict[int, datetime]:
+    """Per machine, when its open failed rules were first seen (the earliest): the evidence time of an
+    Unhealthy verdict (a Healthy one's is its newest scan's end, in LastScan)."""
+    return dict(
         Finding.objects.filter(resource_id__in=ids, state=FindingState.OPEN)
         .values("resource_id")
         .annotate(first=Min("first_seen"))
         .values_list("resource_id", "first")
         .order_by()
     )
-    last_scan = dict(
-        Scan.objects.filter(resource_id__in=ids)
-        .values("resource_id")
-        .annotate(last=Max("scanned_at"))
-        .values_list("resource_id", "last")
-        .order_by()
-    )
-    return first_failing, last_scan
 
 
 def _observed(
-    verdict: Verdict, members: list[int], times: tuple[dict[int, datetime], dict[int, datetime]]
+    verdict: Verdict, members: list[int], first_failing: dict[int, datetime], last_scans: dict[int, LastScan]
 ) -> Verdict:
     """The verdict with the time its evidence shows it (for due dates counted from the first evidence)."""
-    first_failing, last_scan = times
     if verdict.status == AssessmentStatus.UNHEALTHY:
         moments = [first_failing[m] for m in members if m in first_failing]
         return replace(verdict, observed_at=min(moments)) if moments else verdict
     if verdict.status == AssessmentStatus.HEALTHY:
-        moments = [last_scan[m] for m in members if m in last_scan]
+        moments = [last_scans[m].scanned_at for m in members if m in last_scans]
         return replace(verdict, observed_at=max(moments)) if moments else verdict
     return verdict
 
@@ -174,11 +166,11 @@ def evaluate_os_configuration(resource_ids: Iterable[int]) -> set[int]:
     verdicts: dict[tuple[int, str], Verdict] = {}
     counts = _machine_counts(machines)
     last_scans = _last_scans(machines)
-    times = _evidence_times(machines)
+    first_failing = _first_failing(machines)
     for machine in machines:
         severities = counts.get(machine, Counter())
         verdict = _machine_verdict(severities, last_scans.get(machine))
-        verdicts[(machine, MACHINE_KEY)] = _observed(verdict, [machine], times)
+        verdicts[(machine, MACHINE_KEY)] = _observed(verdict, [machine], first_failing, last_scans)
     if scale_sets:
         verdicts.update(_scale_set_verdicts(sorted(scale_sets)))
     return store_verdicts(verdicts, SOURCES)
@@ -193,7 +185,7 @@ def _scale_set_verdicts(scale_set_ids: list[int]) -> dict[tuple[int, str], Verdi
     every = [pk for members in instances.values() for pk in members]
     counts = _machine_counts(every)
     last_scans = _last_scans(every)
-    times = _evidence_times(every)
+    first_failing = _first_failing(every)
     verdicts: dict[tuple[int, str], Verdict] = {}
     for scale_set, members in instances.items():
         failing = [m for m in members if counts.get(m)]
@@ -216,5 +208,7 @@ def _scale_set_verdicts(scale_set_ids: list[int]) -> dict[tuple[int, str], Verdi
             verdicts[(scale_set, SCALE_SET_KEY)] = Verdict(AssessmentStatus.NOT_APPLICABLE, reason, False)
         else:
             verdicts[(scale_set, SCALE_SET_KEY)] = Verdict(AssessmentStatus.NOT_APPLICABLE, NO_SCAN, False)
-        verdicts[(scale_set, SCALE_SET_KEY)] = _observed(verdicts[(scale_set, SCALE_SET_KEY)], members, times)
+        verdicts[(scale_set, SCALE_SET_KEY)] = _observed(
+            verdicts[(scale_set, SCALE_SET_KEY)], members, first_failing, last_scans
+        )
     return verdicts
