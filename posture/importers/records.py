@@ -40,6 +40,9 @@ class AssessmentRecord:
     reason: str
     first_evaluated: datetime | None
     status_changed: datetime | None
+    # Defender's multicloud resources: the cloud's own id (an EC2 instance's ARN) beside the Azure id
+    # Defender gives them (`.../securityconnectors/<c>/securityentitydata/aws-ec2-instance-<id>-<region>`).
+    native_resource_id: str = ""
 
 
 @dataclass(frozen=True)
