@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from intake.persist.bulk import chunks
 from intake.persist.inventory import find_or_create_subscriptions, link_parents
+from intake.persist.multicloud import multicloud_machines
 from intake.stages import Evaluations, Persisted
 from posture.errors import RejectedFile
 from posture.importers.azure_ids import parse_resource_id
@@ -188,6 +189,9 @@ def _ensure_resources(
     """
     keys = {key for _, _, key in matched}
     resources = {r.resource_key: r for r in Resource.objects.filter(resource_key__in=keys)}
+    # Defender's ids of AWS machines the EC2 inventory listed (intake/persist/multicloud.py).
+    multicloud = multicloud_machines([(record, key) for record, _, key in matched if key not in resources])
+    resources.update(multicloud)
     missing = {
         key: record
         for record, _, key in matched
@@ -217,4 +221,4 @@ def _ensure_resources(
     # bulk_create sets primary keys on PostgreSQL and SQLite 3.35+, but re-read to be certain.
     found = {r.resource_key: r for r in Resource.objects.filter(resource_key__in=keys)}
     pending.extend(mark_pending(r.pk for key, r in found.items() if key in missing))
-    return found
+    return {**found, **multicloud}

@@ -104,6 +104,7 @@ def _record(position: int, item: Any) -> AssessmentRecord:
         reason=_text(status.get("description")),
         first_evaluated=_timestamp(where, "firstEvaluationDate", status.get("firstEvaluationDate")),
         status_changed=_timestamp(where, "statusChangeDate", status.get("statusChangeDate")),
+        native_resource_id=_text(details.get("NativeResourceId") or details.get("nativeResourceId")),
     )
     check_lengths(record, where)
     return record

@@ -12,6 +12,7 @@ from posture.choices import Cloud
 from posture.errors import RejectedFile, shown
 from posture.importers.cloud_fields import moment, text
 from posture.importers.json_input import json_type, parse_json
+from posture.importers.limits import check_lengths
 from posture.importers.records import CloudFindingRecord
 
 SCHEMA = "2018-10-08"
@@ -77,7 +78,7 @@ def _record(
         generator = generator.rsplit("/", 1)[-1]  # a standard's control: its id (SSM.1)
     check = text(compliance.get("SecurityControlId")) or text(fields.get("ControlId")) or generator
     label = text(severity.get("Label")) or text(fields.get("aws/securityhub/SeverityLabel"))
-    return CloudFindingRecord(
+    record = CloudFindingRecord(
         position=position,
         tool="securityhub",
         uid=text(finding.get("Id")),
@@ -94,6 +95,8 @@ def _record(
         types=tuple(text(t) for t in types if text(t)),
         observed_at=moment(where, "UpdatedAt", finding.get("UpdatedAt")),
     )
+    check_lengths(record, where)
+    return record
 
 
 def _object(value: Any) -> dict[str, Any]:

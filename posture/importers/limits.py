@@ -12,6 +12,7 @@ from posture.errors import RejectedFile, shown
 from posture.importers.records import (
     AssessmentRecord,
     BenchmarkRecord,
+    CloudFindingRecord,
     CloudMachineRecord,
     ResourceRecord,
     RuleRecord,
@@ -52,6 +53,16 @@ LIMITS: dict[str, dict[str, int]] = {
         "name": lengths.RESOURCE_NAME,
         "account_id": lengths.SUBSCRIPTION_NAME,
         "native_id": lengths.RESOURCE_ID,
+    },
+    CloudFindingRecord.__name__: {
+        "uid": lengths.FINDING_UID,
+        "check_id": lengths.FINDING_CHECK,
+        "title": lengths.FINDING_TITLE,
+        "severity": lengths.FINDING_SEVERITY,
+        "account_id": lengths.SUBSCRIPTION_NAME,
+        "resource_uid": lengths.RESOURCE_ID,
+        "resource_type": lengths.FINDING_RESOURCE_TYPE,
+        "observed_at": lengths.FINDING_TIME,
     },
     AssessmentRecord.__name__: {
         "resource_id": lengths.RESOURCE_ID,

@@ -8,6 +8,7 @@ from posture.choices import Cloud
 from posture.errors import RejectedFile, shown
 from posture.importers.cloud_fields import text
 from posture.importers.json_input import json_type, parse_json
+from posture.importers.limits import check_lengths
 from posture.importers.records import CloudFindingRecord
 
 DETECTION_FINDING = 2004
@@ -48,7 +49,7 @@ def read_prowler_ocsf(stream: IO[bytes]) -> Iterator[CloudFindingRecord]:
             if not uid:
                 raise RejectedFile(f"{where}: a resource without a 'uid'")
             position += 1
-            yield CloudFindingRecord(
+            record = CloudFindingRecord(
                 position=position,
                 tool="prowler",
                 uid=text(info.get("uid")),
@@ -62,6 +63,8 @@ def read_prowler_ocsf(stream: IO[bytes]) -> Iterator[CloudFindingRecord]:
                 resource_type=text(resource.get("type")),
                 observed_at=text(info.get("created_time_dt")),
             )
+            check_lengths(record, where)
+            yield record
 
 
 def _object(value: Any) -> dict[str, Any]:

@@ -42,6 +42,9 @@ class AssessmentRecord:
     status_changed: datetime | None
     # The subscription's display name, when the export gives it (the portal's CSV report).
     subscription_name: str = ""
+    # Defender's multicloud resources: the cloud's own id (an EC2 instance's ARN) beside the Azure id
+    # Defender gives them (`.../securityconnectors/<c>/securityentitydata/aws-ec2-instance-<id>-<region>`).
+    native_resource_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -14,17 +14,17 @@ class CloudFinding(models.Model):
     # The finding's identity in its tool, with its check and resource (one finding may name several
     # resources; Prowler's sample reports repeat a placeholder uid): sha256 of the three.
     key = models.CharField(max_length=64)
-    uid = models.CharField(max_length=1000)
-    check_id = models.CharField(max_length=300)
-    title = models.CharField(max_length=500, blank=True, default="")
-    severity = models.CharField(max_length=20, blank=True, default="")
+    uid = models.CharField(max_length=lengths.FINDING_UID)
+    check_id = models.CharField(max_length=lengths.FINDING_CHECK)
+    title = models.CharField(max_length=lengths.FINDING_TITLE, blank=True, default="")
+    severity = models.CharField(max_length=lengths.FINDING_SEVERITY, blank=True, default="")
     status = models.CharField(max_length=20)
     cloud = models.CharField(max_length=10, blank=True, default="")
     account_id = models.CharField(max_length=lengths.SUBSCRIPTION_NAME, blank=True, default="")
     resource_uid = models.CharField(max_length=lengths.RESOURCE_ID)
-    resource_type = models.CharField(max_length=100, blank=True, default="")
+    resource_type = models.CharField(max_length=lengths.FINDING_RESOURCE_TYPE, blank=True, default="")
     types = models.JSONField(default=list, blank=True)
-    observed_at = models.CharField(max_length=40, blank=True, default="")
+    observed_at = models.CharField(max_length=lengths.FINDING_TIME, blank=True, default="")
     resource = models.ForeignKey(
         Resource, on_delete=models.SET_NULL, null=True, blank=True, related_name="cloud_findings"
     )

@@ -52,6 +52,7 @@ def test_mixed_estate_in_the_browser(live_server: LiveServer, browser_page: Page
     # The account's findings that count toward nothing here are listed, not scored.
     expect(page.locator("#other-findings")).to_contain_text("EC2.8")
     expect(page.locator("#other-findings")).to_contain_text("CloudTrail.1")
+    page.screenshot(path=str(SHOTS / "mixed-aws-account.png"), full_page=True)
 
     page.get_by_role("link", name="Resources").click()
     expect(page.locator("table.data tbody tr")).to_have_count(5)
@@ -70,6 +71,14 @@ def test_mixed_estate_in_the_browser(live_server: LiveServer, browser_page: Page
         expect(sources).to_contain_text(source)
     expect(page.locator("main")).to_contain_text("ConnectionLost")
     page.screenshot(path=str(SHOTS / "mixed-machine.png"), full_page=True)
+    page.go_back()
+    page.get_by_role("link", name="aws-batch-01").click()
+    findings = page.locator("#cloud-findings")
+    expect(findings).to_contain_text("SSM.1")
+    expect(findings).to_contain_text(
+        "Log Analytics agent should be installed on your Linux-based Azure Arc machines"
+    )
+    page.screenshot(path=str(SHOTS / "mixed-cloud-findings.png"), full_page=True)
 
     # The export of a GCP project's findings, as the browser downloads it with the session.
     response = page.request.get(

@@ -16,6 +16,7 @@ Samples (tests/fixtures/cloud/README.md has the details):
 """
 
 import io
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -255,3 +256,26 @@ def test_a_scan_names_an_ec2_machine_by_its_private_dns_name() -> None:
     # By when each named it: the scan ran (2026-11-02) before the inventory was imported.
     sources = [row.source for row in machine_sources(machine)]
     assert sources == ["OpenSCAP scan (XCCDF)", "aws ec2 describe-instances"]
+
+
+def test_defenders_multicloud_id_lands_on_the_ec2_machine() -> None:
+    """defender-multicloud.derived.json is DERIVED (tests/fixtures/cloud/README.md): a Defender export
+    of the genuine instance above, under its multicloud resource id with its ARN as native id."""
+    ingest_file(PAIR_EC2)
+    machines = Resource.objects.count()
+    result = ingest_file(CLOUD / "defender-multicloud.derived.json")
+    assert result.status == "imported", result.error
+    assert result.counts["resources_created"] == 0
+    assert Resource.objects.count() == machines
+    machine = Resource.objects.get(resource_id__endswith="i-0ba3874e85bb97244")
+    config = Assessment.objects.get(resource=machine, recommendation__key="machine-config-vulns")
+    assert (config.status, config.source) == ("unhealthy", "defender_export")
+    assert machine.identifiers.filter(kind="defender_id").exists()
+    # Without its native id, the instance id in Defender's id still names the machine.
+    document = json.loads((CLOUD / "defender-multicloud.derived.json").read_text())
+    del document["data"][0]["properties"]["resourceDetails"]["NativeResourceId"]
+    document["data"][0]["properties"]["status"]["code"] = "Healthy"
+    ingest_stream(io.BytesIO(json.dumps(document).encode()), file_format="defender")
+    config.refresh_from_db()
+    assert config.status == "healthy"
+    assert Resource.objects.count() == machines

@@ -4,6 +4,7 @@ responses, commit df800e9e94d0860e0d8fbfebd9bc5b9b2d50367d, Apache-2.0) and a sc
 
 import csv
 import io
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -110,3 +111,22 @@ def test_machine_and_account_pages_list_cloud_findings(analyst: Client) -> None:
     assert "account-finding" in other
     assert "ec2-tag-compliance" in other
     assert "SSM.1" not in other  # evidence for a recommendation, not an "other" finding
+
+
+def test_text_from_cloud_tools_is_escaped_on_the_pages(analyst: Client) -> None:
+    """A hostile Name tag, SSM computer name and finding title (DERIVED from the genuine samples) show as
+    text, never as markup."""
+    hostile = "<svg onload=alert(1)>"
+    ec2 = json.loads((CLOUD / "securityhub-filter.ec2.json").read_text())
+    instance = ec2["Reservations"][0]["Instances"][0]
+    instance["Tags"] = [{"Key": "Name", "Value": hostile}, {"Key": hostile, "Value": hostile}]
+    ingest_stream(io.BytesIO(json.dumps(ec2).encode()), file_format="aws-ec2")
+    findings = json.loads((CLOUD / "securityhub-filter.asff.json").read_text())
+    findings["Findings"][0]["Title"] = hostile
+    findings["Findings"][0]["GeneratorId"] = hostile
+    ingest_stream(io.BytesIO(json.dumps(findings).encode()), file_format="asff")
+    machine = Resource.objects.get(resource_id__endswith="i-0f1c2ffaea36228b0")
+    for url in (f"/resources/{machine.pk}/", "/?subscription=aws:101010101111", "/resources/"):
+        html = analyst.get(url).content.decode()
+        assert hostile not in html, url
+        assert "&lt;svg onload=alert(1)&gt;" in html, url

@@ -104,7 +104,10 @@ def test_upload_over_the_limit_is_refused_before_any_work(admin_client, settings
 
 def test_unknown_format_and_missing_file_are_clear_errors(admin_client, upload):
     assert upload(admin_client, DEBIAN, format="pdf").json() == {
-        "detail": "unknown format 'pdf'; one of: inventory, defender, scap, securitybaseline, kubernetes"
+        "detail": (
+            "unknown format 'pdf'; one of: inventory, defender, scap, securitybaseline, kubernetes, "
+            "aws-ec2, aws-ssm, gcp-compute, asff, prowler-ocsf"
+        )
     }
     response = admin_client.post("/api/v1/imports/", {})
     assert response.status_code == 400

@@ -3,8 +3,8 @@
 from django.db import models
 
 from posture.importers.limits import LIMITS
-from posture.models import Resource, Subscription
-from recommendations.models import AppArmorViolation, Assessment, Benchmark, Rule, Scan
+from posture.models import Resource, ResourceIdentifier, Subscription
+from recommendations.models import AppArmorViolation, Assessment, Benchmark, CloudFinding, Rule, Scan
 
 # Record type -> attribute -> the column its value is stored in.
 STORED_IN: dict[str, dict[str, tuple[type[models.Model], str]]] = {
@@ -38,6 +38,25 @@ STORED_IN: dict[str, dict[str, tuple[type[models.Model], str]]] = {
         "subscription_name": (Subscription, "name"),
         "resource_group": (Resource, "resource_group"),
         "cause": (Assessment, "cause"),
+    },
+    "CloudMachineRecord": {
+        "resource_id": (Resource, "resource_id"),
+        "name": (Resource, "name"),
+        "account_id": (Subscription, "name"),
+        "native_id": (ResourceIdentifier, "value"),
+    },
+    "CloudFindingRecord": {
+        name: (CloudFinding, name)
+        for name in (
+            "uid",
+            "check_id",
+            "title",
+            "severity",
+            "account_id",
+            "resource_uid",
+            "resource_type",
+            "observed_at",
+        )
     },
     "ContainerProfile": {
         "namespace": (AppArmorViolation, "namespace"),
