@@ -24,12 +24,12 @@ XCCDF = "http://checklists.nist.gov/xccdf/1.2"
 # File -> digests of (first read, read with its benchmark known).
 DIGESTS = {
     "rhel9-stig.arf.xml.xz": (
-        "a6ac7aa21098210195d8334376489b35b13c7f18e0c39d2e0cac6bf8f2884407",
-        "f22f0a3497441c796e214e53fe8d79a906775ce5101528abf650bffc6dd0d3cc",
+        "cd327a0dfe06c78dbaece5434ba92cf06e6e02c8f531111ac7ca7bd4d88423fb",
+        "a385340b7ab2d000e2e3132f6a1f150877f3e80811650600512bcb228006408e",
     ),
     "debian-anssi-high.arf.xml.xz": (
-        "348bf1acbf9298876b2d96fc6bfdbeebdfbbdce8753248599888004b85148820",
-        "4ae06a5c50ab91f7fe343c368dc6c6c7b83a7bf5a4a1dccea34259508b7666b8",
+        "ab855b3d10055fd2724ac3618ddbe733213485ac607318b8ce81a162cd2813bc",
+        "9290a8e7824bd5984287dc1a78c70eca8964a30537749855a359c9cd95599d07",
     ),
 }
 
