@@ -65,7 +65,8 @@ def xccdf_result(
         '<?xml version="1.0" encoding="UTF-8"?>'
         '<Benchmark xmlns="http://checklists.nist.gov/xccdf/1.2" '
         'id="xccdf_org.example.content_benchmark_TEST"><status>draft</status>'
-        "<title>Guide to the Secure Configuration of Test Linux</title><version>1.0</version>"
+        "<title>Guide to the Secure Configuration of Test Linux</title>"
+        '<platform idref="cpe:/o:example:test_linux:1"/><version>1.0</version>'
         f'<Profile id="{profile}"><title>Test profile</title></Profile>'
         '<Group id="xccdf_org.example.content_group_system"><title>System Settings</title>'
         f"{''.join(rules)}</Group>{nested}</Benchmark>"

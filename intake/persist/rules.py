@@ -60,10 +60,11 @@ def upsert_benchmark(record: BenchmarkRecord | None) -> Benchmark | None:
     benchmark, created = Benchmark.objects.get_or_create(
         benchmark_id=record.benchmark_id,
         version=record.version,
-        defaults={"title": record.title, "os": record.os},
+        defaults={"title": record.title, "os": record.os, "platform": record.platform},
     )
-    if not created and (benchmark.title, benchmark.os) != (record.title, record.os):
-        benchmark.title, benchmark.os = record.title, record.os
+    values = (record.title, record.os, record.platform)
+    if not created and (benchmark.title, benchmark.os, benchmark.platform) != values:
+        benchmark.title, benchmark.os, benchmark.platform = values
         benchmark.save()
     return benchmark
 

@@ -53,6 +53,8 @@ class BenchmarkRecord:
     version: str
     title: str
     os: str
+    # The names of the OS its CPE platforms target ("Red Hat Enterprise Linux 9"), "" when none.
+    platform: str = ""
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from posture.errors import RejectedFile, shown
 from posture.importers.limits import check_document
 from posture.importers.lookalikes import not_read_yet, xml_lookalike
 from posture.importers.oval import OVAL_PART_TAGS, OVAL_RECORD_TAGS, SYSTEM_DATA_TAG, OvalCollector
+from posture.importers.platforms import content_platform, target_family
 from posture.importers.records import (
     BenchmarkRecord,
     RuleRecord,
@@ -55,7 +56,7 @@ FIX_SYSTEMS = {"urn:xccdf:fix:script:sh": "bash", "urn:xccdf:fix:script:ansible"
 MAX_TEXT = 100_000
 XCCDF_NAMES = (
     "Benchmark", "Group", "Rule", "Value", "Profile", "TestResult", "title", "version", "target",
-    "target-address", "target-facts", "profile", "set-value", "rule-result", "benchmark",
+    "target-address", "target-facts", "profile", "set-value", "rule-result", "benchmark", "platform",
 )  # fmt: skip
 XCCDF_TAGS = {f"{{{ns}}}{name}": name for ns in XCCDF_NS for name in XCCDF_NAMES}
 XCCDF_RECORDS = ("Rule", "Value", "Profile", "rule-result", "target-facts")
@@ -77,11 +78,6 @@ REFERENCE_TAGS = tuple(f"{{{ns}}}reference" for ns in XCCDF_NS)
 def _severity(value: str | None) -> str:
     value = (value or "unknown").strip().lower()
     return value if value in SEVERITIES else "unknown"
-
-
-def _os_of(text: str) -> str:
-    lowered = text.lower()
-    return "windows" if "windows" in lowered else ("linux" if lowered else "")
 
 
 def _timestamp(value: str | None, what: str) -> tuple[datetime | None, bool]:
@@ -177,6 +173,8 @@ class ScapReader:
         self._benchmark_id = ""
         self._benchmark_version = ""
         self._benchmark_title = ""
+        self._platforms: list[str] = []
+        self._target_os = ""
         self._asset: dict[str, str] = {}
         self._asset_addresses: list[str] = []
         self._scan: ScanRecord | None = None
@@ -345,6 +343,8 @@ class ScapReader:
             self._group_titles[-1] = _own_text(element)
         elif name == "title" and parent_name == "Benchmark" and not self._benchmark_title:
             self._benchmark_title = _own_text(element)
+        elif name == "platform" and parent_name == "Benchmark":
+            self._platforms.append(element.get("idref", ""))
         elif name == "version" and parent_name == "Benchmark" and not self._benchmark_version:
             self._benchmark_version = _own_text(element)
         elif self._scan is not None and (
@@ -394,6 +394,10 @@ class ScapReader:
                     scan.fqdn = value.rstrip(".")  # DISA's SCC writes the root's dot ("host.")
                 elif fact_name.endswith(":host_name") and not scan.hostname:
                     scan.hostname = value
+                elif fact_name.endswith(":os_name") and value:
+                    self._target_os = f"{value} {self._target_os}".strip()
+                elif fact_name.endswith(":os_version") and value:
+                    self._target_os = f"{self._target_os} {value}".strip()
 
     def _read_rule_result(self, element: etree._Element) -> None:
         rule_id = element.get("idref", "")
@@ -444,13 +448,15 @@ class ScapReader:
         return f"{title}: {shown}"
 
     def _finish(self) -> None:
-        os_name = _os_of(self._benchmark_title or self._benchmark_id)
+        # The OS the content targets, from its CPE platforms only: a title says nothing reliable.
+        os_name, platform = content_platform(self._platforms)
         if self._benchmark_id or self._rules:
             self.document.benchmark = BenchmarkRecord(
                 benchmark_id=self._benchmark_id,
                 version=self._benchmark_version,
                 title=self._benchmark_title,
                 os=os_name,
+                platform=platform,
             )
         for pending in self._rules:
             self.document.rules.append(
@@ -471,7 +477,7 @@ class ScapReader:
                 )
             )
         if self._scan is not None:
-            self._complete_scan(self._scan, os_name)
+            self._complete_scan(self._scan, os_name, platform)
             self.document.scans.append(self._scan)
 
     def _render_fix(self, parts: list[str | tuple[str]] | None) -> str:
@@ -485,7 +491,7 @@ class ScapReader:
         )
         return rendered.strip("\n")[:MAX_TEXT]
 
-    def _complete_scan(self, scan: ScanRecord, os_name: str) -> None:
+    def _complete_scan(self, scan: ScanRecord, os_name: str, platform: str) -> None:
         if self._asset or self._asset_addresses:
             scan.source_format = "arf"
             scan.fqdn = self._asset.get("fqdn") or scan.fqdn
@@ -493,8 +499,9 @@ class ScapReader:
             for address in self._asset_addresses:
                 if address not in scan.addresses:
                     scan.addresses.append(address)
-        scan.os = os_name
-        scan.os_name = self._benchmark_title
+        # What the target said of itself (SCC's facts) wins; else what its content was made for.
+        scan.os = target_family(self._target_os) or os_name
+        scan.os_name = self._target_os or platform or self._benchmark_title
         scan.profile_title = self._profiles.get(scan.profile_id, "")
         for rule_id, cce, result, severity, exports, definitions, message in self._raw_results:
             expected = "; ".join(self._value_text(v, self._set_values.get(v)) for v in exports if v)

@@ -69,20 +69,16 @@ def _machine_counts(ids: list[int]) -> dict[int, Severities]:
 
 def _last_scans(ids: list[int]) -> dict[int, LastScan]:
     """Each scanned machine's newest scan (in the one order of scans): whether it evaluated a rule, and
-    if not, the reason to show. Two queries however many machines."""
-    newest = Scan.objects.filter(resource_id=OuterRef("pk")).order_by(*Scan.NEWEST_FIRST).values("pk")[:1]
-    last = dict(
-        Resource.objects.filter(pk__in=ids)
-        .annotate(last_scan=Subquery(newest))
-        .filter(last_scan__isnull=False)
-        .values_list("last_scan", "pk")
+    if not, the reason to show. One query however many machines."""
+    newest = (
+        Scan.objects.filter(resource_id=OuterRef("resource_id")).order_by(*Scan.NEWEST_FIRST).values("pk")[:1]
     )
     found: dict[int, LastScan] = {}
-    for scan in Scan.objects.filter(pk__in=list(last)).select_related("benchmark"):
+    for scan in Scan.objects.filter(resource_id__in=ids, pk=Subquery(newest)).select_related("benchmark"):
         counts = {value: int(n) for value, n in (scan.result_counts or {}).items() if n}
         evaluated = any(counts.get(value) for value in EVALUATED)
         reason = "" if evaluated else no_rule_evaluated(scan, counts)
-        found[last[scan.pk]] = LastScan(evaluated, reason, content_target(scan), scan.scanned_at)
+        found[scan.resource_id] = LastScan(evaluated, reason, content_target(scan), scan.scanned_at)
     return found
 
 
@@ -98,7 +94,10 @@ def no_rule_evaluated(scan: Scan, counts: dict[str, int]) -> str:
 
 def content_target(scan: Scan) -> str:
     """What the scan's content was made for, as far as the scan tells."""
-    title = scan.benchmark.title if scan.benchmark and scan.benchmark.title else scan.target_os
+    benchmark = scan.benchmark
+    if benchmark is not None and benchmark.platform:
+        return f"its content targets {benchmark.platform}"
+    title = benchmark.title if benchmark is not None and benchmark.title else scan.target_os
     if title:
         return f"its content is {title}, which may target another system"
     return "its content may target another system"

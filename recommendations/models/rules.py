@@ -13,6 +13,8 @@ class Benchmark(models.Model):
     version = models.CharField(max_length=lengths.BENCHMARK_VERSION, blank=True, default="")
     title = models.CharField(max_length=lengths.BENCHMARK_TITLE, blank=True, default="")
     os = models.CharField(max_length=10, choices=OperatingSystem.choices, blank=True, default="")
+    # What its CPE platforms name ("Debian 11"), for reasons and pages; "" when it names none.
+    platform = models.CharField(max_length=lengths.BENCHMARK_TITLE, blank=True, default="")
     # Digest of the rules last loaded from it: a fleet scanned with the same content skips the catalog work.
     rules_digest = models.CharField(max_length=64, blank=True, default="")
     loaded_at = models.DateTimeField(auto_now=True)

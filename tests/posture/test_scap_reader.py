@@ -24,12 +24,12 @@ XCCDF = "http://checklists.nist.gov/xccdf/1.2"
 # File -> digests of (first read, read with its benchmark known).
 DIGESTS = {
     "rhel9-stig.arf.xml.xz": (
-        "5e455f4b23ce7f98886b2418480a602bfae4ab58f98fd37f9f03732bcc4096a2",
-        "767b1380e43fb1fdb34d76cbaf2cd637b0869ffda2d2ece0fd2637866329bec9",
+        "2ed2f69eb28b2ddf85c467a5fded1d2dc8d53a4550be2966528437b76f174017",
+        "460726c22106a6806165689cf3987d36f41bc68c051e1efd511fa963b76098dc",
     ),
     "debian-anssi-high.arf.xml.xz": (
-        "fdc0ae64064b75b4aaf0ff9b67c47d2c0fe01a6aff05d867d8d500bb9aaf7e24",
-        "29cfa0bf6f7ab877032da4d921141194c2fe0ee145cda7ede58ba60f2388024a",
+        "9343c43c5ff253e35cebc5990f8b501ae1a0a105602d6f8802bc1bd0f0977a61",
+        "85d7673ce24eca795d3cfd903f21de7ddb4043f98e318110c966254b9328425f",
     ),
 }
 
