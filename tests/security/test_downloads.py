@@ -26,6 +26,9 @@ DOWNLOADS = {
     "chart-top-recommendations-csv",
     "quick-fix-bash",
     "quick-fix-ansible",
+    "quick-fix-powershell",
+    "baseline-csv",
+    "baseline-xlsx",
     "api-findings-export-csv",
     "api-findings-export-xlsx",
     "recommendation-export-csv",
@@ -69,8 +72,12 @@ def test_every_route_that_looks_like_a_download_is_in_the_list():
 
 
 def test_every_download_is_an_attachment_of_a_type_that_is_not_a_page(admin_client: Client):
-    open_findings = list(Finding.objects.filter(state="open").values_list("pk", flat=True)[:5])
-    assert open_findings
+    open_findings = Finding.objects.filter(state="open")
+    # A bundle holds one platform's rules: Linux ones for bash and Ansible, Windows ones for PowerShell.
+    linux = list(open_findings.exclude(rule__os="windows").values_list("pk", flat=True)[:5])
+    windows = list(open_findings.filter(rule__os="windows").values_list("pk", flat=True)[:5])
+    assert linux
+    assert windows
     checked: set[str] = set()
     for name in FILES:
         assert_is_a_safe_download(Client().get(f"/agent/{name}"), name)
@@ -82,17 +89,20 @@ def test_every_download_is_an_attachment_of_a_type_that_is_not_a_page(admin_clie
         ("api-findings-export-csv", "/api/v1/findings/export.csv"),
         ("api-findings-export-xlsx", "/api/v1/findings/export.xlsx"),
         ("recommendation-export-csv", "/recommendations/machine-config-vulns/export.csv"),
+        ("baseline-csv", "/baseline/export.csv?os=windows"),
+        ("baseline-xlsx", "/baseline/export.xlsx?os=windows"),
     ]:
         response = admin_client.get(path)
         assert_is_a_safe_download(response, path)
         assert body_of(response), path
         checked.add(name)
     bundles = [
-        ("quick-fix-bash", "/os-configuration/quick-fix/bash/"),
-        ("quick-fix-ansible", "/os-configuration/quick-fix/ansible/"),
+        ("quick-fix-bash", "/os-configuration/quick-fix/bash/", linux),
+        ("quick-fix-ansible", "/os-configuration/quick-fix/ansible/", linux),
+        ("quick-fix-powershell", "/os-configuration/quick-fix/powershell/", windows),
     ]
-    for name, path in bundles:
-        assert_is_a_safe_download(admin_client.post(path, {"finding": open_findings}), path)
+    for name, path, findings in bundles:
+        assert_is_a_safe_download(admin_client.post(path, {"finding": findings}), path)
         checked.add(name)
     assert checked == DOWNLOADS
 
