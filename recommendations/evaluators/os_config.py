@@ -33,10 +33,6 @@ def _machine_counts(ids: list[int]) -> dict[int, tuple[int, int]]:
     return {row["resource_id"]: (row["failed"], row["high"]) for row in rows}
 
 
-def _scanned(ids: list[int]) -> set[int]:
-    return set(Scan.objects.filter(resource_id__in=ids).values_list("resource_id", flat=True).distinct())
-
-
 def _evidence_times(ids: list[int]) -> tuple[dict[int, datetime], dict[int, datetime]]:
     """Per machine, when its open failed rules were first seen (the earliest), and its latest scan's
     end time: the evidence times of an Unhealthy and of a Healthy verdict."""
@@ -96,8 +92,8 @@ def evaluate_os_configuration(resource_ids: Iterable[int]) -> set[int]:
     scale_sets |= {r.parent_id for r in resources if r.kind == ResourceKind.VMSS_INSTANCE and r.parent_id}
     verdicts: dict[tuple[int, str], Verdict] = {}
     counts = _machine_counts(machines)
-    scanned = _scanned(machines)
     times = _evidence_times(machines)
+    scanned = set(times[1])  # the machines with a scan: those with a latest scan time
     for machine in machines:
         failed, high = counts.get(machine, (0, 0))
         verdict = _machine_verdict(failed, high, machine in scanned)
@@ -115,8 +111,8 @@ def _scale_set_verdicts(scale_set_ids: list[int]) -> dict[tuple[int, str], Verdi
         instances[parent].append(pk)
     every = [pk for members in instances.values() for pk in members]
     counts = _machine_counts(every)
-    scanned = _scanned(every)
     times = _evidence_times(every)
+    scanned = set(times[1])
     verdicts: dict[tuple[int, str], Verdict] = {}
     for scale_set, members in instances.items():
         failing = [m for m in members if counts.get(m, (0, 0))[0]]
