@@ -220,6 +220,9 @@ SPECTACULAR_SETTINGS = {
         "RecommendationSeverityEnum": "recommendations.models.Severity",
         "RuleSeverityEnum": "recommendations.models.RuleSeverity",
         "OperatingSystemEnum": "posture.models.OperatingSystem",
+        "ExemptionCategoryEnum": "governance.models.ExemptionCategory",
+        "RequestCategoryEnum": "governance.models.RequestCategory",
+        "RequestStateEnum": "governance.models.RequestState",
     },
     # The schema needs a login and a role like every route (web/access.py).
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated", "web.access.RouteAccess"],

@@ -108,6 +108,9 @@ def _check_ask(ask: Ask, items: list[Assignment], today: date) -> None:
         raise UserError(f"the expiry is at most a year ahead ({today + LONGEST:%Y-%m-%d})")
     if not items:
         raise UserError("select at least one item")
+    if len({item.team_id for item in items}) > 1:
+        # A request is one team's: its lead and members see all of it, no other tower any of it.
+        raise UserError("a request holds the items of one team: make one request per team")
     closed = [item for item in items if item.status not in OPEN_STATUSES]
     if closed:
         listed = ", ".join(f"#{i.pk} is {i.get_status_display()}" for i in closed)

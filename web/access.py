@@ -132,6 +132,9 @@ ACCESS: dict[str, Access] = {
     "api-exemptions": Access(READERS, writes=ANALYSTS),
     "api-exemption": Access(READERS),
     "api-exemption-end": Access(ANALYSTS),
+    "api-exemption-requests": Access(EVERYONE, writes=WORKERS),
+    "api-exemption-request": Access(EVERYONE),
+    "api-exemption-request-decide": Access(ANALYSTS),
     "api-governance-rules": Access(ANALYSTS),
     "api-governance-rule": Access(ANALYSTS),
     # Django's admin: users, teams, workspaces, tokens.

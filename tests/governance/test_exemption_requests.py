@@ -239,3 +239,12 @@ def test_another_towers_items_and_requests_are_missing_ones(estate: Estate):
     assert ExemptionRequest.objects.count() == 1
     # The other tower's lead sees its own.
     assert client_for(estate.win_lead).get(f"/exemption-requests/{request.pk}/").status_code == 200
+
+
+def test_a_request_holds_one_teams_items(estate: Estate):
+    linux_item, windows_item = make_item(estate.linux, TODAY), make_item(estate.windows, TODAY)
+    with pytest.raises(UserError, match="the items of one team"):
+        request_exemption(
+            user=estate.analyst, items=[linux_item, windows_item], ask=Ask("waiver", "Both", UNTIL)
+        )
+    assert not ExemptionRequest.objects.exists()

@@ -323,7 +323,7 @@ def test_resource_page_lists_all_assessments_with_reason_and_links(user_client: 
     make_assessment(resource, "agent-health-resolved", "not_applicable", cause="OffByPolicy")
     response = user_client.get(f"/resources/{resource.pk}/?subscription=Production")
     html = response.content.decode()
-    statuses = [a.status for a in response.context["assessments"]]
+    statuses = [row.assessment.status for row in response.context["assessments"]]
     assert statuses == ["unhealthy", "healthy", "not_applicable"]
     cells = re.findall(r'<td class="reason">(.*?)</td>', html)
     assert cells == ["12 failed rules (2 high severity)", "—", "OffByPolicy"]

@@ -411,6 +411,7 @@ def test_a_tower_member_sees_no_trend_but_the_towers_current_charts(tower_member
     # The dashboard says whose resources it covers, not "All subscriptions".
     assert "Your tower Tower A: its resources in every subscription" in html
     assert "All subscriptions</p>" not in html
+    assert "CSV of the trend" not in html  # no link to a file it cannot have
     assert read_csv(tower_member.get(reverse("chart-failed-rules-csv")))[1:] == [
         ["Severity", "Medium", "1", "1"],
         ["OS", "Linux", "1", "1"],

@@ -140,6 +140,7 @@ def reference(name: str, tower: Tower | None) -> Any:
         return "nobody@nowhere.example" if name == "owner" else MISSING_ID
     return {
         "item": tower.item_on_machine.pk,
+        "items": tower.item_on_machine.pk,
         "assessment": tower.assessment.pk,
         "finding": tower.open_finding.pk,
         "team": tower.team.pk,
@@ -177,6 +178,15 @@ def exemption(t: Tower, e: Estate) -> dict[str, Any]:
 def exemption_request(t: Tower, e: Estate) -> dict[str, Any]:
     return {
         "item": [t.item_on_machine.pk],
+        "category": "risk_accepted",
+        "justification": "probe",
+        "expires_on": "2027-01-31",
+    }
+
+
+def api_exemption_request(t: Tower, e: Estate) -> dict[str, Any]:
+    return {
+        "items": [t.item_on_machine.pk],
         "category": "risk_accepted",
         "justification": "probe",
         "expires_on": "2027-01-31",
@@ -238,6 +248,8 @@ BODIES: dict[tuple[str, str], list[Body]] = {
     ("team-create", "POST"): [Body(fixed(name="probe-team"), (), ADMINS)],
     ("api-exemptions", "POST"): [Body(exemption, ("subscription",), ANALYSTS)],
     ("api-exemption-end", "POST"): [Body(fixed(), (), ANALYSTS)],
+    ("api-exemption-requests", "POST"): [Body(api_exemption_request, ("items",), WORKERS)],
+    ("api-exemption-request-decide", "POST"): [Body(fixed(decision="approve"), (), ANALYSTS)],
     ("api-governance-rules", "POST"): [
         Body(lambda t, e: {"name": "probe rule", "priority": 99, "team": t.team.pk}, ("team",), ANALYSTS)
     ],

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from web.api import estate, evidence, exports, score
+from web.api import estate, evidence, exemption_requests, exports, score
 from web.api import governance as governance_api
 
 urlpatterns = [
@@ -46,6 +46,21 @@ urlpatterns = [
     path("exemptions/", governance_api.ExemptionList.as_view(), name="api-exemptions"),
     path("exemptions/<int:pk>/", governance_api.ExemptionDetail.as_view(), name="api-exemption"),
     path("exemptions/<int:pk>/end/", governance_api.ExemptionEnd.as_view(), name="api-exemption-end"),
+    path(
+        "exemption-requests/",
+        exemption_requests.ExemptionRequestList.as_view(),
+        name="api-exemption-requests",
+    ),
+    path(
+        "exemption-requests/<int:pk>/",
+        exemption_requests.ExemptionRequestDetail.as_view(),
+        name="api-exemption-request",
+    ),
+    path(
+        "exemption-requests/<int:pk>/decide/",
+        exemption_requests.ExemptionRequestDecide.as_view(),
+        name="api-exemption-request-decide",
+    ),
     path("governance-rules/", governance_api.GovernanceRuleList.as_view(), name="api-governance-rules"),
     path(
         "governance-rules/<int:pk>/",
