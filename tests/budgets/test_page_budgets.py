@@ -53,7 +53,7 @@ def pages_of(route: Route, ids: dict[str, int]) -> list[tuple[str, str]]:
     name = route.name
     if name == "agent-file":
         return [(name, reverse(name, args=["install.sh"]))]
-    if name == "recommendation":
+    if name in ("recommendation", "recommendation-export-csv"):
         return [(name, reverse(name, args=[CONFIG_KEY]))]
     if name == "resource":
         machine = reverse(name, args=[ids["machine"]])
@@ -103,7 +103,8 @@ BUDGETS: dict[str, dict[str, int]] = {
         "chart-failed-rules-csv": 6,
         "chart-top-recommendations-csv": 10,
         "control": 13,
-        "recommendation": 9,
+        "recommendation": 10,
+        "recommendation-export-csv": 3,
         "os-config": 13,
         "rule (failing)": 9,
         "rule (passing)": 9,
@@ -113,12 +114,12 @@ BUDGETS: dict[str, dict[str, int]] = {
         "baseline-xlsx": 6,
         "agent-file": 2,
         "subscriptions": 9,
-        "resource-list": 7,
-        "resource-list (unhealthy)": 7,
-        "resource (machine)": 14,
-        "resource (machine, passed rules)": 14,
-        "resource (scale set)": 12,
-        "resource (cluster)": 14,
+        "resource-list": 8,
+        "resource-list (unhealthy)": 8,
+        "resource (machine)": 19,
+        "resource (machine, passed rules)": 19,
+        "resource (scale set)": 17,
+        "resource (cluster)": 19,
         "imports": 6,
         "import": 5,
         # + the page's severities, its requests, the pending requests' count.
@@ -143,25 +144,26 @@ BUDGETS: dict[str, dict[str, int]] = {
         "chart-failed-rules-csv": 8,
         "chart-top-recommendations-csv": 11,
         "control": 15,
-        "recommendation": 12,
+        "recommendation": 13,
+        "recommendation-export-csv": 5,
         "os-config": 16,
         "rule (failing)": 12,
         "rule (passing)": 12,
         "rule (never scanned)": 11,
-        "baseline": 13,
-        "baseline-csv": 4,
-        "baseline-xlsx": 7,
+        "baseline": 14,
+        "baseline-csv": 5,
+        "baseline-xlsx": 8,
         "agent-file": 2,
-        "resource-list": 10,
-        "resource-list (unhealthy)": 10,
-        "resource (machine)": 17,
-        "resource (machine, passed rules)": 17,
-        "resource (scale set)": 15,
-        "resource (cluster)": 17,
-        "my-items": 14,
-        "item": 13,
-        "exemption-requests": 8,
-        "exemption-request": 8,
+        "resource-list": 11,
+        "resource-list (unhealthy)": 11,
+        "resource (machine)": 22,
+        "resource (machine, passed rules)": 22,
+        "resource (scale set)": 20,
+        "resource (cluster)": 22,
+        "my-items": 15,
+        "item": 14,
+        "exemption-requests": 9,
+        "exemption-request": 9,
     },
 }
 
