@@ -143,8 +143,8 @@ def test_the_export_writes_times_in_utc() -> None:
 def test_a_leads_pages_say_which_tower_they_cover(url: str) -> None:
     linux = Team.objects.get(name="Linux")
     html = page(client_for("lin-lead", Role.LEAD, linux), url)
-    assert "All subscriptions · your tower Linux only" in html
-    assert "your tower" not in page(client_for("analyst"), url)
+    assert "Your tower Linux: its resources in every subscription" in html
+    assert "Your tower" not in page(client_for("analyst"), url)
 
 
 def test_the_dashboard_explains_its_weighted_percentage_beside_the_points() -> None:
