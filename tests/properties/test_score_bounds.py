@@ -22,6 +22,7 @@ from governance.exemptions import create_exemption
 from governance.models import Assignment, Team
 from governance.roles import Role
 from governance.scoping import restrict
+from governance.towers import refresh_tower_summaries
 from posture.models import ResourceKind
 from posture.scope import ESTATE, Scope
 from recommendations.models import Assessment, Recommendation
@@ -180,6 +181,8 @@ def build(plan: Plan) -> tuple[list[int], list[int], Scope]:
             finding=None,
             defaults={"team": team, "first_detected": timezone.now(), "due_date": today},
         )
+    # Items made here, not by the governance services: the tower's summaries follow them as they would.
+    refresh_tower_summaries([resources[index].pk for index in plan.tower])
     return [s.pk for s in subs], [r.pk for r in resources], restrict(ESTATE, lead)
 
 
