@@ -102,7 +102,9 @@ def benchmark_document(when: datetime, host: str, results: dict[str, str]) -> by
     return (
         f'<?xml version="1.0" encoding="UTF-8"?><Benchmark xmlns="{XCCDF}" '
         'id="xccdf_org.posture.demo_benchmark_RHEL-9"><status>accepted</status>'
-        "<title>Posture demo baseline for Red Hat Enterprise Linux 9</title><version>2026.11</version>"
+        "<title>Posture demo baseline for Red Hat Enterprise Linux 9</title>"
+        # The platform the content targets, as SCAP Security Guide declares it: the machines' OS comes from it.
+        '<platform idref="cpe:/o:redhat:enterprise_linux:9"/><version>2026.11</version>'
         '<Profile id="xccdf_org.posture.demo_profile_stig"><title>DISA STIG (demo subset)</title></Profile>'
         f'{"".join(values)}<Group id="xccdf_org.posture.demo_group_system"><title>System Settings</title>'
         f"{''.join(rules)}</Group>"

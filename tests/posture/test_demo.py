@@ -9,7 +9,7 @@ from intake.demo import BASE_TIME, load_demo
 from posture.models import Resource, ResourceKind, Subscription
 from posture.scope import scope_for
 from recommendations.cloud_finding_selectors import scope_other_findings
-from recommendations.models import Assessment, AssessmentStatus, Finding, Recommendation
+from recommendations.models import Assessment, AssessmentStatus, Benchmark, Finding, Recommendation, Rule
 from scoring.engine import compute_score
 from scoring.models import ScorePoint
 from tests.db_state import database_state
@@ -139,3 +139,11 @@ def test_the_demo_draws_the_history_its_scans_describe():
         .values_list("taken_at", flat=True)
     )
     assert moments == [BASE_TIME - timedelta(days=7), BASE_TIME]
+
+
+def test_the_demo_content_declares_its_platform():
+    # The OS of rules and machines comes from the content's CPE platform, never from a title: a demo
+    # benchmark without one drew every failed rule as "Unknown" in the charts.
+    load_demo()
+    assert not Rule.objects.filter(os="").exists()
+    assert Benchmark.objects.get(title__startswith="Posture demo").platform == "Red Hat Enterprise Linux 9"
