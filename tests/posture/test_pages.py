@@ -307,6 +307,8 @@ def test_resource_page_shows_attributes_and_agent(user_client: Client):
         assert text in html, text
     assert f'href="/resources/{vmss.pk}/">api</a>' in html
     assert 'href="/?subscription=Production">Production</a>' in html
+    # An agent that reports no error shows none (its choice's label was "None").
+    assert "Reported error" not in html
 
 
 def test_scale_set_page_lists_its_instances_and_tags(user_client: Client):

@@ -175,7 +175,9 @@ def resource_detail(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse
         "parent_visible": resource.parent_id is not None
         and only_visible(Resource.objects.filter(pk=resource.parent_id), scope).exists(),
         "installable": resource.kind in (*MACHINE_KINDS, ResourceKind.VMSS),
-        "agent_error": AgentError(resource.agent_error).label if resource.agent_error in AgentError else "",
+        "agent_error": AgentError(resource.agent_error).label
+        if resource.agent_error and resource.agent_error in AgentError
+        else "",
         "sources": machine_sources(resource),
         "cloud_findings": machine_cloud_findings(resource),
         # What each cloud tool said of the machine, by tool (EC2's placement, SSM's managed state...).
