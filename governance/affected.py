@@ -6,8 +6,6 @@ an item the reader may see counts (governance.scoping): on a machine two towers 
 item is not there, and the row reads as unassigned.
 """
 
-import csv
-import io
 from collections.abc import Generator
 from datetime import UTC
 from typing import Any
@@ -16,7 +14,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import CharField, DateField, IntegerField, OuterRef, QuerySet, Subquery
 
 from audit import trail
-from governance.exports import CHUNK_BYTES, neutralise_cell
+from governance.exports import csv_stream, neutralise_cell
 from governance.scoping import Reader, visible_assignments
 from recommendations.models import Assessment, Recommendation
 
@@ -92,20 +90,15 @@ def affected_csv_chunks(
 ) -> Generator[bytes, None, None]:
     """The CSV (RFC 4180, UTF-8) of a recommendation's affected resources, streamed in chunks; the export
     is in the audit log with its filters and row count when it ends (or is interrupted)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
     rows = 0
+
+    def count_row() -> None:
+        nonlocal rows
+        rows += 1
+
     complete = False
     try:
-        for row in affected_rows(assessments, base_url):
-            writer.writerow(row)
-            rows += 1
-            if buffer.tell() >= CHUNK_BYTES:
-                yield buffer.getvalue().encode()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue().encode()
+        yield from csv_stream(COLUMNS, affected_rows(assessments, base_url), count_row)
         complete = True
     finally:
         trail.record(

@@ -6,8 +6,6 @@ findings exports' neutralising (an expected value such as "= 0" would otherwise 
 each export is recorded in the audit log like theirs.
 """
 
-import csv
-import io
 import tempfile
 from collections.abc import Generator, Iterator
 from typing import IO, Any
@@ -16,7 +14,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from openpyxl import Workbook
 
-from governance.exports import CHUNK_BYTES, Export, ExportTooLarge, neutralise_cell, xlsx_cell
+from governance.exports import Export, ExportTooLarge, csv_stream, neutralise_cell, xlsx_cell
 from recommendations.models import Rule
 
 COLUMNS = (
@@ -57,19 +55,9 @@ def checklist_rows(rules: QuerySet[Rule]) -> Iterator[list[Any]]:
 
 def checklist_csv_chunks(export: Export, rules: QuerySet[Rule]) -> Generator[bytes, None, None]:
     """The CSV (RFC 4180, UTF-8) in chunks; the export is recorded when it ends (or stops)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
     complete = False
     try:
-        for row in checklist_rows(rules):
-            writer.writerow(row)
-            export.rows += 1
-            if buffer.tell() >= CHUNK_BYTES:
-                yield buffer.getvalue().encode()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue().encode()
+        yield from csv_stream(COLUMNS, checklist_rows(rules), export.count_row)
         complete = True
     finally:
         export.record(complete=complete)

@@ -8,7 +8,7 @@ carriage return) is neutralised by `neutralise_cell`, the one place that knows h
 import csv
 import io
 import tempfile
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -111,6 +111,9 @@ class Export:
     rows: int = 0
     # What a row is, for the audit log: findings, or the baseline's rules (governance/checklists.py).
     subject: str = "findings"
+
+    def count_row(self) -> None:
+        self.rows += 1
 
     def record(self, *, complete: bool = True) -> None:
         trail.record(
@@ -248,29 +251,37 @@ def finding_rows(
         ]
 
 
+def csv_stream(
+    header: Sequence[str], rows: Iterable[Sequence[Any]], on_row: Callable[[], None]
+) -> Iterator[bytes]:
+    """A CSV (RFC 4180, UTF-8) in chunks of about CHUNK_BYTES, the header first; on_row counts each row
+    as it is written (an interrupted download's audit entry says how far it went)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    # A row at a time, each freed once written: rows gathered in batches lived through the cycle
+    # collector's passes into its oldest generation, whose passes then walked every object of the
+    # process (1.2 s of CPU for 1,000,000 rows); the csv module writes None as an empty cell.
+    for row in rows:
+        writer.writerow(row)
+        on_row()
+        if buffer.tell() >= CHUNK_BYTES:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
 def csv_chunks(
     export: Export, findings: QuerySet[Finding], *, bom: bool = False
 ) -> Generator[bytes, None, None]:
-    """The CSV (RFC 4180, UTF-8) in chunks of about CHUNK_BYTES; the export is recorded when it ends."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
+    """The findings' CSV in chunks; the export is recorded when it ends (or stops)."""
     complete = False
     rows = finding_rows(findings, export.base_url, export.actor, as_text=True, chunk_size=CHUNK_ROWS)
     try:
         if bom:
             yield BOM
-        # A row at a time, each freed once written: rows gathered in batches lived through the cycle
-        # collector's passes into its oldest generation, whose passes then walked every object of the
-        # process (1.2 s of CPU for 1,000,000 rows); the csv module writes None as an empty cell.
-        for row in rows:
-            writer.writerow(row)
-            export.rows += 1
-            if buffer.tell() >= CHUNK_BYTES:
-                yield buffer.getvalue().encode()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue().encode()
+        yield from csv_stream(COLUMNS, rows, export.count_row)
         complete = True
     finally:
         # Ends the rows' query first (a download stopped half way): its connection records the export.

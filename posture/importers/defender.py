@@ -25,7 +25,7 @@ from posture.importers.azure_ids import parse_resource_id
 from posture.importers.json_input import parse_json
 from posture.importers.limits import check_lengths
 from posture.importers.records import AssessmentRecord
-from posture.importers.securitybaseline import TIME_FORMATS
+from posture.importers.securitybaseline import export_time
 
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 PORTAL_COLUMNS = ("recommendationid", "resourceid", "state")
@@ -130,20 +130,7 @@ def _status(where: str, column: str, value: str) -> str:
 
 
 def _moment(where: str, column: str, value: str) -> datetime | None:
-    """A time as the exports write it (ISO 8601, or the Log Analytics portal's US format); UTC when it
-    says no offset, as both exports' times are."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        for pattern in TIME_FORMATS:
-            try:
-                return datetime.strptime(value, pattern).replace(tzinfo=UTC)
-            except ValueError:
-                continue
-        raise RejectedFile(f"{where}: {column} {shown(value)} is not a time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return export_time(where, column, value) if value else None
 
 
 def _record(where: str, position: int, **values: Any) -> AssessmentRecord:

@@ -113,6 +113,12 @@ def _json_rows(raw: bytes) -> Iterator[tuple[int, dict[str, str]]]:
 def _time(where: str, value: str) -> datetime:
     if not value:
         raise RejectedFile(f"{where}: TimeGenerated is empty")
+    return export_time(where, "TimeGenerated", value)
+
+
+def export_time(where: str, column: str, value: str) -> datetime:
+    """A time as Log Analytics and Defender's exports write it (ISO 8601, or the portal's US format);
+    UTC when it says no offset, as these exports' times are."""
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
@@ -121,7 +127,7 @@ def _time(where: str, value: str) -> datetime:
                 return datetime.strptime(value, pattern).replace(tzinfo=UTC)
             except ValueError:
                 continue
-        raise RejectedFile(f"{where}: TimeGenerated {shown(value)} is not a time") from None
+        raise RejectedFile(f"{where}: {column} {shown(value)} is not a time") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
