@@ -14,6 +14,7 @@ from scoring.document import score_document
 from scoring.engine import compute_score
 from scoring.history import has_history
 from scoring.models import Control, ScorePoint
+from scoring.reported import reconcile
 from web.api.base import LIST_BACKENDS, SUBSCRIPTION_PARAMETER, Cursor, IdFilter, caller_scope
 
 
@@ -22,7 +23,9 @@ class ScoreView(APIView):
 
     @extend_schema(parameters=[SUBSCRIPTION_PARAMETER], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
-        return Response(score_document(compute_score(caller_scope(request))))
+        scope = caller_scope(request)
+        report = compute_score(scope)
+        return Response(score_document(report, reconcile(scope, report)))
 
 
 class ControlSerializer(serializers.ModelSerializer[Control]):

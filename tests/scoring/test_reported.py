@@ -1,0 +1,104 @@
+"""Defender's reported score beside Posture's: `score --json`'s `reported`, the flag, and the rows that
+explain "Remediate security configurations". The reported figures are Microsoft's published example
+(tests/fixtures/defender-score/rest-securescorecontrols.json and rest-securescores.json: GENUINE,
+provenance in tests/posture/test_defender_scores.py); Posture's side is built here."""
+
+import json
+from dataclasses import replace
+from decimal import Decimal
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from intake.pipeline import ingest_file
+from posture.models import Resource
+from posture.scope import ESTATE, Scope, scope_for
+from recommendations.models import Assessment, AssessmentStatus
+from scoring.engine import compute_score
+from scoring.reported import reconcile
+from tests.factories import make_assessment, make_resource, make_subscription
+
+pytestmark = pytest.mark.django_db
+
+SCORES = Path(__file__).resolve().parent.parent / "fixtures" / "defender-score"
+SUB = "20ff7fc3-e762-44dd-bd96-b71116dcdc23"
+RSC = "Remediate security configurations"
+
+
+@pytest.fixture
+def contoso():
+    subscription = make_subscription("Contoso", external_id=SUB)
+    # Defender's example counts one machine unhealthy in the control: so does Posture.
+    web = make_resource(subscription, name="web-01")
+    make_assessment(web, "machine-config-vulns", AssessmentStatus.UNHEALTHY)
+    for name in ("rest-securescores.json", "rest-securescorecontrols.json"):
+        assert ingest_file(SCORES / name).status == "imported"
+    return subscription
+
+
+def score_json(*args: str) -> dict:
+    out = StringIO()
+    call_command("score", "--json", *args, stdout=out)
+    return json.loads(out.getvalue())
+
+
+def control(document: dict, name: str) -> dict:
+    return next(c for c in document["reported"]["controls"] if c["name"] == name)
+
+
+def test_score_json_shows_defenders_reported_score_beside_posture(contoso):
+    document = score_json("--subscription", "Contoso")
+    reported = document["reported"]
+    assert (reported["current"], reported["max"], reported["percentage"]) == (23.53, 39, 0.6033)
+    assert document["secure_score"] == {"current": 0, "max": 4, "percentage": 0}
+    assert reported["differs"] is True  # Posture knows one control; Defender scores eleven more
+    remediate = control(document, RSC)
+    assert [remediate[key] for key in ("current", "max", "healthy", "unhealthy")] == [0, 4, 0, 1]
+    assert remediate["posture"] == {"current": 0, "max": 4, "healthy": 0, "unhealthy": 1}
+    assert remediate["differs"] is False
+    mfa = control(document, "Enable MFA")
+    assert (mfa["current"], mfa["posture"]["current"], mfa["differs"]) == (10, 0, True)
+    explanation = reported["explanation"]
+    assert explanation["healthy"] == {"posture": 0, "defender": 0}
+    assert explanation["unhealthy"] == {"posture": 1, "defender": 1}
+    assert [(r["name"], r["state"], r["may_differ"]) for r in explanation["resources"]] == [
+        ("web-01", "unhealthy", False)
+    ]
+
+
+def test_a_difference_is_flagged_with_the_resources_that_explain_it(contoso):
+    db = make_resource(contoso, name="db-01")
+    assessment = make_assessment(db, "machine-config-vulns", AssessmentStatus.HEALTHY)
+    Assessment.objects.filter(pk=assessment.pk).update(source="os_config_scan")
+    document = score_json("--subscription", "Contoso")
+    remediate = control(document, RSC)
+    assert remediate["posture"] == {"current": 2, "max": 4, "healthy": 1, "unhealthy": 1}
+    assert remediate["differs"] is True
+    explanation = document["reported"]["explanation"]
+    assert explanation["healthy"] == {"posture": 1, "defender": 0}
+    first = explanation["resources"][0]
+    assert (first["name"], first["state"], first["may_differ"]) == ("db-01", "healthy", True)
+    assert "Posture's own evidence (os_config_scan)" in first["note"]
+
+
+def test_within_rounding_is_not_flagged(contoso):
+    scope = scope_for("Contoso")
+    result = reconcile(scope, compute_score(scope))
+    assert result is not None
+    remediate = next(c for c in result.controls if c.name == RSC)
+    assert not remediate.differs
+    assert not replace(remediate, current=remediate.reported_current + Decimal("0.01")).differs
+    assert replace(remediate, current=remediate.reported_current + Decimal("0.02")).differs
+
+
+def test_reported_figures_are_shown_only_for_one_whole_subscription(contoso):
+    # Whole-subscription figures: not across subscriptions, and not to a tower's members, whose scope
+    # hides machines (Defender's counts would disclose other towers').
+    assert reconcile(ESTATE, compute_score(ESTATE)) is None
+    tower = Scope(subscription_ids=(contoso.pk,), resources=Resource.objects.filter(name="web-01"))
+    assert reconcile(tower, compute_score(tower)) is None
+    assert "reported" not in score_json()
+    other = make_subscription("Fabrikam")
+    assert "reported" not in score_json("--subscription", other.name)
