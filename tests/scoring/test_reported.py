@@ -5,20 +5,26 @@ provenance in tests/posture/test_defender_scores.py); Posture's side is built he
 
 import json
 from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
 
+from governance.models import Assignment, Team
+from governance.roles import Role
+from governance.towers import refresh_tower_summaries
 from intake.pipeline import ingest_file
 from posture.models import Resource
 from posture.scope import ESTATE, Scope, scope_for
 from recommendations.models import Assessment, AssessmentStatus
 from scoring.engine import compute_score
 from scoring.reported import reconcile
-from tests.factories import make_assessment, make_resource, make_subscription
+from tests.factories import make_assessment, make_resource, make_subscription, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -102,3 +108,35 @@ def test_reported_figures_are_shown_only_for_one_whole_subscription(contoso):
     assert "reported" not in score_json()
     other = make_subscription("Fabrikam")
     assert "reported" not in score_json("--subscription", other.name)
+
+
+def test_the_dashboard_shows_both_scores_and_the_explaining_rows(contoso, client):
+    client.force_login(make_user())
+    response = client.get(reverse("dashboard"), {"subscription": "Contoso"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Defender reported <strong>23.53</strong> / 39 points (60.33%)" in html
+    assert "differs from Posture's" in html
+    assert "Defender counts 0 healthy and 1 unhealthy resources; Posture counts 0 healthy" in html
+    assert "web-01" in html
+    # The estate has no reported figure of its own.
+    assert "Defender reported" not in client.get(reverse("dashboard")).content.decode()
+
+
+def test_a_towers_members_see_no_reported_figures(contoso, client):
+    tower = Team.objects.create(name="Web tower")
+    web = Resource.objects.get(name="web-01")
+    Assignment.objects.create(
+        assessment=Assessment.objects.get(resource=web),
+        team=tower,
+        first_detected=timezone.now(),
+        due_date=date(2026, 12, 31),
+    )
+    refresh_tower_summaries([web.pk])
+    client.force_login(make_user("lead", role=Role.LEAD, team=tower))
+    html = client.get(reverse("dashboard"), {"subscription": "Contoso"}).content.decode()
+    assert "Defender reported" not in html
+    assert "Defender's own score" not in html
+    api = client.get("/api/v1/score/", {"subscription": "Contoso"})
+    assert api.status_code == 200
+    assert "reported" not in api.json()

@@ -18,6 +18,7 @@ from recommendations.selectors import ResourceFilter, ResourceState, filtered_re
 from scoring import charts
 from scoring.engine import ControlScore, RecommendationScore, ScoreReport, SubscriptionScore, compute_score
 from scoring.history import TREND_DAYS, Trend, history
+from scoring.reported import reconcile
 from web.pages.rendering import BadFilter, render_page, render_user_error, scoped
 
 DEFAULT_TREND_DAYS = 30
@@ -67,6 +68,7 @@ def dashboard(request: HttpRequest, scope: Scope) -> HttpResponse:
     report = compute_score(scope)
     rows = [ControlRow.of(control) for control in report.controls]
     unhealthy_anywhere = ResourceFilter(scope, state=ResourceState.UNHEALTHY)
+    reported = reconcile(scope, report)
     context = {
         "nav": "dashboard",
         "report": report,
@@ -83,6 +85,11 @@ def dashboard(request: HttpRequest, scope: Scope) -> HttpResponse:
         # formula's, which is not current / max points.
         "chart": {"percent": float(percent(report.percentage)), "empty": report.max == 0},
         "other_findings": scope_other_findings(scope),
+        # Defender's own score beside Posture's (one whole subscription only: scoring/reported.py).
+        "reported": reported,
+        "reported_percent": percent(reported.reported_percentage)
+        if reported and reported.reported_percentage is not None
+        else None,
         **_chart_context(scope, report, trend, days),
     }
     return render_page(request, "scoring/dashboard.html", context, scope)
