@@ -31,6 +31,7 @@ class ReportedControl:
     """One control: Defender's figures and Posture's."""
 
     name: str
+    control_id: int | None  # the catalog's control, when Defender's is known to it
     reported_current: Decimal
     reported_max: int
     reported_percentage: Decimal
@@ -126,6 +127,7 @@ def reconcile(scope: Scope, report: ScoreReport) -> Reconciliation | None:
 def _control(row: ReportedScore, ours: ControlScore | None) -> ReportedControl:
     return ReportedControl(
         name=row.control.name if row.control else row.display_name,
+        control_id=row.control_id,
         reported_current=row.current,
         reported_max=row.max,
         reported_percentage=row.percentage,

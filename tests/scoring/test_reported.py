@@ -23,6 +23,7 @@ from posture.models import Resource
 from posture.scope import ESTATE, Scope, scope_for
 from recommendations.models import Assessment, AssessmentStatus
 from scoring.engine import compute_score
+from scoring.models import Control
 from scoring.reported import reconcile
 from tests.factories import make_assessment, make_resource, make_subscription, make_user
 
@@ -119,6 +120,13 @@ def test_the_dashboard_shows_both_scores_and_the_explaining_rows(contoso, client
     assert "differs from Posture's" in html
     assert "Defender counts 0 healthy and 1 unhealthy resources; Posture counts 0 healthy" in html
     assert "web-01" in html
+    control = Control.objects.get(name=RSC)
+    response = client.get(reverse("control", args=[control.pk]), {"subscription": "Contoso"})
+    assert response.status_code == 200
+    detail = response.content.decode()
+    assert "Defender reported</dt>" in detail
+    assert "0.00 / 4</a>: 0 healthy, 1 unhealthy" in detail
+    assert "badge overdue" not in detail  # this control agrees
     # The estate has no reported figure of its own.
     assert "Defender reported" not in client.get(reverse("dashboard")).content.decode()
 
@@ -137,6 +145,11 @@ def test_a_towers_members_see_no_reported_figures(contoso, client):
     html = client.get(reverse("dashboard"), {"subscription": "Contoso"}).content.decode()
     assert "Defender reported" not in html
     assert "Defender's own score" not in html
+    control = Control.objects.get(name=RSC)
+    response = client.get(reverse("control", args=[control.pk]), {"subscription": "Contoso"})
+    assert response.status_code == 200
+    detail = response.content.decode()
+    assert "Defender reported" not in detail
     api = client.get("/api/v1/score/", {"subscription": "Contoso"})
     assert api.status_code == 200
     assert "reported" not in api.json()

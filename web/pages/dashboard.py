@@ -184,10 +184,12 @@ def control_detail(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
     if control is None:
         raise Http404("No such control.")
     catalog = recommendations_by_id(rec.id for rec in control.recommendations)
+    reported = reconcile(scope, report)
     context = {
         "nav": "dashboard",
         "control": ControlRow.of(control),
         "recommendations": [RecommendationRow(rec, catalog[rec.id]) for rec in control.recommendations],
         "has_uncounted": any(not rec.counted for rec in control.recommendations),
+        "reported": next((c for c in reported.controls if c.control_id == pk), None) if reported else None,
     }
     return render_page(request, "scoring/control_detail.html", context, scope)
