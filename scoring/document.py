@@ -3,8 +3,9 @@
 from decimal import Decimal
 from typing import Any
 
+from posture.scope import Scope
 from scoring.engine import ScoreReport
-from scoring.reported import Reconciliation
+from scoring.reported import Reconciliation, ReportedFigure, reconcile, reported_by_subscription
 
 
 def _number(value: Decimal) -> float | int:
@@ -16,8 +17,14 @@ def secure_score(current: Decimal, maximum: int, percentage: Decimal) -> dict[st
     return {"current": _number(current), "max": maximum, "percentage": _number(percentage)}
 
 
-def score_document(report: ScoreReport, reconciliation: Reconciliation | None = None) -> dict[str, Any]:
-    """The document; with `reported` (Defender's own figures beside Posture's) when the scope has them."""
+def score_document(
+    report: ScoreReport,
+    reconciliation: Reconciliation | None = None,
+    figures: dict[int, ReportedFigure] | None = None,
+) -> dict[str, Any]:
+    """The document; with `reported` (Defender's own figures beside Posture's) when the scope has them,
+    and each subscription's `reported` score (`figures`: scoring/reported.py) when it has one."""
+    figures = figures or {}
     document = {
         "scope": {"subscription": report.scope.label},
         "secure_score": secure_score(report.current, report.max, report.percentage),
@@ -55,6 +62,7 @@ def score_document(report: ScoreReport, reconciliation: Reconciliation | None = 
                 "max": sub.max,
                 "percentage": _number(sub.percentage),
                 "weight": sub.weight,
+                **({"reported": _figure(figures[sub.id], sub.current, sub.max)} if sub.id in figures else {}),
             }
             for sub in report.subscriptions
         ],
@@ -62,6 +70,22 @@ def score_document(report: ScoreReport, reconciliation: Reconciliation | None = 
     if reconciliation is not None:
         document["reported"] = reported_document(reconciliation)
     return document
+
+
+def scope_document(scope: Scope, report: ScoreReport) -> dict[str, Any]:
+    """The document of `score --json` and the API: the report with Defender's reported figures the
+    scope may show (scoring/reported.py)."""
+    figures = reported_by_subscription(scope, [sub.id for sub in report.subscriptions])
+    return score_document(report, reconcile(scope, report), figures)
+
+
+def _figure(figure: ReportedFigure, current: Decimal, maximum: int) -> dict[str, Any]:
+    return {
+        "current": _number(figure.current),
+        "max": figure.max,
+        "percentage": _number(figure.percentage),
+        "differs": figure.differs_from(current, maximum),
+    }
 
 
 def _optional(value: Decimal | None) -> float | int | None:

@@ -92,6 +92,30 @@ class Reconciliation:
         return score_differs or any(control.differs for control in self.controls)
 
 
+@dataclass(frozen=True)
+class ReportedFigure:
+    """Defender's score of one subscription, for the rows of a list of subscriptions."""
+
+    current: Decimal
+    max: int
+    percentage: Decimal
+    imported_at: datetime
+
+    def differs_from(self, current: Decimal, maximum: int) -> bool:
+        return abs(current - self.current) > TOLERANCE or maximum != self.max
+
+
+def reported_by_subscription(scope: Scope, subscription_ids: list[int]) -> dict[int, ReportedFigure]:
+    """Defender's score of each of these subscriptions that has one; none for a tower's members."""
+    if scope.is_restricted or not subscription_ids:
+        return {}
+    rows = ReportedScore.objects.filter(subscription_id__in=subscription_ids, control_key="")
+    return {
+        row.subscription_id: ReportedFigure(row.current, row.max, row.percentage, row.imported_at)
+        for row in rows
+    }
+
+
 def reconcile(scope: Scope, report: ScoreReport) -> Reconciliation | None:
     """Defender's reported figures beside Posture's for this scope, or None when it has none (or may not
     be shown them: see the module's docstring)."""

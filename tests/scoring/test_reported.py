@@ -128,7 +128,7 @@ def test_the_dashboard_shows_both_scores_and_the_explaining_rows(contoso, client
     assert "0.00 / 4</a>: 0 healthy, 1 unhealthy" in detail
     assert "badge overdue" not in detail  # this control agrees
     # The estate has no reported figure of its own.
-    assert "Defender reported" not in client.get(reverse("dashboard")).content.decode()
+    assert "Defender reported <strong>" not in client.get(reverse("dashboard")).content.decode()
 
 
 def test_a_towers_members_see_no_reported_figures(contoso, client):
@@ -153,3 +153,20 @@ def test_a_towers_members_see_no_reported_figures(contoso, client):
     api = client.get("/api/v1/score/", {"subscription": "Contoso"})
     assert api.status_code == 200
     assert "reported" not in api.json()
+    estate = client.get("/api/v1/score/").json()
+    assert [sub["name"] for sub in estate["subscriptions"]] == ["Contoso"]
+    assert "reported" not in estate["subscriptions"][0]
+    assert "23.53" not in client.get(reverse("dashboard")).content.decode()
+
+
+def test_the_estate_lists_each_subscriptions_reported_score(contoso, client):
+    other = make_subscription("Fabrikam")
+    document = score_json()
+    by_name = {sub["name"]: sub for sub in document["subscriptions"]}
+    expected = {"current": 23.53, "max": 39, "percentage": 0.6033, "differs": True}
+    assert by_name["Contoso"]["reported"] == expected
+    assert "reported" not in by_name[other.name]
+    client.force_login(make_user())
+    html = client.get(reverse("dashboard")).content.decode()
+    assert "Defender reported</th>" in html
+    assert "23.53 / 39 (60.33%)" in html

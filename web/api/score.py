@@ -10,11 +10,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from recommendations.models import Recommendation
-from scoring.document import score_document
+from scoring.document import scope_document
 from scoring.engine import compute_score
 from scoring.history import has_history
 from scoring.models import Control, ScorePoint
-from scoring.reported import reconcile
 from web.api.base import LIST_BACKENDS, SUBSCRIPTION_PARAMETER, Cursor, IdFilter, caller_scope
 
 
@@ -25,7 +24,7 @@ class ScoreView(APIView):
     def get(self, request: Request) -> Response:
         scope = caller_scope(request)
         report = compute_score(scope)
-        return Response(score_document(report, reconcile(scope, report)))
+        return Response(scope_document(scope, report))
 
 
 class ControlSerializer(serializers.ModelSerializer[Control]):

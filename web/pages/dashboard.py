@@ -18,7 +18,7 @@ from recommendations.selectors import ResourceFilter, ResourceState, filtered_re
 from scoring import charts
 from scoring.engine import ControlScore, RecommendationScore, ScoreReport, SubscriptionScore, compute_score
 from scoring.history import TREND_DAYS, Trend, history
-from scoring.reported import reconcile
+from scoring.reported import ReportedFigure, reconcile, reported_by_subscription
 from web.pages.rendering import BadFilter, render_page, render_user_error, scoped
 
 DEFAULT_TREND_DAYS = 30
@@ -49,6 +49,15 @@ class ControlRow:
 class SubscriptionRow:
     score: SubscriptionScore
     percent: Decimal
+    reported: ReportedFigure | None = None
+
+    @property
+    def reported_percent(self) -> Decimal | None:
+        return percent(self.reported.percentage) if self.reported else None
+
+    @property
+    def reported_differs(self) -> bool:
+        return self.reported is not None and self.reported.differs_from(self.score.current, self.score.max)
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,7 @@ def dashboard(request: HttpRequest, scope: Scope) -> HttpResponse:
     rows = [ControlRow.of(control) for control in report.controls]
     unhealthy_anywhere = ResourceFilter(scope, state=ResourceState.UNHEALTHY)
     reported = reconcile(scope, report)
+    figures = reported_by_subscription(scope, [sub.id for sub in report.subscriptions])
     context = {
         "nav": "dashboard",
         "report": report,
@@ -80,7 +90,10 @@ def dashboard(request: HttpRequest, scope: Scope) -> HttpResponse:
         "unhealthy_resources": filtered_resources(unhealthy_anywhere).count(),
         "controls": [row for row in rows if row.assessed],
         "unassessed_controls": [row for row in rows if not row.assessed],
-        "subscriptions": [SubscriptionRow(sub, percent(sub.percentage)) for sub in report.subscriptions],
+        "subscriptions": [
+            SubscriptionRow(sub, percent(sub.percentage), figures.get(sub.id)) for sub in report.subscriptions
+        ],
+        "any_reported": bool(figures),
         # The ring shows the percentage in its centre: across subscriptions that is the weighted
         # formula's, which is not current / max points.
         "chart": {"percent": float(percent(report.percentage)), "empty": report.max == 0},

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from posture.errors import UserError
 from posture.scope import scope_for
-from scoring.document import score_document
+from scoring.document import scope_document
 from scoring.engine import compute_score
 from scoring.reported import reconcile
 
@@ -26,7 +26,7 @@ class Command(BaseCommand):
             raise CommandError(error.message) from None
         report = compute_score(scope)
         if options["json"]:
-            self.stdout.write(json.dumps(score_document(report, reconcile(scope, report)), indent=2))
+            self.stdout.write(json.dumps(scope_document(scope, report), indent=2))
             return
         self.stdout.write(
             f"Secure score ({report.scope.label or 'all subscriptions'}): "
