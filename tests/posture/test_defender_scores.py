@@ -113,3 +113,17 @@ def test_a_bad_record_rejects_the_whole_file(change, message):
         ingest_stream(io.BytesIO(json.dumps(document).encode()), file_format="defender-score")
     assert message in str(raised.value)
     assert database_state() == before
+
+
+def test_rest_pages_saved_together_are_read_as_one_export():
+    # DERIVED: the two genuine responses saved as one JSON list of pages (as `az rest` loops write them).
+    pages = [json.loads(REST_SCORES.read_text()), json.loads(REST_CONTROLS.read_text())]
+    raw = json.dumps(pages).encode()
+    assert detect_format(raw[:8192]) == "defender-score"
+    counts = ingest_stream(io.BytesIO(raw), file_format="defender-score")
+    assert (counts["reported_scores"], counts["reported_controls"]) == (1, 12)
+
+
+def test_an_assessments_export_is_not_taken_for_a_score_export():
+    assessments = SCORES.parent / "defender" / "rest-list-assessments.json"
+    assert detect_format(assessments.read_bytes()[:8192]) == "defender"
