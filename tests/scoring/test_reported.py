@@ -4,6 +4,7 @@ explain "Remediate security configurations". The reported figures are Microsoft'
 provenance in tests/posture/test_defender_scores.py); Posture's side is built here."""
 
 import json
+import re
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -170,3 +171,21 @@ def test_the_estate_lists_each_subscriptions_reported_score(contoso, client):
     html = client.get(reverse("dashboard")).content.decode()
     assert "Defender reported</th>" in html
     assert "23.53 / 39 (60.33%)" in html
+
+
+def test_a_control_posture_does_not_know_is_named_so(contoso, client, tmp_path):
+    # DERIVED: a genuine control record given a key and name the catalog lacks.
+    document = json.loads((SCORES / "rest-securescorecontrols.json").read_text())
+    record = document["value"][1]
+    record["id"] = record["id"].replace(record["name"], "00000000-0000-0000-0000-00000000beef")
+    record["name"] = "00000000-0000-0000-0000-00000000beef"
+    record["properties"]["displayName"] = "A control of tomorrow"
+    path = tmp_path / "unknown-control.json"
+    path.write_text(json.dumps({"value": [record]}))
+    result = ingest_file(path)
+    client.force_login(make_user())
+    assert result.counts["reported_controls_unknown"] == 1
+    html = client.get(reverse("dashboard"), {"subscription": "Contoso"}).content.decode()
+    row = re.search(r"<tr>\s*<th scope=\"row\">A control of tomorrow</th>.*?</tr>", html, re.S)
+    assert row is not None
+    assert "not in Posture's catalog" in row.group(0)
