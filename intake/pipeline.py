@@ -28,6 +28,7 @@ from intake.persist.cloud_findings import persist_cloud_findings
 from intake.persist.cloud_machines import persist_cloud_machines
 from intake.persist.inventory import persist_inventory
 from intake.persist.kubernetes import cluster_statuses, persist_kubernetes
+from intake.persist.reported_scores import persist_reported_scores
 from intake.persist.scans import persist_scan_files, scan_counts
 from intake.reading import (
     BATCH_RESULTS,
@@ -169,6 +170,8 @@ def persist(batch: list[ReadFile]) -> Persisted:
             return persist_cloud_machines(read.records)
         if read.format in FINDING_READERS:
             return persist_cloud_findings(read.records)
+        if read.format == "defender-score":
+            return persist_reported_scores(read.records)
         return persist_assessments(read.records)
     finally:
         read.records.close()

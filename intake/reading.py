@@ -27,6 +27,7 @@ from posture.importers.aws_ec2 import read_ec2_instances
 from posture.importers.aws_ssm import read_ssm_instances
 from posture.importers.compression import open_input
 from posture.importers.defender import read_defender
+from posture.importers.defender_score import read_defender_scores
 from posture.importers.detect import FORMATS, detect_format
 from posture.importers.gcp_compute import read_gce_instances
 from posture.importers.inventory import read_inventory
@@ -52,6 +53,7 @@ FINDING_READERS: dict[str, Callable[[IO[bytes]], Iterator[Any]]] = {
 RECORD_READERS: dict[str, Callable[[IO[bytes]], Iterator[Any]]] = {
     "inventory": read_inventory,
     "defender": read_defender,
+    "defender-score": read_defender_scores,
     **CLOUD_READERS,
     **FINDING_READERS,
 }

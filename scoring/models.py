@@ -69,3 +69,33 @@ class SnapshotClock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope or 'estate'} taken {self.taken_at} due {self.due_since}"
+
+
+class ReportedScore(models.Model):
+    """Defender for Cloud's own figure for a subscription, as its secure score export said: the score
+    itself (`control_key` '') or one control's (`control` set when the catalog knows it). Posture's
+    score is shown beside it; nothing here is scored. `imported_at` is when the export was imported
+    (Defender's score records carry no time of their own)."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="+")
+    control_key = models.CharField(max_length=64, blank=True, default="")
+    control = models.ForeignKey(Control, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    display_name = models.CharField(max_length=200, blank=True, default="")
+    current = models.DecimalField(max_digits=12, decimal_places=2)
+    max = models.PositiveIntegerField()
+    percentage = models.DecimalField(max_digits=7, decimal_places=4)
+    weight = models.PositiveIntegerField(default=0)
+    healthy = models.PositiveIntegerField(default=0)
+    unhealthy = models.PositiveIntegerField(default=0)
+    not_applicable = models.PositiveIntegerField(default=0)
+    imported_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "control_key"], name="reportedscore_one_per_control"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id} {self.display_name or 'score'}: {self.current}/{self.max}"

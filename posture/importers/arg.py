@@ -30,7 +30,7 @@ STATUS_CODES = {
 
 def assessments_of(document: Any) -> Iterator[AssessmentRecord]:
     """The records of a decoded Resource Graph, REST or az CLI document."""
-    for position, item in enumerate(_items(document), start=1):
+    for position, item in enumerate(export_items(document), start=1):
         yield _record(position, item)
 
 
@@ -40,14 +40,16 @@ NOT_ASSESSMENTS = (
 )
 
 
-def _items(document: Any) -> list[Any]:
+def export_items(document: Any, refusal: str = NOT_ASSESSMENTS) -> list[Any]:
+    """The records of a Resource Graph (`data`), REST (`value`, pages too) or bare-list document;
+    anything else is refused with `refusal`."""
     if isinstance(document, dict):
         records = document.get("data", document.get("value"))
         if not isinstance(records, list):
-            raise RejectedFile(NOT_ASSESSMENTS)
+            raise RejectedFile(refusal)
         return records
     if not isinstance(document, list):
-        raise RejectedFile(NOT_ASSESSMENTS)
+        raise RejectedFile(refusal)
     if document and all(isinstance(page, dict) and isinstance(page.get("value"), list) for page in document):
         # Pages of the REST API's list response saved together (each followed `nextLink`).
         return [item for page in document for item in page["value"]]

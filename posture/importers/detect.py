@@ -16,6 +16,11 @@ FORMATS = (
     "gcp-compute",
     "asff",
     "prowler-ocsf",
+    "defender-score",
+)
+# Defender's own secure score records (Resource Graph or REST), by their type: before any other JSON.
+DEFENDER_SCORE = re.compile(
+    rb'"type"\s*:\s*"microsoft\.security/securescores(?:/securescorecontrols)?"', re.IGNORECASE
 )
 # The clouds' CLI outputs and security tools' findings, by a key only they have, or (gcloud) the
 # Compute API's instance URLs.
@@ -53,6 +58,8 @@ def detect_format(head: bytes) -> str:
     for name, marker in CLOUD_INVENTORIES:
         if marker.search(text):
             return name
+    if text[:1] in (b"{", b"[") and DEFENDER_SCORE.search(text):
+        return "defender-score"
     if text[:1] in (b"{", b"["):
         refuse_json_lookalike(text)
         return "securitybaseline" if b'"CceId"' in text else "defender"

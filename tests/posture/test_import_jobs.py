@@ -106,7 +106,7 @@ def test_unknown_format_and_missing_file_are_clear_errors(admin_client, upload):
     assert upload(admin_client, DEBIAN, format="pdf").json() == {
         "detail": (
             "unknown format 'pdf'; one of: inventory, defender, scap, securitybaseline, kubernetes, "
-            "aws-ec2, aws-ssm, gcp-compute, asff, prowler-ocsf"
+            "aws-ec2, aws-ssm, gcp-compute, asff, prowler-ocsf, defender-score"
         )
     }
     response = admin_client.post("/api/v1/imports/", {})

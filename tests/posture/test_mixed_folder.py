@@ -1,6 +1,7 @@
 """A new user's mixed folder imports in one `manage.py ingest` call: every Defender shape, a
 SecurityBaseline export, and OpenSCAP results of oscap 1.2 and 1.3 and of DISA SCC, each detected from
-its content. Files and their provenance: tests/posture/test_defender_exports.py and
+its content, and Defender's own score. Files and their provenance: tests/posture/test_defender_exports.py,
+tests/posture/test_defender_scores.py and
 tests/fixtures/oscap/README.md (genuine, except the Defender CSV and SecurityRecommendation files,
 DERIVED from documented schemas, and securitybaseline/dc-lon-07.csv, an existing fixture)."""
 
@@ -23,6 +24,7 @@ FOLDER = [
     FIXTURES / "defender" / "rest-list-assessments.json",
     FIXTURES / "defender" / "arg-assessments.json",
     FIXTURES / "defender" / "securityrecommendation.DERIVED.json",
+    FIXTURES / "defender-score" / "rest-securescorecontrols.json",
     FIXTURES / "securitybaseline" / "dc-lon-07.csv",
     FIXTURES / "oscap" / "rhel7-rht-ccp.oscap-1.2.4.arf.xml.xz",
     FIXTURES / "oscap" / "rhel7-stig.scc-5.4.xccdf.xml.xz",
@@ -45,10 +47,11 @@ def test_a_mixed_folder_imports_in_one_call(tmp_path):
         ("imported", "defender"),
         ("imported", "defender"),
         ("imported", "defender"),
+        ("imported", "defender-score"),
         ("imported", "securitybaseline"),
         ("imported", "arf"),
         ("imported", "xccdf"),
         ("imported", "arf"),
     ]
-    assert [r.get("naive_times") for r in results[5:]] == [True, True, False]
+    assert [r.get("naive_times") for r in results[6:]] == [True, True, False]
     assert Scan.objects.count() == 4  # the baseline's computer and three OpenSCAP / SCC scans

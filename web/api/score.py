@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from recommendations.models import Recommendation
-from scoring.document import score_document
+from scoring.document import scope_document
 from scoring.engine import compute_score
 from scoring.history import has_history
 from scoring.models import Control, ScorePoint
@@ -22,7 +22,9 @@ class ScoreView(APIView):
 
     @extend_schema(parameters=[SUBSCRIPTION_PARAMETER], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
-        return Response(score_document(compute_score(caller_scope(request))))
+        scope = caller_scope(request)
+        report = compute_score(scope)
+        return Response(scope_document(scope, report))
 
 
 class ControlSerializer(serializers.ModelSerializer[Control]):

@@ -18,6 +18,7 @@ from recommendations.selectors import ResourceFilter, ResourceState, filtered_re
 from scoring import charts
 from scoring.engine import ControlScore, RecommendationScore, ScoreReport, SubscriptionScore, compute_score
 from scoring.history import TREND_DAYS, Trend, history
+from scoring.reported import ReportedFigure, reconcile, reported_by_subscription
 from web.pages.rendering import BadFilter, render_page, render_user_error, scoped
 
 DEFAULT_TREND_DAYS = 30
@@ -48,6 +49,15 @@ class ControlRow:
 class SubscriptionRow:
     score: SubscriptionScore
     percent: Decimal
+    reported: ReportedFigure | None = None
+
+    @property
+    def reported_percent(self) -> Decimal | None:
+        return percent(self.reported.percentage) if self.reported else None
+
+    @property
+    def reported_differs(self) -> bool:
+        return self.reported is not None and self.reported.differs_from(self.score.current, self.score.max)
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,8 @@ def dashboard(request: HttpRequest, scope: Scope) -> HttpResponse:
     report = compute_score(scope)
     rows = [ControlRow.of(control) for control in report.controls]
     unhealthy_anywhere = ResourceFilter(scope, state=ResourceState.UNHEALTHY)
+    reported = reconcile(scope, report)
+    figures = reported_by_subscription(scope, [sub.id for sub in report.subscriptions])
     context = {
         "nav": "dashboard",
         "report": report,
@@ -78,11 +90,19 @@ def dashboard(request: HttpRequest, scope: Scope) -> HttpResponse:
         "unhealthy_resources": filtered_resources(unhealthy_anywhere).count(),
         "controls": [row for row in rows if row.assessed],
         "unassessed_controls": [row for row in rows if not row.assessed],
-        "subscriptions": [SubscriptionRow(sub, percent(sub.percentage)) for sub in report.subscriptions],
+        "subscriptions": [
+            SubscriptionRow(sub, percent(sub.percentage), figures.get(sub.id)) for sub in report.subscriptions
+        ],
+        "any_reported": bool(figures),
         # The ring shows the percentage in its centre: across subscriptions that is the weighted
         # formula's, which is not current / max points.
         "chart": {"percent": float(percent(report.percentage)), "empty": report.max == 0},
         "other_findings": scope_other_findings(scope),
+        # Defender's own score beside Posture's (one whole subscription only: scoring/reported.py).
+        "reported": reported,
+        "reported_percent": percent(reported.reported_percentage)
+        if reported and reported.reported_percentage is not None
+        else None,
         **_chart_context(scope, report, trend, days),
     }
     return render_page(request, "scoring/dashboard.html", context, scope)
@@ -177,10 +197,12 @@ def control_detail(request: HttpRequest, scope: Scope, pk: int) -> HttpResponse:
     if control is None:
         raise Http404("No such control.")
     catalog = recommendations_by_id(rec.id for rec in control.recommendations)
+    reported = reconcile(scope, report)
     context = {
         "nav": "dashboard",
         "control": ControlRow.of(control),
         "recommendations": [RecommendationRow(rec, catalog[rec.id]) for rec in control.recommendations],
         "has_uncounted": any(not rec.counted for rec in control.recommendations),
+        "reported": next((c for c in reported.controls if c.control_id == pk), None) if reported else None,
     }
     return render_page(request, "scoring/control_detail.html", context, scope)

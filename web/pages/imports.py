@@ -34,6 +34,7 @@ FORMAT_LABELS = {
     "gcp-compute": "GCP Compute Engine instances (gcloud compute instances list --format=json)",
     "asff": "AWS Security Hub findings (ASFF: aws securityhub get-findings)",
     "prowler-ocsf": "Prowler findings (OCSF JSON)",
+    "defender-score": "Defender secure score and controls (Resource Graph or REST JSON)",
 }
 POLL_MILLISECONDS = 500
 
