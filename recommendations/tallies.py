@@ -1,5 +1,5 @@
 """Keeps the finding tallies current: exact per machine, incremental per rule (the estate's and each
-tower's), rebuildable from scratch."""
+tower's) and per tile of each tower (the sums of its machines' tallies), rebuildable from scratch."""
 
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping
@@ -17,6 +17,7 @@ from recommendations.models import (
     RuleTally,
     TowerMachine,
     TowerRuleTally,
+    TowerTileTally,
 )
 
 PASSING = (FindingState.PASSED, FindingState.RESOLVED)
@@ -94,15 +95,22 @@ def apply_rule_changes(resource: Resource, changes: Iterable[tuple[int, str | No
     write_tally_changes(tally_changes)
 
 
-def _add_deltas(model: type[models.Model], key_columns: list[str], deltas: dict[Any, Delta]) -> None:
+RULE_COUNTS = ("open_count", "passing_count", "evaluated_count")
+
+
+def _add_deltas(
+    model: type[models.Model],
+    key_columns: list[str],
+    deltas: Mapping[Any, tuple[int, ...]],
+    counts: tuple[str, ...] = RULE_COUNTS,
+) -> None:
     """Add to a tally table (many machines' changes summed first: one row per key)."""
     deltas = {key: delta for key, delta in deltas.items() if any(delta)}
     if not deltas:
         return
     table = connection.ops.quote_name(model._meta.db_table)
-    counts = ["open_count", "passing_count", "evaluated_count"]
     columns = ", ".join([*key_columns, *counts])
-    placeholders = "(" + ", ".join(["%s"] * (len(key_columns) + 3)) + ")"
+    placeholders = "(" + ", ".join(["%s"] * (len(key_columns) + len(counts))) + ")"
     increments = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in counts)
     rows = [(*key, *delta) for key, delta in deltas.items()]
     with connection.cursor() as cursor:
@@ -141,6 +149,14 @@ def move_machine(
     changes = TallyChanges()
     changes.by_machine[resource_id] = deltas
     write_tally_changes(changes)
+    if old_subscription_id != new_subscription_id:
+        # Its tiles (its machine tally) now count under the new subscription in each of its towers.
+        tiles: dict[TileRow, Tile] = {}
+        for tower_id, _, tally in _tower_machine_tallies([resource_id]):
+            counted = tile_contribution(tally)
+            _merge_tiles(tiles, tower_id, old_subscription_id, counted, -1)
+            _merge_tiles(tiles, tower_id, new_subscription_id, counted, 1)
+        _add_tiles(tiles)
 
 
 def place_in_towers(towers_by_machine: Mapping[int, Collection[int]]) -> None:
@@ -162,10 +178,18 @@ def place_in_towers(towers_by_machine: Mapping[int, Collection[int]]) -> None:
     for tower, pks in leaving.items():
         for chunk in _chunks(pks):
             TowerMachine.objects.filter(tower_id=tower, resource_id__in=chunk).delete()
+    tiles: dict[TileRow, Tile] = {}
+    tallies = _machine_tallies([pk for pk, _ in added + removed])
+    for sign, pairs in ((1, added), (-1, removed)):
+        for pk, tower in pairs:
+            if pk in tallies:
+                subscription_id, tally = tallies[pk]
+                _merge_tiles(tiles, tower, subscription_id, tile_contribution(tally), sign)
     TowerMachine.objects.bulk_create(
         [TowerMachine(tower_id=tower, resource_id=pk) for pk, tower in added], batch_size=1000
     )
     _move_findings([(tower, pk, 1) for pk, tower in added] + [(tower, pk, -1) for pk, tower in removed])
+    _add_tiles(tiles)
 
 
 def _move_findings(moves: list[tuple[int, int, int]]) -> None:
@@ -204,6 +228,8 @@ def refresh_machine_tally(resource_id: int) -> None:
 def refresh_machine_tallies(resource_ids: Iterable[int]) -> None:
     """Recount machines' open findings by severity, rule type and rule OS (one grouped query)."""
     ids = list(resource_ids)
+    # The tower machines' tallies before, to move their towers' tiles by the difference.
+    before = _tower_machine_tallies(ids)
     by_severity: dict[int, Counter[str]] = {pk: Counter() for pk in ids}
     by_type: dict[int, Counter[str]] = {pk: Counter() for pk in ids}
     by_os: dict[int, Counter[str]] = {pk: Counter() for pk in ids}
@@ -234,6 +260,92 @@ def refresh_machine_tallies(resource_ids: Iterable[int]) -> None:
         unique_fields=["resource"],
         update_fields=["open_count", "by_severity", "by_rule_type", "by_rule_os"],
     )
+    tiles: dict[TileRow, Tile] = {}
+    for tower_id, subscription_id, tally in before:
+        pk = tally.resource_id
+        after = MachineTallyRow(pk, sum(by_severity[pk].values()), by_severity[pk], by_type[pk], by_os[pk])
+        _merge_tiles(tiles, tower_id, subscription_id, tile_contribution(tally), -1)
+        _merge_tiles(tiles, tower_id, subscription_id, tile_contribution(after), 1)
+    _add_tiles(tiles)
+
+
+@dataclass(frozen=True)
+class MachineTallyRow:
+    """A machine tally's numbers (a machine without a tally: zeros)."""
+
+    resource_id: int
+    open_count: int = 0
+    by_severity: Mapping[str, int] = field(default_factory=dict)
+    by_rule_type: Mapping[str, int] = field(default_factory=dict)
+    by_rule_os: Mapping[str, int] = field(default_factory=dict)
+
+
+TileRow = tuple[int, int, str, str]  # (tower, subscription, tile, key)
+Tile = tuple[int, int]  # (open findings, machines)
+TALLY_FIELDS = ("resource_id", "open_count", "by_severity", "by_rule_type", "by_rule_os")
+
+
+def tile_contribution(tally: MachineTallyRow) -> dict[tuple[str, str], Tile]:
+    """What one machine's tally counts in the tiles of a tower seeing it: its open findings in each
+    tile it has some in, and itself once there (as the overview counted the machine tallies)."""
+    if tally.open_count <= 0:
+        return {}
+    tiles = {(TowerTileTally.TOTAL, ""): (tally.open_count, 1)}
+    for tile, counts in (
+        (TowerTileTally.OS, tally.by_rule_os),
+        (TowerTileTally.SEVERITY, tally.by_severity),
+        (TowerTileTally.RULE_TYPE, tally.by_rule_type),
+    ):
+        tiles.update({(tile, key): (int(n), 1) for key, n in counts.items()})
+    return tiles
+
+
+def _merge_tiles(
+    into: dict[TileRow, Tile],
+    tower_id: int,
+    subscription_id: int,
+    tiles: dict[tuple[str, str], Tile],
+    sign: int,
+) -> None:
+    for (tile, key), (failed, machines) in tiles.items():
+        row = (tower_id, subscription_id, tile, key)
+        old_failed, old_machines = into.get(row, (0, 0))
+        into[row] = (old_failed + sign * failed, old_machines + sign * machines)
+
+
+def _add_tiles(tiles: dict[TileRow, Tile]) -> None:
+    _add_deltas(TowerTileTally, ["tower_id", "subscription_id", "tile", "key"], tiles, ("failed", "machines"))
+
+
+TALLY_COLUMNS = [f"tally__{name}" for name in TALLY_FIELDS[1:]]
+
+
+def _tally_row(pk: int, columns: tuple[Any, ...]) -> MachineTallyRow:
+    """A machine's tally from its columns read through a join (all None: it has none)."""
+    open_count, by_severity, by_rule_type, by_rule_os = columns
+    return MachineTallyRow(pk, open_count or 0, by_severity or {}, by_rule_type or {}, by_rule_os or {})
+
+
+def _machine_tallies(resource_ids: list[int]) -> dict[int, tuple[int, MachineTallyRow]]:
+    """These machines' subscriptions and tallies (zeros for a machine without one), a query a chunk."""
+    found: dict[int, tuple[int, MachineTallyRow]] = {}
+    for chunk in _chunks(sorted(set(resource_ids))):
+        rows = Resource.objects.filter(pk__in=chunk).values_list("pk", "subscription_id", *TALLY_COLUMNS)
+        for pk, subscription_id, *columns in rows:
+            found[pk] = (subscription_id, _tally_row(pk, tuple(columns)))
+    return found
+
+
+def _tower_machine_tallies(resource_ids: list[int]) -> list[tuple[int, int, MachineTallyRow]]:
+    """(tower, subscription, machine tally) of each of these machines a tower sees, a query a chunk."""
+    found: list[tuple[int, int, MachineTallyRow]] = []
+    for chunk in _chunks(resource_ids):
+        rows = TowerMachine.objects.filter(resource_id__in=chunk).values_list(
+            "tower_id", "resource_id", "resource__subscription_id", *(f"resource__{c}" for c in TALLY_COLUMNS)
+        )
+        for tower_id, pk, subscription_id, *columns in rows:
+            found.append((tower_id, subscription_id, _tally_row(pk, tuple(columns))))
+    return found
 
 
 def _chunks(ids: list[int], size: int = 1000) -> Iterable[list[int]]:
@@ -275,8 +387,16 @@ def rebuild_tallies() -> None:
 
 
 def rebuild_tower_tallies() -> None:
-    """Recompute every tower's rule tallies from the findings of the machines it sees (TowerMachine)."""
+    """Recompute every tower's rule tallies from the findings of the machines it sees (TowerMachine),
+    and its tiles from their machine tallies."""
     TowerRuleTally.objects.all().delete()
+    TowerTileTally.objects.all().delete()
+    tiles: dict[TileRow, Tile] = {}
+    for tower_id, subscription_id, tally in _tower_machine_tallies(
+        list(TowerMachine.objects.values_list("resource_id", flat=True).distinct().order_by())
+    ):
+        _merge_tiles(tiles, tower_id, subscription_id, tile_contribution(tally), 1)
+    _add_tiles(tiles)
     tower, finding, resource = (
         connection.ops.quote_name(m._meta.db_table) for m in (TowerMachine, Finding, Resource)
     )

@@ -12,7 +12,13 @@ from recommendations.models.kubernetes import (
     WorkloadKind,
 )
 from recommendations.models.rules import Benchmark, Rule, RuleSeverity
-from recommendations.models.tallies import MachineTally, RuleTally, TowerMachine, TowerRuleTally
+from recommendations.models.tallies import (
+    MachineTally,
+    RuleTally,
+    TowerMachine,
+    TowerRuleTally,
+    TowerTileTally,
+)
 
 __all__ = [
     "AppArmorViolation",
@@ -36,5 +42,6 @@ __all__ = [
     "Severity",
     "TowerMachine",
     "TowerRuleTally",
+    "TowerTileTally",
     "WorkloadKind",
 ]

@@ -6,11 +6,14 @@ Both can be rebuilt from the findings (`manage.py rebuild_tallies`); tests check
 
 A tower's summaries: TowerMachine says which machines a tower (a governance team, by id: governance
 sits above and keeps these rows current through governance/towers.py) sees, and TowerRuleTally is
-RuleTally over those machines only, kept current by the same writes as RuleTally.
+RuleTally over those machines only, kept current by the same writes as RuleTally; TowerTileTally sums
+the machine tallies of those machines (the overview's tiles), kept current where the machine tallies,
+the towers' machines and the machines' subscriptions change.
 """
 
 from django.db import models
 
+from posture import lengths
 from posture.models import Resource, Subscription
 from recommendations.models.rules import Rule
 
@@ -80,3 +83,27 @@ class TowerRuleTally(models.Model):
 
     def __str__(self) -> str:
         return f"tower {self.tower_id}/{self.subscription_id}/{self.rule_id}: {self.open_count} open"
+
+
+class TowerTileTally(models.Model):
+    """The overview's tiles over one tower's machines of one subscription: per tile (the total, each
+    rule OS, severity and rule type), the open findings and the machines having some there."""
+
+    TOTAL, OS, SEVERITY, RULE_TYPE = "total", "os", "severity", "type"
+
+    tower_id = models.IntegerField()
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="+")
+    tile = models.CharField(max_length=10)
+    key = models.CharField(max_length=lengths.RULE_TYPE, blank=True, default="")
+    failed = models.IntegerField(default=0)
+    machines = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tower_id", "subscription", "tile", "key"], name="one_tower_tile_per_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"tower {self.tower_id}/{self.subscription_id}/{self.tile}/{self.key}: {self.failed} open"

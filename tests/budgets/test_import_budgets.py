@@ -31,7 +31,9 @@ BUDGETS: dict[str, int] = {
     "XCCDF TestResult, new machine": 77,
     "XCCDF benchmark and results, new machine": 78,
     "ARF, real": 71,
-    "inventory, 5 new machines": 95,
+    # + the machine tallies of instances entering a tower, read for its tiles (which sum them): one
+    # query each time machines enter towers (96 on SQLite, 97 on PostgreSQL; 95 on PostgreSQL before).
+    "inventory, 5 new machines": 97,
     "Defender export, statuses flipped": 29,
     "SecurityBaseline, new machine": 78,
     "kubectl dump": 47,

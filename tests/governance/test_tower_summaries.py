@@ -1,7 +1,7 @@
-"""The towers' summaries (the machines each tower sees, their rule tallies) stay equal to a direct
-computation from the items and the findings, through seeded random sequences of scans (late ones
-too), hand assignments, reassignments, removed items and machines moving subscription or OS; and the
-overview's numbers read from them equal the numbers counted from the findings, as before."""
+"""The towers' summaries (the machines each tower sees, their rule tallies, their tiles) stay equal to a
+direct computation from the items and the findings, through seeded random sequences of scans (late
+ones too), hand assignments, reassignments, removed items and machines moving subscription or OS; and
+the overview's numbers read from them equal the numbers counted from the findings, as before."""
 
 import importlib
 import io
@@ -22,7 +22,7 @@ from governance.towers import refresh_tower_summaries
 from intake.pipeline import ingest_stream
 from posture.models import Resource, Subscription
 from posture.scope import ESTATE, Scope, narrowed
-from recommendations.models import Finding, TowerMachine, TowerRuleTally
+from recommendations.models import Finding, TowerMachine, TowerRuleTally, TowerTileTally
 from recommendations.rule_selectors import RuleFilter, _rule_totals, failed_rules, open_summary
 from recommendations.tallies import rebuild_tower_tallies
 from tests.factories import make_assessment, make_recommendation, make_resource, make_subscription, make_user
@@ -65,12 +65,56 @@ def stored_tallies(team: Team) -> dict[tuple[int, str, str], tuple[int, int, int
     }
 
 
-def check(teams: list[Team]) -> None:
+Tiles = dict[tuple[int, str, str], tuple[int, int]]
+
+
+def direct_tiles(team: Team) -> Tiles:
+    """The overview's tiles of a tower per subscription, counted from its machines' open findings:
+    (open findings, machines with some) in all, by the rules' OS, severity and type."""
+    failed: dict[tuple[int, str, str], int] = defaultdict(int)
+    machines: dict[tuple[int, str, str], set[int]] = defaultdict(set)
+    for resource_id, sub, rule_os, severity, rule_type in Finding.objects.filter(
+        resource_id__in=seen_by_items(team), state="open"
+    ).values_list(
+        "resource_id", "resource__subscription_id", "rule__os", "rule__severity", "rule__rule_type"
+    ):
+        for key in (
+            (sub, "total", ""),
+            (sub, "os", rule_os),
+            (sub, "severity", severity),
+            (sub, "type", rule_type),
+        ):
+            failed[key] += 1
+            machines[key].add(resource_id)
+    return {key: (n, len(machines[key])) for key, n in failed.items()}
+
+
+def stored_tiles(team: Team) -> Tiles:
+    return {
+        (sub, tile, key): (failed, machines)
+        for sub, tile, key, failed, machines in TowerTileTally.objects.filter(tower_id=team.pk).values_list(
+            "subscription_id", "tile", "key", "failed", "machines"
+        )
+        if (failed, machines) != (0, 0)
+    }
+
+
+def check(teams: list[Team], subscriptions: list[Subscription]) -> None:
     for team in teams:
         assert set(TowerMachine.objects.filter(tower_id=team.pk).values_list("resource_id", flat=True)) == (
             seen_by_items(team)
         )
         assert stored_tallies(team) == direct_tallies(team)
+        assert stored_tiles(team) == direct_tiles(team)
+        # The overview's tiles read from them equal those summed from the machines' own tallies.
+        # (Its machines as a subquery, as the pages narrow: a literal empty list leaves no SQL to embed.)
+        findings = Resource.objects.filter(
+            pk__in=TowerMachine.objects.filter(tower_id=team.pk).values("resource_id")
+        )
+        for scope in (ESTATE, Scope(subscription_ids=(subscriptions[0].pk, subscriptions[2].pk))):
+            tiles = narrowed(scope, findings, (team.pk,))
+            assert tiles.tower == team.pk
+            assert open_summary(tiles) == open_summary(narrowed(scope, findings))
 
 
 def scan(rng: random.Random, host: str, day: int) -> None:
@@ -86,11 +130,13 @@ def scan(rng: random.Random, host: str, day: int) -> None:
 
 def move(rng: random.Random, machine: Resource, subscriptions: list[Subscription]) -> None:
     """An inventory that moves the machine to another subscription, or gives it another OS."""
-    subscription = rng.choice(subscriptions)
-    os = rng.choice(["linux", "windows"])
-    line = f"{machine.resource_id},{machine.name},{machine.kind},{os},{subscription.name}\n"
     if machine.parent_id is not None:
         return  # an inventory row of an instance would need its scale set's column: left alone
+    inventory(machine, rng.choice(["linux", "windows"]), rng.choice(subscriptions))
+
+
+def inventory(machine: Resource, os: str, subscription: Subscription) -> None:
+    line = f"{machine.resource_id},{machine.name},{machine.kind},{os},{subscription.name}\n"
     ingest_stream(
         io.BytesIO(f"resource_id,name,kind,os,subscription\n{line}".encode()), file_format="inventory"
     )
@@ -139,17 +185,19 @@ def test_tower_summaries_equal_a_direct_computation_through_random_changes(seed:
                 refresh_tower_summaries([resource_id])
         else:
             move(rng, Resource.objects.get(pk=rng.choice(machines).pk), subscriptions)
-        check(teams)
+        check(teams, subscriptions)
     assert TowerMachine.objects.exists()
     assert TowerRuleTally.objects.exclude(open_count=0).exists()
+    assert TowerTileTally.objects.filter(tile="severity", machines__gt=0).exists()
     # A rebuild from scratch gives the same rows, and so does a refresh of everything.
-    incremental = {team.pk: stored_tallies(team) for team in teams}
+    incremental = {team.pk: (stored_tallies(team), stored_tiles(team)) for team in teams}
     rebuild_tower_tallies()
-    assert {team.pk: stored_tallies(team) for team in teams} == incremental
+    assert {team.pk: (stored_tallies(team), stored_tiles(team)) for team in teams} == incremental
     TowerMachine.objects.all().delete()
     TowerRuleTally.objects.all().delete()
+    TowerTileTally.objects.all().delete()
     refresh_tower_summaries()
-    check(teams)
+    check(teams, subscriptions)
 
 
 @pytest.mark.parametrize("seed", [4, 5])
@@ -201,7 +249,9 @@ def test_a_machine_given_to_another_tower_leaves_the_first_towers_tallies() -> N
     update_item(user=admin, item=item, change=Change(team=teams[1]))
     assert not TowerMachine.objects.filter(tower_id=teams[0].pk).exists()
     assert not stored_tallies(teams[0])
+    assert not stored_tiles(teams[0])
     assert stored_tallies(teams[1]) == direct_tallies(teams[1]) != {}
+    assert stored_tiles(teams[1]) == direct_tiles(teams[1]) != {}
 
 
 def test_the_migration_fills_the_summaries_of_an_existing_estate_as_the_hook_keeps_them() -> None:
@@ -214,11 +264,62 @@ def test_the_migration_fills_the_summaries_of_an_existing_estate_as_the_hook_kee
     for _ in range(12):
         scan(rng, rng.choice([r for r in resources if r.kind != "vmss"]).name, rng.randint(1, 28))
     kept = {team.pk: stored_tallies(team) for team in teams}
+    tiles = {team.pk: stored_tiles(team) for team in teams}
     machines = set(TowerMachine.objects.values_list("tower_id", "resource_id"))
     TowerMachine.objects.all().delete()
     TowerRuleTally.objects.all().delete()
+    TowerTileTally.objects.all().delete()
     fill = importlib.import_module("governance.migrations.0005_i17_fill_tower_summaries").fill
     fill(django_apps, None)
+    importlib.import_module("recommendations.migrations.0011_i17_tower_tiles").fill(django_apps, None)
     assert set(TowerMachine.objects.values_list("tower_id", "resource_id")) == machines
     assert {team.pk: stored_tallies(team) for team in teams} == kept
+    assert {team.pk: stored_tiles(team) for team in teams} == tiles
     assert any(kept.values())
+    assert any(tiles.values())
+
+
+def test_a_towers_tiles_follow_its_machines_scans_and_moves() -> None:
+    """The tiles' every path, by hand: machines entering the tower, scanned again, moved to another
+    subscription, leaving it."""
+    _rng, teams, _resources, subscriptions, admin = build(13)
+    web = [make_resource(subscriptions[0], name=f"web-{n}", os="linux") for n in range(2)]
+    severities = {"a": "high", "b": "low", "c": "high"}
+
+    def scan_of(host: str, day: int, results: dict[str, str]) -> None:
+        when = datetime(2026, 11, day, tzinfo=UTC)
+        document = xccdf_result(host=host, results=results, when=when, severities=severities)
+        ingest_stream(io.BytesIO(document), file_format="scap")
+
+    for machine in web:
+        scan_of(machine.name, 1, {"a": "fail", "b": "fail", "c": "pass"})
+    recommendation = make_recommendation("tiles")
+    items = [
+        assign(user=admin, assessment=make_assessment(m, recommendation, "unhealthy"), team=teams[0])
+        for m in web
+    ]
+    sub0, sub1 = subscriptions[0].pk, subscriptions[1].pk
+    assert stored_tiles(teams[0]) == direct_tiles(teams[0])
+    assert stored_tiles(teams[0])[(sub0, "total", "")] == (4, 2)
+    assert stored_tiles(teams[0])[(sub0, "severity", "high")] == (2, 2)
+    scan_of(web[0].name, 2, {"a": "pass", "b": "fail", "c": "fail"})
+    assert stored_tiles(teams[0]) == direct_tiles(teams[0])
+    assert stored_tiles(teams[0])[(sub0, "severity", "low")] == (2, 2)
+    inventory(Resource.objects.get(pk=web[0].pk), "linux", subscriptions[1])
+    assert stored_tiles(teams[0]) == direct_tiles(teams[0])
+    assert stored_tiles(teams[0])[(sub0, "total", "")] == (2, 1)
+    assert stored_tiles(teams[0])[(sub1, "total", "")] == (2, 1)
+    check(teams, subscriptions)
+    update_item(user=admin, item=items[1], change=Change(team=teams[1]))
+    assert (
+        stored_tiles(teams[0])
+        == direct_tiles(teams[0])
+        == {
+            (sub1, "total", ""): (2, 1),
+            (sub1, "os", "linux"): (2, 1),
+            (sub1, "severity", "high"): (1, 1),
+            (sub1, "severity", "low"): (1, 1),
+            (sub1, "type", "System Settings"): (2, 1),
+        }
+    )
+    check(teams, subscriptions)
