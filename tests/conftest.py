@@ -4,7 +4,9 @@
   since the worker reads the test database over its own connection. Without REDIS_URL and DATABASE_URL
   (the SQLite pass) they are skipped.
 - Tests using `browser_page` are marked `browser` automatically. Without /usr/bin/chromium they are
-  skipped, or fail when CI=true.
+  skipped, or fail when CI=true. With POSTURE_BROWSER_TESTS=worker-only (bin/test's PostgreSQL pass
+  when both passes run side by side) only those that need a real worker run: the SQLite pass runs the
+  others, and the two passes share two cores.
 """
 
 import os
@@ -41,6 +43,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # tryfirst: pytest-django orders tests by their django_db marker in its own hook, which must see ours.
     missing = [name for name in ("REDIS_URL", "DATABASE_URL") if not os.environ.get(name)]
     long_wanted = os.environ.get("POSTURE_LONG_TESTS") == "1"
+    worker_browsers_only = os.environ.get("POSTURE_BROWSER_TESTS") == "worker-only"
     for item in items:
         if item.get_closest_marker("long") and not long_wanted:
             item.add_marker(pytest.mark.skip(reason="long variant: set POSTURE_LONG_TESTS=1 to run it"))
@@ -51,6 +54,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.skip(reason=reason))
         if "browser_page" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
+            if worker_browsers_only and not item.get_closest_marker("worker"):
+                reason = "browser test without a worker: the SQLite pass runs it"
+                item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture(autouse=True)
