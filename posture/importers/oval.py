@@ -53,9 +53,12 @@ def _part(element: etree._Element) -> Part:
 class OvalCollector:
     def __init__(self) -> None:
         self._wanted: set[str] = set()
-        self._test_info: dict[str, OvalTest] = {}
-        self._objects: dict[str, Part] = {}
-        self._states: dict[str, Part] = {}
+        self._test_elements: dict[str, etree._Element] = {}
+        # Objects and states as read (out of the tree); put into fields only when a failed rule's
+        # evidence names them: a few dozen of the thousands a scan holds.
+        self._objects: dict[str, etree._Element] = {}
+        self._states: dict[str, etree._Element] = {}
+        self._parts: dict[str, Part] = {}
         # definition id -> (false test ids, extended definition ids)
         self._definitions: dict[str, tuple[list[str], list[str]]] = {}
         # test id -> item ids
@@ -77,26 +80,33 @@ class OvalCollector:
             self._read_test(element)
 
     def definition_part(self, element: etree._Element) -> None:
-        """A test, object or state of the OVAL definitions. Tests are kept from every copy (small); objects
-        and states only once a rule failed (the results' copy, after the TestResult)."""
-        if not isinstance(element.tag, str):
+        """A test, object or state of the OVAL definitions, kept as read (out of the tree) and put into
+        fields only if a failed rule's evidence names it. Tests are kept from every copy (the last
+        wins); objects and states only once a rule failed (the results' copy, after the TestResult)."""
+        tag = element.tag
+        if not isinstance(tag, str):
             return
-        part_id = element.get("id", "")
-        name = local_name(element)
-        if name.endswith("_test"):
-            objects = [child.get("object_ref", "") for child in element if local_name(child) == "object"]
-            states = [child.get("state_ref", "") for child in element if local_name(child) == "state"]
-            self._test_info[part_id] = OvalTest(
-                kind=name.removesuffix("_test"),
-                comment=element.get("comment", ""),
-                check_existence=element.get("check_existence", "at_least_one_exists"),
-                object_ref=objects[0] if objects else "",
-                state_refs=tuple(states),
-            )
-        elif self._wanted and name.endswith("_object"):
-            self._objects[part_id] = _part(element)
-        elif self._wanted and name.endswith("_state"):
-            self._states[part_id] = _part(element)
+        if tag.endswith("_test"):
+            self._test_elements[element.get("id", "")] = element
+        elif self._wanted and tag.endswith("_object"):
+            self._objects[element.get("id", "")] = element
+        elif self._wanted and tag.endswith("_state"):
+            self._states[element.get("id", "")] = element
+
+    def _test_info(self, test_id: str) -> OvalTest | None:
+        element = self._test_elements.get(test_id)
+        if element is None:
+            return None
+        # Filtered by libxml2 ("{*}": any namespace), not by a Python loop over every child.
+        objects = [child.get("object_ref", "") for child in element.iterchildren("{*}object")]
+        states = [child.get("state_ref", "") for child in element.iterchildren("{*}state")]
+        return OvalTest(
+            kind=local_name(element).removesuffix("_test"),
+            comment=element.get("comment", ""),
+            check_existence=element.get("check_existence", "at_least_one_exists"),
+            object_ref=objects[0] if objects else "",
+            state_refs=tuple(states),
+        )
 
     def _read_definition(self, element: etree._Element) -> None:
         definition_id = element.get("definition_id", "")
@@ -154,15 +164,23 @@ class OvalCollector:
 
     def _object(self, object_id: str) -> Part | None:
         """The object, with the states its filters name."""
-        obj = self._objects.get(object_id)
+        obj = self._part(self._objects, object_id)
         if obj is None:
             return None
         filters = tuple(
-            (action, self._states[state])
+            (action, state_part)
             for name, state, action, _ in obj.fields
-            if name == "filter" and state in self._states
+            if name == "filter" and (state_part := self._part(self._states, state)) is not None
         )
         return replace(obj, filters=filters)
+
+    def _part(self, elements: dict[str, etree._Element], part_id: str) -> Part | None:
+        if part_id not in self._parts:
+            element = elements.get(part_id)
+            if element is None:
+                return None
+            self._parts[part_id] = _part(element)
+        return self._parts[part_id]
 
     def rendered(self, definition_ids: list[str]) -> RuleWords:
         """The failed rule's false tests in words (and the family of each)."""
@@ -171,12 +189,12 @@ class OvalCollector:
             if test_id not in self._tests:
                 continue
             # A test the definitions do not describe: its items are shown raw.
-            info = self._test_info.get(test_id) or OvalTest(kind="")
+            info = self._test_info(test_id) or OvalTest(kind="")
             tests.append(
                 (
                     info,
                     self._object(info.object_ref),
-                    [self._states[ref] for ref in info.state_refs if ref in self._states],
+                    [s for ref in info.state_refs if (s := self._part(self._states, ref)) is not None],
                     [self._items[i] for i in self._tests[test_id] if i in self._items],
                     len(self._tests[test_id]),
                 )

@@ -15,6 +15,7 @@ what is read, and what is never looked at, is freed between chunks.
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from itertools import islice
 from typing import IO
 
 from lxml import etree
@@ -545,16 +546,21 @@ def _own_text(element: etree._Element) -> str:
 def _children_before(container: etree._Element, element: etree._Element) -> Iterator[etree._Element]:
     """The children of `container` before the one that is or holds `element`, oldest first, each
     deleted once read; all of them when `element` is the container (ended: so have its children)."""
-    holder = None
-    if element is not container:
+    if element is container:
+        count = len(container)
+    else:
         holder = element
         while (parent := holder.getparent()) is not container:
             if parent is None:
                 return  # not inside: nothing known to have ended
             holder = parent
-    while (child := next(container.iterchildren(), None)) is not None and child is not holder:
-        yield child
-        container.remove(child)
+        count = container.index(holder)
+    if not count:
+        return
+    # Taken out in one slice (libxml2 unlinks them in C); an element out of its tree reads the same.
+    children = list(islice(container, count))
+    del container[:count]
+    yield from children
 
 
 def read_scap(stream: IO[bytes], known_benchmarks: frozenset[tuple[str, str]] = frozenset()) -> ScapDocument:
