@@ -12,9 +12,10 @@ On PostgreSQL (BENCH_DATABASE_URL, default posture_bench, dropped and created ag
    exported rows (in bench/export.py);
 3. ingest: the inventory, then every scan file through `manage.py ingest`'s batched service, then a
    rescan of a tenth of the fleet (findings advanced from the stored ones);
-4. the real ARF imported as one more machine, against its bare parse; then a hundred copies of the
-   real ARFs (each named after one of the fleet's Linux machines) ingested as one run, against a bare
-   parse of the same files: for real scan files, with their OVAL evidence, parsing is the bound;
+4. the real ARF imported as one more machine, against its bare parse; then copies of the two real
+   ARFs sent by up to --real-arfs of the fleet's Linux machines (86 in a 1,000-machine fleet), ingested
+   as one run against a bare parse of the same files: for real scan files, with their OVAL evidence,
+   parsing is the bound;
 5. score recomputation, estate and one subscription;
 6. server time and queries of every page a tower lead opens (Django test client), as an admin and as
    the Web tower's lead;

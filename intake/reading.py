@@ -1,10 +1,12 @@
 """The read stage: each file's format, digest and content, read ahead of the writes.
 
 A thread reads the next files while the database writes the batch before, and hands them over in
-batches: scan files (OpenSCAP, SecurityBaseline) together, up to about BATCH_RESULTS rule results; any
-other file alone. Scan files and kubectl dumps are read whole here; an inventory's or a Defender
-export's records are read as the persist stage takes them, inside its transaction, so memory stays
-flat and a bad record anywhere rolls back what the records before it wrote.
+batches: scan files (OpenSCAP, SecurityBaseline) together, up to about BATCH_RESULTS rule results or
+BATCH_BYTES of content (real ARFs carry megabytes of OVAL evidence a rule result: a batch of them is
+written while the next is read, and their records are never all held at once); any other file alone.
+Scan files and kubectl dumps are read whole here; an inventory's or a Defender export's records are
+read as the persist stage takes them, inside its transaction, so memory stays flat and a bad record
+anywhere rolls back what the records before it wrote.
 """
 
 import contextlib
@@ -37,6 +39,7 @@ from posture.importers.securitybaseline import read_security_baseline
 from posture.importers.xccdf import read_scap
 
 BATCH_RESULTS = 100_000
+BATCH_BYTES = 256 * 2**20
 READ_AHEAD = 2
 SCAN_FORMATS = {"scap": "OpenSCAP scan", "securitybaseline": "SecurityBaseline export"}
 # The clouds' own inventories and agent reports: machines, persisted by intake/persist/cloud_machines.py.
@@ -88,6 +91,8 @@ class ReadFile:
     records: Generator[Any, None, None] | None = None
     refused: RejectedFile | None = None
     seconds: float = 0.0
+    # The content read (decompressed) of a scan file.
+    size: int = 0
 
     @property
     def weight(self) -> int:
@@ -136,7 +141,7 @@ def read_batches(
     def read_all() -> None:
         try:
             batch: list[ReadFile] = []
-            size = 0
+            size = content = 0
             for index, source in enumerate(sources):
                 if stop.is_set():
                     return
@@ -146,13 +151,14 @@ def read_batches(
                 if read.refused is not None or read.scans is not None:
                     batch.append(read)
                     size += read.weight if read.scans is not None else 0
-                    if size >= batch_results:
+                    content += read.size
+                    if size >= batch_results or content >= BATCH_BYTES:
                         ready.put(batch)
-                        batch, size = [], 0
+                        batch, size, content = [], 0, 0
                     continue
                 if batch:
                     ready.put(batch)
-                    batch, size = [], 0
+                    batch, size, content = [], 0, 0
                 ready.put([read])
             if batch:
                 ready.put(batch)
@@ -191,6 +197,7 @@ def read_file(index: int, source: Source, known: frozenset[tuple[str, str]]) -> 
                 document = (
                     read_scap(stream, known) if read.format == "scap" else read_security_baseline(stream)
                 )
+                read.size = _position(stream)
             read.scans = ScanFile(
                 name=source.name,
                 sha256=read.sha256,
@@ -229,6 +236,14 @@ def _sha256(source: Source) -> str:
     digest = hashlib.sha256(source.stream.read()).hexdigest()
     source.stream.seek(0)
     return digest
+
+
+def _position(stream: IO[bytes]) -> int:
+    """How much of the stream was read (0 when it cannot say: a pipe)."""
+    try:
+        return stream.tell()
+    except (OSError, ValueError):
+        return 0
 
 
 @contextlib.contextmanager

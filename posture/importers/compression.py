@@ -23,6 +23,9 @@ class _Guarded(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def tell(self) -> int:
+        return self._read  # decompressed bytes so far: how much content the file held
+
     def readinto(self, buffer: Any) -> int:
         try:
             data = self._inner.read(len(buffer))
