@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 
 from audit.models import AuditEvent
 from governance.models import Assignment, AssignmentStatus
+from posture.models import Resource
 from recommendations.models import Finding, FindingState, RuleSeverity, Severity
 from recommendations.models.rules import SEVERITY_RANK
 from recommendations.rule_selectors import severity_rank
@@ -56,10 +57,11 @@ def show_severities(items: list[Assignment]) -> None:
     }
     worst: dict[int, int] = {}
     if machines:
+        # The machines and the scale sets' instances first (a small subquery), then their findings by
+        # index: an OR across the join made PostgreSQL group every open finding (0.35 s at 10,000).
+        covered = Resource.objects.filter(Q(pk__in=machines) | Q(parent_id__in=machines)).values("pk")
         rows = (
-            Finding.objects.filter(
-                Q(resource_id__in=machines) | Q(resource__parent_id__in=machines), state=FindingState.OPEN
-            )
+            Finding.objects.filter(resource_id__in=covered, state=FindingState.OPEN)
             .annotate(rank=severity_rank(), machine=Coalesce("resource__parent_id", "resource_id"))
             .values("machine")
             .annotate(top=Max("rank"))
@@ -95,9 +97,8 @@ def failed_rules(item: Assignment) -> QuerySet[Finding]:
         found = Finding.objects.filter(pk=item.finding_id)
     elif item.assessment.recommendation.key in OS_CONFIG_KEYS:
         resource_id = item.assessment.resource_id
-        found = Finding.objects.filter(
-            Q(resource_id=resource_id) | Q(resource__parent_id=resource_id), state=FindingState.OPEN
-        )
+        covered = Resource.objects.filter(Q(pk=resource_id) | Q(parent_id=resource_id)).values("pk")
+        found = Finding.objects.filter(resource_id__in=covered, state=FindingState.OPEN)
     else:
         return Finding.objects.none()
     return (

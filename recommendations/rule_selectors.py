@@ -174,6 +174,22 @@ def failed_rules(filters: RuleFilter, sort: str = "-severity") -> QuerySet[Rule]
     )
 
 
+def failing_rule_count(filters: RuleFilter) -> int:
+    """How many rules `failed_rules` lists. Where it counts findings, each rule is asked whether it has
+    one open finding in scope (an index probe a rule) instead of every open finding being grouped: at
+    10,000 machines that count grouped 2.5 million rows (0.45 s)."""
+    if not filters.kinds and (filters.scope.tower is not None or not filters.scope.is_restricted):
+        return failed_rules(filters).count()  # from the tallies: rows per rule, not per finding
+    kinds = Q(resource__kind__in=filters.kinds) if filters.kinds else Q()
+    open_in_scope = Finding.objects.filter(
+        in_scope(filters.scope, "resource__subscription_id"),
+        kinds,
+        rule_id=OuterRef("pk"),
+        state=FindingState.OPEN,
+    )
+    return Rule.objects.filter(_rule_condition(filters), Exists(open_in_scope)).count()
+
+
 @dataclass(frozen=True)
 class Tally:
     """Open findings (failed machine x rule pairs) and the machines they are on."""

@@ -5,6 +5,7 @@ the overview's numbers read from them equal the numbers counted from the finding
 
 import importlib
 import io
+import itertools
 import random
 from collections import defaultdict
 from datetime import UTC, date, datetime
@@ -23,7 +24,13 @@ from intake.pipeline import ingest_stream
 from posture.models import Resource, Subscription
 from posture.scope import ESTATE, Scope, narrowed
 from recommendations.models import Finding, TowerMachine, TowerRuleTally, TowerTileTally
-from recommendations.rule_selectors import RuleFilter, _rule_totals, failed_rules, open_summary
+from recommendations.rule_selectors import (
+    RuleFilter,
+    _rule_totals,
+    failed_rules,
+    failing_rule_count,
+    open_summary,
+)
 from recommendations.tallies import rebuild_tower_tallies
 from tests.factories import make_assessment, make_recommendation, make_resource, make_subscription, make_user
 from tests.scap_builder import xccdf_result
@@ -227,6 +234,11 @@ def test_a_towers_overview_reads_its_summaries_with_the_numbers_of_its_findings(
 
         assert table(summaries) == table(findings)
         assert table(summaries), "the tower fails some rules"
+        # The pages' count of failing rules (asked rule by rule) is the number of rows they list.
+        for kinds in ((), ("vm", "arc_machine"), ("vmss_instance",)):
+            for s, query in itertools.product((scope, summaries, findings), ("", "1")):
+                rule_filter = RuleFilter(scope=s, kinds=kinds, query=query)
+                assert failing_rule_count(rule_filter) == failed_rules(rule_filter).count(), (kinds, s, query)
         rule_ids = list(Finding.objects.values_list("rule_id", flat=True).distinct())
         assert _rule_totals(rule_ids, summaries) == _rule_totals(rule_ids, findings)
         assert open_summary(summaries) == open_summary(findings)

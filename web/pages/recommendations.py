@@ -18,7 +18,7 @@ from posture.models import Workspace
 from posture.scope import Scope
 from recommendations.evaluators.agents import KEYS as AGENT_KEYS
 from recommendations.models import Assessment, AssessmentStatus, Recommendation
-from recommendations.rule_selectors import FAILED_RULE_COLUMNS, RuleFilter, failed_rules
+from recommendations.rule_selectors import FAILED_RULE_COLUMNS, RuleFilter, failed_rules, failing_rule_count
 from recommendations.selectors import (
     ASSESSMENT_COLUMNS,
     SortColumn,
@@ -78,12 +78,14 @@ def recommendation_detail(request: HttpRequest, scope: Scope, key: str) -> HttpR
     kinds = KINDS_OF_KEY.get(recommendation.key)
     context: dict[str, object] = {}
     if kinds is not None:
-        rule_filter = RuleFilter(scope, kinds=kinds)
+        failing = failing_rule_count(RuleFilter(scope, kinds=kinds))
         if tab == RULES_TAB:
             sort = valid_sort(request.GET.get("sort"), FAILED_RULE_COLUMNS, default="-severity")
-            rules = failed_rules(RuleFilter(scope, kinds=kinds, query=query), sort)
-            context.update(page_obj=paginate(request, rules), columns=FAILED_RULE_COLUMNS, sort=sort)
-        tabs.append((RULES_TAB, "Failed rules", failed_rules(rule_filter).count()))
+            searched = RuleFilter(scope, kinds=kinds, query=query)
+            rules = failed_rules(searched, sort)
+            shown = failing if not query else failing_rule_count(searched)
+            context.update(page_obj=paginate(request, rules, shown), columns=FAILED_RULE_COLUMNS, sort=sort)
+        tabs.append((RULES_TAB, "Failed rules", failing))
     if tab != RULES_TAB:
         sort = valid_sort(request.GET.get("sort"), COLUMNS)
         affected = _affected(request, recommendation, scope, tab, query, sort)
