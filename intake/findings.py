@@ -37,8 +37,10 @@ def derive_findings(moves: list[Move], rounds: list[list[NewScan]]) -> Changes:
             move.resource_id,
             old_subscription_id=move.old_subscription_id,
             old_os=move.old_os,
+            old_kind=move.old_kind,
             new_subscription_id=move.new_subscription_id,
             new_os=move.new_os,
+            new_kind=move.new_kind,
         )
     changes: Changes = {}
     for number, round_ in enumerate(rounds):
@@ -90,7 +92,7 @@ def _derive_round(batch: list[NewScan], later: dict[int, set[int]]) -> Changes:
             (inserts if before is None else updates).append(row)
             if (before.state if before else None) != after:
                 transitions.append((rule_id, before.state if before else None, after))
-        tally_changes.add(resource.pk, resource.subscription_id, resource.os, transitions)
+        tally_changes.add(resource.pk, resource.subscription_id, resource.os, resource.kind, transitions)
     columns = ["resource_id", "rule_id", *FINDING_FIELDS, "scan_id", "updated_at"]
     insert_rows(Finding, columns, inserts)
     upsert_rows(Finding, columns, updates, unique=["resource_id", "rule_id"])

@@ -14,13 +14,15 @@ Outcome = dict[str, Any] | RejectedFile
 
 @dataclass(frozen=True)
 class Move:
-    """A machine that changed subscription or OS: its findings' tallies follow it."""
+    """A machine that changed subscription, OS or kind: its findings' tallies follow it."""
 
     resource_id: int
     old_subscription_id: int
     old_os: str
+    old_kind: str
     new_subscription_id: int
     new_os: str
+    new_kind: str
 
 
 @dataclass

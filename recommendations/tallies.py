@@ -30,12 +30,15 @@ def _columns(state: str | None) -> tuple[int, int, int]:
     return (int(state == FindingState.OPEN), int(state in PASSING), 1)
 
 
-RuleKey = tuple[int, str, int]  # (subscription, machine OS, rule)
+RuleKey = tuple[int, str, str, int]  # (subscription, machine OS, machine kind, rule)
 Delta = tuple[int, int, int]  # (open, passing, evaluated)
 
 
 def rule_deltas(
-    subscription_id: int, machine_os: str, changes: Iterable[tuple[int, str | None, str]]
+    subscription_id: int,
+    machine_os: str,
+    machine_kind: str,
+    changes: Iterable[tuple[int, str | None, str]],
 ) -> dict[RuleKey, Delta]:
     """What one machine's (rule, state before, state after) changes move in the rule tallies."""
     deltas: dict[RuleKey, Delta] = {}
@@ -43,7 +46,7 @@ def rule_deltas(
         old, new = _columns(before), _columns(after)
         delta = (new[0] - old[0], new[1] - old[1], new[2] - old[2])
         if any(delta):
-            deltas[(subscription_id, machine_os, rule_id)] = delta
+            deltas[(subscription_id, machine_os, machine_kind, rule_id)] = delta
     return deltas
 
 
@@ -65,10 +68,13 @@ class TallyChanges:
         resource_id: int,
         subscription_id: int,
         machine_os: str,
+        machine_kind: str,
         changes: Iterable[tuple[int, str | None, str]],
     ) -> None:
         """One machine's (rule, state before, state after) changes."""
-        merge_deltas(self.by_machine[resource_id], rule_deltas(subscription_id, machine_os, changes))
+        merge_deltas(
+            self.by_machine[resource_id], rule_deltas(subscription_id, machine_os, machine_kind, changes)
+        )
 
 
 def write_tally_changes(changes: TallyChanges) -> None:
@@ -77,21 +83,23 @@ def write_tally_changes(changes: TallyChanges) -> None:
     estate: dict[RuleKey, Delta] = {}
     for deltas in changes.by_machine.values():
         merge_deltas(estate, deltas)
-    _add_deltas(RuleTally, ["subscription_id", "machine_os", "rule_id"], estate)
+    _add_deltas(RuleTally, ["subscription_id", "machine_os", "machine_kind", "rule_id"], estate)
     machines = [pk for pk, deltas in changes.by_machine.items() if deltas]
-    towers: dict[tuple[int, int, str, int], Delta] = {}
+    towers: dict[tuple[int, int, str, str, int], Delta] = {}
     for chunk in _chunks(machines):
         for resource_id, tower_id in TowerMachine.objects.filter(resource_id__in=chunk).values_list(
             "resource_id", "tower_id"
         ):
             merge_deltas(towers, {(tower_id, *key): d for key, d in changes.by_machine[resource_id].items()})
-    _add_deltas(TowerRuleTally, ["tower_id", "subscription_id", "machine_os", "rule_id"], towers)
+    _add_deltas(
+        TowerRuleTally, ["tower_id", "subscription_id", "machine_os", "machine_kind", "rule_id"], towers
+    )
 
 
 def apply_rule_changes(resource: Resource, changes: Iterable[tuple[int, str | None, str]]) -> None:
     """Move one machine's (rule, state before, state after) changes into the rule tallies."""
     tally_changes = TallyChanges()
-    tally_changes.add(resource.pk, resource.subscription_id, resource.os, changes)
+    tally_changes.add(resource.pk, resource.subscription_id, resource.os, resource.kind, changes)
     write_tally_changes(tally_changes)
 
 
@@ -126,26 +134,36 @@ def _add_deltas(
 
 
 def _contributions(resource_ids: Iterable[int]) -> dict[int, dict[RuleKey, Delta]]:
-    """What each machine's findings count in the rule tallies, under its current subscription and OS."""
+    """What each machine's findings count in the rule tallies, under its current subscription, OS and
+    kind."""
     found: dict[int, dict[RuleKey, Delta]] = defaultdict(dict)
     for chunk in _chunks(list(resource_ids)):
         rows = Finding.objects.filter(resource_id__in=chunk).values_list(
-            "resource_id", "resource__subscription_id", "resource__os", "rule_id", "state"
+            "resource_id", "resource__subscription_id", "resource__os", "resource__kind", "rule_id", "state"
         )
-        for resource_id, subscription_id, machine_os, rule_id, state in rows.iterator(chunk_size=20000):
-            found[resource_id][(subscription_id, machine_os, rule_id)] = _columns(state)
+        for resource_id, subscription_id, machine_os, kind, rule_id, state in rows.iterator(chunk_size=20000):
+            found[resource_id][(subscription_id, machine_os, kind, rule_id)] = _columns(state)
     return found
 
 
 def move_machine(
-    resource_id: int, *, old_subscription_id: int, old_os: str, new_subscription_id: int, new_os: str
+    resource_id: int,
+    *,
+    old_subscription_id: int,
+    old_os: str,
+    old_kind: str,
+    new_subscription_id: int,
+    new_os: str,
+    new_kind: str,
 ) -> None:
-    """A machine changed subscription or OS: its findings now count under the new key."""
+    """A machine changed subscription, OS or kind: its findings now count under the new key."""
     contribution = {
-        rule: counts for (_, _, rule), counts in _contributions([resource_id]).get(resource_id, {}).items()
+        rule: counts for (*_, rule), counts in _contributions([resource_id]).get(resource_id, {}).items()
     }
-    deltas = {(old_subscription_id, old_os, r): (-a, -b, -c) for r, (a, b, c) in contribution.items()}
-    merge_deltas(deltas, {(new_subscription_id, new_os, r): counts for r, counts in contribution.items()})
+    old = (old_subscription_id, old_os, old_kind)
+    deltas = {(*old, r): (-a, -b, -c) for r, (a, b, c) in contribution.items()}
+    new = (new_subscription_id, new_os, new_kind)
+    merge_deltas(deltas, {(*new, r): counts for r, counts in contribution.items()})
     changes = TallyChanges()
     changes.by_machine[resource_id] = deltas
     write_tally_changes(changes)
@@ -206,16 +224,17 @@ def _move_findings(moves: list[tuple[int, int, int]]) -> None:
             values = ", ".join(["(%s, %s, %s)"] * len(chunk))
             cursor.execute(
                 f"""WITH moved (tower_id, resource_id, sign) AS (VALUES {values})
-                    INSERT INTO {tally} (tower_id, subscription_id, machine_os, rule_id, {", ".join(counts)})
-                    SELECT m.tower_id, r.subscription_id, r.os, f.rule_id,
+                    INSERT INTO {tally}
+                        (tower_id, subscription_id, machine_os, machine_kind, rule_id, {", ".join(counts)})
+                    SELECT m.tower_id, r.subscription_id, r.os, r.kind, f.rule_id,
                            SUM(CASE WHEN f.state = %s THEN m.sign ELSE 0 END),
                            SUM(CASE WHEN f.state IN (%s, %s) THEN m.sign ELSE 0 END),
                            SUM(m.sign)
                     FROM moved m JOIN {resource} r ON r.id = m.resource_id
                     JOIN {finding} f ON f.resource_id = m.resource_id
                     WHERE true
-                    GROUP BY m.tower_id, r.subscription_id, r.os, f.rule_id
-                    ON CONFLICT (tower_id, subscription_id, machine_os, rule_id)
+                    GROUP BY m.tower_id, r.subscription_id, r.os, r.kind, f.rule_id
+                    ON CONFLICT (tower_id, subscription_id, machine_os, machine_kind, rule_id)
                     DO UPDATE SET {increments}""",  # noqa: S608
                 [*(value for row in chunk for value in row), FindingState.OPEN, *PASSING],
             )
@@ -356,15 +375,17 @@ def _chunks(ids: list[int], size: int = 1000) -> Iterable[list[int]]:
 def rebuild_tallies() -> None:
     """Recompute every tally from the findings (after a bulk change, or to check the incremental ones)."""
     RuleTally.objects.all().delete()
-    totals: dict[tuple[int, str, int], list[int]] = defaultdict(lambda: [0, 0, 0])
+    totals: dict[RuleKey, list[int]] = defaultdict(lambda: [0, 0, 0])
     rows = (
-        Finding.objects.values_list("resource__subscription_id", "resource__os", "rule_id", "state")
+        Finding.objects.values_list(
+            "resource__subscription_id", "resource__os", "resource__kind", "rule_id", "state"
+        )
         .annotate(n=Count("id"))
         .order_by()
     )
-    for subscription_id, machine_os, rule_id, state, n in rows:
+    for subscription_id, machine_os, kind, rule_id, state, n in rows:
         columns = _columns(state)
-        total = totals[(subscription_id, machine_os, rule_id)]
+        total = totals[(subscription_id, machine_os, kind, rule_id)]
         for index in range(3):
             total[index] += columns[index] * n
     RuleTally.objects.bulk_create(
@@ -372,12 +393,13 @@ def rebuild_tallies() -> None:
             RuleTally(
                 subscription_id=subscription_id,
                 machine_os=machine_os,
+                machine_kind=kind,
                 rule_id=rule_id,
                 open_count=counts[0],
                 passing_count=counts[1],
                 evaluated_count=counts[2],
             )
-            for (subscription_id, machine_os, rule_id), counts in totals.items()
+            for (subscription_id, machine_os, kind, rule_id), counts in totals.items()
         ],
         batch_size=5000,
     )
@@ -400,17 +422,17 @@ def rebuild_tower_tallies() -> None:
     tower, finding, resource = (
         connection.ops.quote_name(m._meta.db_table) for m in (TowerMachine, Finding, Resource)
     )
-    totals: dict[tuple[int, int, str, int], list[int]] = defaultdict(lambda: [0, 0, 0])
+    totals: dict[tuple[int, int, str, str, int], list[int]] = defaultdict(lambda: [0, 0, 0])
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT t.tower_id, r.subscription_id, r.os, f.rule_id, f.state, COUNT(*)
+            f"""SELECT t.tower_id, r.subscription_id, r.os, r.kind, f.rule_id, f.state, COUNT(*)
                 FROM {tower} t JOIN {resource} r ON r.id = t.resource_id
                 JOIN {finding} f ON f.resource_id = t.resource_id
-                GROUP BY t.tower_id, r.subscription_id, r.os, f.rule_id, f.state"""  # noqa: S608
+                GROUP BY t.tower_id, r.subscription_id, r.os, r.kind, f.rule_id, f.state"""  # noqa: S608
         )
-        for tower_id, subscription_id, machine_os, rule_id, state, n in cursor.fetchall():
+        for tower_id, subscription_id, machine_os, kind, rule_id, state, n in cursor.fetchall():
             columns = _columns(state)
-            total = totals[(tower_id, subscription_id, machine_os, rule_id)]
+            total = totals[(tower_id, subscription_id, machine_os, kind, rule_id)]
             for index in range(3):
                 total[index] += columns[index] * n
     TowerRuleTally.objects.bulk_create(
@@ -419,12 +441,13 @@ def rebuild_tower_tallies() -> None:
                 tower_id=tower_id,
                 subscription_id=subscription_id,
                 machine_os=machine_os,
+                machine_kind=kind,
                 rule_id=rule_id,
                 open_count=counts[0],
                 passing_count=counts[1],
                 evaluated_count=counts[2],
             )
-            for (tower_id, subscription_id, machine_os, rule_id), counts in totals.items()
+            for (tower_id, subscription_id, machine_os, kind, rule_id), counts in totals.items()
         ],
         batch_size=5000,
     )

@@ -242,7 +242,15 @@ def _update(
     if (new_subscription, new_os) != (resource.subscription_id, resource.os):
         if resource.subscription.name == DISCOVERED:
             counts["resources_moved_from_discovered"] += 1
-        move = Move(resource.pk, resource.subscription_id, resource.os, new_subscription, new_os)
+        move = Move(
+            resource.pk,
+            resource.subscription_id,
+            resource.os,
+            resource.kind,
+            new_subscription,
+            new_os,
+            resource.kind,
+        )
     for name, value in changed.items():
         setattr(resource, name, value)
     resource.resource_key = resource_key(resource.resource_id)

@@ -98,16 +98,11 @@ def persist_inventory(records: Iterable[ResourceRecord]) -> Persisted:
             if resource is None:
                 to_create.append(Resource(resource_id=record.resource_id, resource_key=key, **values))
             elif any(getattr(resource, name) != value for name, value in values.items()):
-                if (resource.subscription_id, resource.os) != (values["subscription_id"], values["os"]):
+                before = (resource.subscription_id, resource.os, resource.kind)
+                if before != (values["subscription_id"], values["os"], values["kind"]):
                     # The machine's findings' tallies follow it (the findings stage moves them).
                     moves.append(
-                        Move(
-                            resource.pk,
-                            resource.subscription_id,
-                            resource.os,
-                            subs[record.subscription].pk,
-                            record.os,
-                        )
+                        Move(resource.pk, *before, subs[record.subscription].pk, record.os, record.kind)
                     )
                     subscriptions |= {resource.subscription_id, subs[record.subscription].pk}
                 for name, value in values.items():

@@ -398,7 +398,15 @@ def os_from_scans(pairs: list[tuple[Resource, str]]) -> list[Move]:
     moves = []
     for resource, os_name in changed.values():
         moves.append(
-            Move(resource.pk, resource.subscription_id, resource.os, resource.subscription_id, os_name)
+            Move(
+                resource.pk,
+                resource.subscription_id,
+                resource.os,
+                resource.kind,
+                resource.subscription_id,
+                os_name,
+                resource.kind,
+            )
         )
         resource.os = os_name
         resource.updated_at = now

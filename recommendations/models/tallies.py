@@ -1,7 +1,8 @@
 """Summary tables of findings, kept current by every import so the pages never count millions of rows.
 
-RuleTally: per subscription, rule and machine OS, how many machines fail the rule, pass it, or were
-evaluated for it. MachineTally: per machine, its open findings by severity, rule type and rule OS.
+RuleTally: per subscription, rule, machine OS and machine kind (a VM, an Arc machine, a scale set's
+instance: each OS-configuration recommendation counts its own), how many machines fail the rule, pass
+it, or were evaluated for it. MachineTally: per machine, its open findings by severity, rule type and rule OS.
 Both can be rebuilt from the findings (`manage.py rebuild_tallies`); tests check they always agree.
 
 A tower's summaries: TowerMachine says which machines a tower (a governance team, by id: governance
@@ -22,13 +23,16 @@ class RuleTally(models.Model):
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="+")
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="tallies")
     machine_os = models.CharField(max_length=10, blank=True, default="")
+    machine_kind = models.CharField(max_length=20, blank=True, default="")
     open_count = models.IntegerField(default=0)
     passing_count = models.IntegerField(default=0)
     evaluated_count = models.IntegerField(default=0)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["subscription", "rule", "machine_os"], name="one_tally_per_key")
+            models.UniqueConstraint(
+                fields=["subscription", "rule", "machine_os", "machine_kind"], name="one_rule_tally_per_key"
+            )
         ]
 
     def __str__(self) -> str:
@@ -70,6 +74,7 @@ class TowerRuleTally(models.Model):
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="+")
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="tower_tallies")
     machine_os = models.CharField(max_length=10, blank=True, default="")
+    machine_kind = models.CharField(max_length=20, blank=True, default="")
     open_count = models.IntegerField(default=0)
     passing_count = models.IntegerField(default=0)
     evaluated_count = models.IntegerField(default=0)
@@ -77,7 +82,8 @@ class TowerRuleTally(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["tower_id", "subscription", "rule", "machine_os"], name="one_tower_tally_per_key"
+                fields=["tower_id", "subscription", "rule", "machine_os", "machine_kind"],
+                name="one_tower_rule_tally_per_key",
             )
         ]
 

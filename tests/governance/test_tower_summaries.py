@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 import pytest
 from django.apps import apps as django_apps
 from django.contrib.auth.models import User
+from django.db import connection
 from django.db.models import Q
 
 from governance.assignments import Change, assign, update_item
@@ -23,7 +24,7 @@ from governance.towers import refresh_tower_summaries
 from intake.pipeline import ingest_stream
 from posture.models import Resource, Subscription
 from posture.scope import ESTATE, Scope, narrowed
-from recommendations.models import Finding, TowerMachine, TowerRuleTally, TowerTileTally
+from recommendations.models import Finding, RuleTally, TowerMachine, TowerRuleTally, TowerTileTally
 from recommendations.rule_selectors import (
     RuleFilter,
     _rule_totals,
@@ -49,23 +50,47 @@ def seen_by_items(team: Team) -> set[int]:
     )
 
 
-def direct_tallies(team: Team) -> dict[tuple[int, str, str], tuple[int, int, int]]:
-    totals: dict[tuple[int, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
-    for sub, machine_os, key, state in Finding.objects.filter(
+def direct_tallies(team: Team) -> dict[tuple[int, str, str, str], tuple[int, int, int]]:
+    totals: dict[tuple[int, str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for sub, machine_os, kind, key, state in Finding.objects.filter(
         resource_id__in=seen_by_items(team)
-    ).values_list("resource__subscription_id", "resource__os", "rule__key", "state"):
-        total = totals[(sub, machine_os, key)]
+    ).values_list("resource__subscription_id", "resource__os", "resource__kind", "rule__key", "state"):
+        total = totals[(sub, machine_os, kind, key)]
         total[0] += state == "open"
         total[1] += state in ("passed", "resolved")
         total[2] += 1
     return {key: (a, b, c) for key, (a, b, c) in totals.items()}
 
 
-def stored_tallies(team: Team) -> dict[tuple[int, str, str], tuple[int, int, int]]:
+def estate_tallies() -> dict[tuple[int, str, str, str], tuple[int, int, int]]:
     return {
-        (sub, machine_os, key): (a, b, c)
-        for sub, machine_os, key, a, b, c in TowerRuleTally.objects.filter(tower_id=team.pk).values_list(
-            "subscription_id", "machine_os", "rule__key", "open_count", "passing_count", "evaluated_count"
+        (sub, machine_os, kind, key): (a, b, c)
+        for sub, machine_os, kind, key, a, b, c in RuleTally.objects.values_list(
+            "subscription_id",
+            "machine_os",
+            "machine_kind",
+            "rule__key",
+            "open_count",
+            "passing_count",
+            "evaluated_count",
+        )
+        if (a, b, c) != (0, 0, 0)
+    }
+
+
+def stored_tallies(team: Team) -> dict[tuple[int, str, str, str], tuple[int, int, int]]:
+    return {
+        (sub, machine_os, kind, key): (a, b, c)
+        for sub, machine_os, kind, key, a, b, c in TowerRuleTally.objects.filter(
+            tower_id=team.pk
+        ).values_list(
+            "subscription_id",
+            "machine_os",
+            "machine_kind",
+            "rule__key",
+            "open_count",
+            "passing_count",
+            "evaluated_count",
         )
         # Rows that fell back to zeros are left by increments; a direct count has none.
         if (a, b, c) != (0, 0, 0)
@@ -266,6 +291,17 @@ def test_a_machine_given_to_another_tower_leaves_the_first_towers_tallies() -> N
     assert stored_tiles(teams[1]) == direct_tiles(teams[1]) != {}
 
 
+class StatementRunner:
+    """What a RunPython function uses of its schema editor, inside the test's transaction (SQLite's
+    schema editor refuses to open there)."""
+
+    connection = connection
+
+    def execute(self, sql: str) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+
+
 def test_the_migration_fills_the_summaries_of_an_existing_estate_as_the_hook_keeps_them() -> None:
     rng, teams, resources, _subscriptions, admin = build(11)
     recommendation = make_recommendation("tower-test", applies_to_kinds=["vm", "vmss", "vmss_instance"])
@@ -277,15 +313,21 @@ def test_the_migration_fills_the_summaries_of_an_existing_estate_as_the_hook_kee
         scan(rng, rng.choice([r for r in resources if r.kind != "vmss"]).name, rng.randint(1, 28))
     kept = {team.pk: stored_tallies(team) for team in teams}
     tiles = {team.pk: stored_tiles(team) for team in teams}
+    estate = estate_tallies()
     machines = set(TowerMachine.objects.values_list("tower_id", "resource_id"))
     TowerMachine.objects.all().delete()
     TowerRuleTally.objects.all().delete()
     TowerTileTally.objects.all().delete()
+    RuleTally.objects.all().delete()  # 0012 counts them again from the findings
     fill = importlib.import_module("governance.migrations.0005_i17_fill_tower_summaries").fill
     fill(django_apps, None)
     importlib.import_module("recommendations.migrations.0011_i17_tower_tiles").fill(django_apps, None)
+    recount = importlib.import_module("recommendations.migrations.0012_rule_tallies_by_machine_kind").recount
+    recount(django_apps, StatementRunner())
     assert set(TowerMachine.objects.values_list("tower_id", "resource_id")) == machines
     assert {team.pk: stored_tallies(team) for team in teams} == kept
+    assert estate_tallies() == estate
+    assert {kind for (_, _, kind, _) in estate} >= {"vm", "vmss_instance"}
     assert {team.pk: stored_tiles(team) for team in teams} == tiles
     assert any(kept.values())
     assert any(tiles.values())

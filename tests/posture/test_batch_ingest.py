@@ -110,6 +110,7 @@ def facts() -> dict[str, Any]:
             RuleTally.objects.exclude(evaluated_count=0, open_count=0, passing_count=0).values_list(
                 "subscription__name",
                 "machine_os",
+                "machine_kind",
                 "rule__key",
                 "open_count",
                 "passing_count",

@@ -19,7 +19,13 @@ def tallies() -> tuple[list[tuple], list[tuple]]:
     # Rows that fell back to all zeros are left by increments; a rebuild does not write them.
     rules = sorted(
         RuleTally.objects.exclude(open_count=0, passing_count=0, evaluated_count=0).values_list(
-            "subscription_id", "rule__key", "machine_os", "open_count", "passing_count", "evaluated_count"
+            "subscription_id",
+            "rule__key",
+            "machine_os",
+            "machine_kind",
+            "open_count",
+            "passing_count",
+            "evaluated_count",
         )
     )
     machines = sorted(
@@ -53,7 +59,7 @@ def test_incremental_tallies_equal_a_rebuild_through_opens_resolves_reopens_and_
     incremental = tallies()
     rebuild_tallies()
     assert tallies() == incremental
-    open_total = sum(row[3] for row in incremental[0])
+    open_total = sum(row[4] for row in incremental[0])
     # web-1 fails a and b, web-2 a, b and c, lab-7 a.
     assert open_total == sum(row[1] for row in incremental[1]) == 6
 
@@ -69,3 +75,16 @@ def test_a_machine_moving_subscription_takes_its_tallies_along():
     rebuild_tallies()
     assert tallies() == incremental
     assert {row[0] for row in incremental[0]} == {Subscription.objects.get(name="lab").pk}
+
+
+def test_a_machine_listed_as_another_kind_takes_its_tallies_along():
+    """Each OS-configuration recommendation counts its own kinds of machine from the tallies: a machine
+    an inventory lists again as another kind moves there."""
+    header = "resource_id,name,kind,os,subscription\n"
+    ingest_stream(io.BytesIO(f"{header}m:1,web-1,vm,linux,prod\n".encode()), file_format="inventory")
+    scan("web-1", 1, a="fail", b="pass")
+    ingest_stream(io.BytesIO(f"{header}m:1,web-1,arc_machine,linux,prod\n".encode()), file_format="inventory")
+    incremental = tallies()
+    rebuild_tallies()
+    assert tallies() == incremental
+    assert {row[3] for row in incremental[0]} == {"arc_machine"}
