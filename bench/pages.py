@@ -21,6 +21,7 @@ PAGES = {
     "dashboard": "/",
     "os-configuration": "/os-configuration/",
     "recommendation": "/recommendations/machine-config-vulns/",
+    "failed-rules": "/recommendations/machine-config-vulns/?tab=rules",
     "resources": "/resources/?state=unhealthy",
     "baseline": "/baseline/",
     "my-items": "/my-items/",
