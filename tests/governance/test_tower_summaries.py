@@ -9,12 +9,13 @@ import itertools
 import random
 from collections import defaultdict
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from django.apps import apps as django_apps
 from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from governance.assignments import Change, assign, update_item
 from governance.models import Assignment, Team
@@ -62,28 +63,13 @@ def direct_tallies(team: Team) -> dict[tuple[int, str, str, str], tuple[int, int
     return {key: (a, b, c) for key, (a, b, c) in totals.items()}
 
 
-def estate_tallies() -> dict[tuple[int, str, str, str], tuple[int, int, int]]:
-    return {
-        (sub, machine_os, kind, key): (a, b, c)
-        for sub, machine_os, kind, key, a, b, c in RuleTally.objects.values_list(
-            "subscription_id",
-            "machine_os",
-            "machine_kind",
-            "rule__key",
-            "open_count",
-            "passing_count",
-            "evaluated_count",
-        )
-        if (a, b, c) != (0, 0, 0)
-    }
+TallyRows = dict[tuple[int, str, str, str], tuple[int, int, int]]
 
 
-def stored_tallies(team: Team) -> dict[tuple[int, str, str, str], tuple[int, int, int]]:
+def tally_rows(tallies: QuerySet[Any]) -> TallyRows:
     return {
         (sub, machine_os, kind, key): (a, b, c)
-        for sub, machine_os, kind, key, a, b, c in TowerRuleTally.objects.filter(
-            tower_id=team.pk
-        ).values_list(
+        for sub, machine_os, kind, key, a, b, c in tallies.values_list(
             "subscription_id",
             "machine_os",
             "machine_kind",
@@ -95,6 +81,14 @@ def stored_tallies(team: Team) -> dict[tuple[int, str, str, str], tuple[int, int
         # Rows that fell back to zeros are left by increments; a direct count has none.
         if (a, b, c) != (0, 0, 0)
     }
+
+
+def estate_tallies() -> TallyRows:
+    return tally_rows(RuleTally.objects.all())
+
+
+def stored_tallies(team: Team) -> TallyRows:
+    return tally_rows(TowerRuleTally.objects.filter(tower_id=team.pk))
 
 
 Tiles = dict[tuple[int, str, str], tuple[int, int]]
