@@ -11,10 +11,8 @@ the machines a tower already sees current through that same code.
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.db.models import Q
-
 from governance.models import Assignment
-from posture.models import Resource
+from posture.models import with_instances
 from recommendations.models import TowerMachine
 from recommendations.tallies import place_in_towers
 
@@ -39,11 +37,7 @@ def refresh_tower_summaries(resource_ids: Iterable[int] | None = None) -> None:
 def _towers_seeing(resource_ids: list[int]) -> dict[int, set[int]]:
     """The towers that see these resources and the instances of those that are scale sets."""
     # An item on a scale set rolls its instances up: they are the tower's too.
-    parent_of = dict(
-        Resource.objects.filter(Q(pk__in=resource_ids) | Q(parent_id__in=resource_ids))
-        .values_list("pk", "parent_id")
-        .order_by()
-    )
+    parent_of = dict(with_instances(resource_ids).values_list("pk", "parent_id").order_by())
     holders = set(parent_of) | {parent for parent in parent_of.values() if parent is not None}
     teams: dict[int, set[int]] = defaultdict(set)
     rows = (

@@ -3,6 +3,8 @@
 The choices of its columns live in posture/choices.py, where the importers use them without a model.
 """
 
+from collections.abc import Collection
+
 from django.db import models
 
 from posture import lengths
@@ -158,6 +160,11 @@ class ResourceSighting(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource_id} seen by {self.source}"
+
+
+def with_instances(resource_ids: Collection[int]) -> "models.QuerySet[Resource]":
+    """These resources and, for the scale sets among them, their instances."""
+    return Resource.objects.filter(models.Q(pk__in=resource_ids) | models.Q(parent_id__in=resource_ids))
 
 
 def resource_key(resource_id: str) -> str:

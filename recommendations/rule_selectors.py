@@ -280,21 +280,7 @@ class RuleTotals:
 def _rule_totals(rule_ids: Iterable[int], scope: Scope) -> dict[int, RuleTotals]:
     """Per rule, in scope: from the rule tallies, or from the findings when the scope hides machines."""
     rows: Iterable[Mapping[str, Any]]
-    if scope.tower is not None:
-        # A tower's members: their tower's rule tallies.
-        rows = (
-            TowerRuleTally.objects.filter(
-                _subscriptions(scope, "subscription_id"), tower_id=scope.tower, rule_id__in=list(rule_ids)
-            )
-            .values("rule_id")
-            .annotate(
-                failing=Sum("open_count"),
-                passing=Sum("passing_count"),
-                scanned=Sum("evaluated_count", filter=Q(rule__os="") | Q(machine_os=F("rule__os"))),
-            )
-            .order_by()
-        )
-    elif scope.is_restricted:
+    if scope.is_restricted and scope.tower is None:
         # A user of several towers: the tallies cannot tell a machine two of them see, the findings can.
         rows = (
             Finding.objects.filter(in_scope(scope, "resource__subscription_id"), rule_id__in=list(rule_ids))
@@ -307,8 +293,14 @@ def _rule_totals(rule_ids: Iterable[int], scope: Scope) -> dict[int, RuleTotals]
             .order_by()
         )
     else:
+        # A tower's members: their tower's rule tallies; else the estate's.
+        tallies: QuerySet[RuleTally] | QuerySet[TowerRuleTally] = (
+            TowerRuleTally.objects.filter(_subscriptions(scope, "subscription_id"), tower_id=scope.tower)
+            if scope.tower is not None
+            else RuleTally.objects.filter(tallies_in_scope(scope, "subscription_id"))
+        )
         rows = (
-            RuleTally.objects.filter(tallies_in_scope(scope, "subscription_id"), rule_id__in=list(rule_ids))
+            tallies.filter(rule_id__in=list(rule_ids))
             .values("rule_id")
             .annotate(
                 failing=Sum("open_count"),

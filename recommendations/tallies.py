@@ -2,7 +2,7 @@
 tower's) and per tile of each tower (the sums of its machines' tallies), rebuildable from scratch."""
 
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,9 @@ def _columns(state: str | None) -> tuple[int, int, int]:
 
 
 RuleKey = tuple[int, str, str, int]  # (subscription, machine OS, machine kind, rule)
+# The columns of a rule tally's key, as RuleKey orders them; a tower's tallies start with the tower.
+RULE_KEY = ["subscription_id", "machine_os", "machine_kind", "rule_id"]
+TOWER_RULE_KEY = ["tower_id", *RULE_KEY]
 Delta = tuple[int, int, int]  # (open, passing, evaluated)
 
 
@@ -83,7 +86,7 @@ def write_tally_changes(changes: TallyChanges) -> None:
     estate: dict[RuleKey, Delta] = {}
     for deltas in changes.by_machine.values():
         merge_deltas(estate, deltas)
-    _add_deltas(RuleTally, ["subscription_id", "machine_os", "machine_kind", "rule_id"], estate)
+    _add_deltas(RuleTally, RULE_KEY, estate)
     machines = [pk for pk, deltas in changes.by_machine.items() if deltas]
     towers: dict[tuple[int, int, str, str, int], Delta] = {}
     for chunk in _chunks(machines):
@@ -91,9 +94,7 @@ def write_tally_changes(changes: TallyChanges) -> None:
             "resource_id", "tower_id"
         ):
             merge_deltas(towers, {(tower_id, *key): d for key, d in changes.by_machine[resource_id].items()})
-    _add_deltas(
-        TowerRuleTally, ["tower_id", "subscription_id", "machine_os", "machine_kind", "rule_id"], towers
-    )
+    _add_deltas(TowerRuleTally, TOWER_RULE_KEY, towers)
 
 
 def apply_rule_changes(resource: Resource, changes: Iterable[tuple[int, str | None, str]]) -> None:
@@ -216,16 +217,15 @@ def _move_findings(moves: list[tuple[int, int, int]]) -> None:
     tally, finding, resource = (
         connection.ops.quote_name(m._meta.db_table) for m in (TowerRuleTally, Finding, Resource)
     )
-    counts = ["open_count", "passing_count", "evaluated_count"]
-    increments = ", ".join(f"{name} = {tally}.{name} + excluded.{name}" for name in counts)
+    keys = ", ".join(TOWER_RULE_KEY)
+    increments = ", ".join(f"{name} = {tally}.{name} + excluded.{name}" for name in RULE_COUNTS)
     with connection.cursor() as cursor:
         for start in range(0, len(moves), 500):
             chunk = moves[start : start + 500]
             values = ", ".join(["(%s, %s, %s)"] * len(chunk))
             cursor.execute(
                 f"""WITH moved (tower_id, resource_id, sign) AS (VALUES {values})
-                    INSERT INTO {tally}
-                        (tower_id, subscription_id, machine_os, machine_kind, rule_id, {", ".join(counts)})
+                    INSERT INTO {tally} ({keys}, {", ".join(RULE_COUNTS)})
                     SELECT m.tower_id, r.subscription_id, r.os, r.kind, f.rule_id,
                            SUM(CASE WHEN f.state = %s THEN m.sign ELSE 0 END),
                            SUM(CASE WHEN f.state IN (%s, %s) THEN m.sign ELSE 0 END),
@@ -234,7 +234,7 @@ def _move_findings(moves: list[tuple[int, int, int]]) -> None:
                     JOIN {finding} f ON f.resource_id = m.resource_id
                     WHERE true
                     GROUP BY m.tower_id, r.subscription_id, r.os, r.kind, f.rule_id
-                    ON CONFLICT (tower_id, subscription_id, machine_os, machine_kind, rule_id)
+                    ON CONFLICT ({keys})
                     DO UPDATE SET {increments}""",  # noqa: S608
                 [*(value for row in chunk for value in row), FindingState.OPEN, *PASSING],
             )
@@ -375,7 +375,6 @@ def _chunks(ids: list[int], size: int = 1000) -> Iterable[list[int]]:
 def rebuild_tallies() -> None:
     """Recompute every tally from the findings (after a bulk change, or to check the incremental ones)."""
     RuleTally.objects.all().delete()
-    totals: dict[RuleKey, list[int]] = defaultdict(lambda: [0, 0, 0])
     rows = (
         Finding.objects.values_list(
             "resource__subscription_id", "resource__os", "resource__kind", "rule_id", "state"
@@ -383,26 +382,7 @@ def rebuild_tallies() -> None:
         .annotate(n=Count("id"))
         .order_by()
     )
-    for subscription_id, machine_os, kind, rule_id, state, n in rows:
-        columns = _columns(state)
-        total = totals[(subscription_id, machine_os, kind, rule_id)]
-        for index in range(3):
-            total[index] += columns[index] * n
-    RuleTally.objects.bulk_create(
-        [
-            RuleTally(
-                subscription_id=subscription_id,
-                machine_os=machine_os,
-                machine_kind=kind,
-                rule_id=rule_id,
-                open_count=counts[0],
-                passing_count=counts[1],
-                evaluated_count=counts[2],
-            )
-            for (subscription_id, machine_os, kind, rule_id), counts in totals.items()
-        ],
-        batch_size=5000,
-    )
+    _create_tallies(RuleTally, RULE_KEY, rows)
     MachineTally.objects.all().delete()
     refresh_machine_tallies(Finding.objects.values_list("resource_id", flat=True).distinct().order_by())
     rebuild_tower_tallies()
@@ -422,7 +402,6 @@ def rebuild_tower_tallies() -> None:
     tower, finding, resource = (
         connection.ops.quote_name(m._meta.db_table) for m in (TowerMachine, Finding, Resource)
     )
-    totals: dict[tuple[int, int, str, str, int], list[int]] = defaultdict(lambda: [0, 0, 0])
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT t.tower_id, r.subscription_id, r.os, r.kind, f.rule_id, f.state, COUNT(*)
@@ -430,24 +409,21 @@ def rebuild_tower_tallies() -> None:
                 JOIN {finding} f ON f.resource_id = t.resource_id
                 GROUP BY t.tower_id, r.subscription_id, r.os, r.kind, f.rule_id, f.state"""  # noqa: S608
         )
-        for tower_id, subscription_id, machine_os, kind, rule_id, state, n in cursor.fetchall():
-            columns = _columns(state)
-            total = totals[(tower_id, subscription_id, machine_os, kind, rule_id)]
-            for index in range(3):
-                total[index] += columns[index] * n
-    TowerRuleTally.objects.bulk_create(
+        _create_tallies(TowerRuleTally, TOWER_RULE_KEY, cursor.fetchall())
+
+
+def _create_tallies(model: type[models.Model], key_fields: list[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Write the tallies of findings counted by (*key, state, count) rows."""
+    totals: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for *key, state, n in rows:
+        columns = _columns(state)
+        total = totals[tuple(key)]
+        for index in range(3):
+            total[index] += columns[index] * n
+    model._default_manager.bulk_create(
         [
-            TowerRuleTally(
-                tower_id=tower_id,
-                subscription_id=subscription_id,
-                machine_os=machine_os,
-                machine_kind=kind,
-                rule_id=rule_id,
-                open_count=counts[0],
-                passing_count=counts[1],
-                evaluated_count=counts[2],
-            )
-            for (tower_id, subscription_id, machine_os, kind, rule_id), counts in totals.items()
+            model(**dict(zip(key_fields, key, strict=True)), **dict(zip(RULE_COUNTS, counts, strict=True)))
+            for key, counts in totals.items()
         ],
         batch_size=5000,
     )

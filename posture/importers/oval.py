@@ -58,7 +58,6 @@ class OvalCollector:
         # evidence names them: a few dozen of the thousands a scan holds.
         self._objects: dict[str, etree._Element] = {}
         self._states: dict[str, etree._Element] = {}
-        self._parts: dict[str, Part] = {}
         # definition id -> (false test ids, extended definition ids)
         self._definitions: dict[str, tuple[list[str], list[str]]] = {}
         # test id -> item ids
@@ -164,23 +163,20 @@ class OvalCollector:
 
     def _object(self, object_id: str) -> Part | None:
         """The object, with the states its filters name."""
-        obj = self._part(self._objects, object_id)
+        obj = self._part_of(self._objects, object_id)
         if obj is None:
             return None
         filters = tuple(
             (action, state_part)
             for name, state, action, _ in obj.fields
-            if name == "filter" and (state_part := self._part(self._states, state)) is not None
+            if name == "filter" and (state_part := self._part_of(self._states, state)) is not None
         )
         return replace(obj, filters=filters)
 
-    def _part(self, elements: dict[str, etree._Element], part_id: str) -> Part | None:
-        if part_id not in self._parts:
-            element = elements.get(part_id)
-            if element is None:
-                return None
-            self._parts[part_id] = _part(element)
-        return self._parts[part_id]
+    @staticmethod
+    def _part_of(elements: dict[str, etree._Element], part_id: str) -> Part | None:
+        element = elements.get(part_id)
+        return None if element is None else _part(element)
 
     def rendered(self, definition_ids: list[str]) -> RuleWords:
         """The failed rule's false tests in words (and the family of each)."""
@@ -194,7 +190,7 @@ class OvalCollector:
                 (
                     info,
                     self._object(info.object_ref),
-                    [s for ref in info.state_refs if (s := self._part(self._states, ref)) is not None],
+                    [s for ref in info.state_refs if (s := self._part_of(self._states, ref)) is not None],
                     [self._items[i] for i in self._tests[test_id] if i in self._items],
                     len(self._tests[test_id]),
                 )

@@ -19,14 +19,22 @@ from posture.models import Resource, Subscription
 from recommendations.models.rules import Rule
 
 
-class RuleTally(models.Model):
+class RuleCounts(models.Model):
+    """What a rule tally counts, by subscription, machine OS and machine kind (the rule: each table's)."""
+
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="+")
-    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="tallies")
     machine_os = models.CharField(max_length=10, blank=True, default="")
     machine_kind = models.CharField(max_length=20, blank=True, default="")
     open_count = models.IntegerField(default=0)
     passing_count = models.IntegerField(default=0)
     evaluated_count = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class RuleTally(RuleCounts):
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="tallies")
 
     class Meta:
         constraints = [
@@ -67,17 +75,11 @@ class TowerMachine(models.Model):
         return f"tower {self.tower_id}: {self.resource_id}"
 
 
-class TowerRuleTally(models.Model):
+class TowerRuleTally(RuleCounts):
     """RuleTally over one tower's machines."""
 
     tower_id = models.IntegerField()
-    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="+")
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="tower_tallies")
-    machine_os = models.CharField(max_length=10, blank=True, default="")
-    machine_kind = models.CharField(max_length=20, blank=True, default="")
-    open_count = models.IntegerField(default=0)
-    passing_count = models.IntegerField(default=0)
-    evaluated_count = models.IntegerField(default=0)
 
     class Meta:
         constraints = [

@@ -2,8 +2,6 @@
 items, and the analyst's approval or rejection. The work and every check of who asks are
 governance/exemption_requests.py's; another tower's request or item is a missing one (404)."""
 
-from datetime import date
-
 from django.contrib import messages
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -26,19 +24,10 @@ from governance.scoping import visible_assignments
 from governance.selectors import ITEM_RELATED
 from posture.errors import UserError
 from posture.scope import Scope
+from web.pages.form_values import form_date
 from web.pages.rendering import paginate, render_page, scoped
 
 STATE_FILTERS = (("", "All"), *RequestState.choices)
-
-
-def parse_expiry(raw: str) -> date | None:
-    raw = raw.strip()
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise UserError(f"the expiry must be a date (YYYY-MM-DD), not {raw!r}") from None
 
 
 def ask_from(request: HttpRequest) -> Ask:
@@ -46,7 +35,7 @@ def ask_from(request: HttpRequest) -> Ask:
     return Ask(
         category=post.get("category", ""),
         justification=post.get("justification", "")[:5000],
-        expires_on=parse_expiry(post.get("expires_on", "")),
+        expires_on=form_date(post.get("expires_on", ""), "the expiry"),
     )
 
 

@@ -3,7 +3,6 @@ governance report. Every change goes through governance/assignments.py, which ch
 writes the audit log; these views only read the form and say what happened."""
 
 from collections.abc import Callable
-from datetime import date
 
 from django.contrib import messages
 from django.contrib.auth.models import AnonymousUser, User
@@ -34,21 +33,12 @@ from posture.errors import UserError
 from posture.scope import Scope
 from recommendations.models import Assessment, Finding
 from web.access import ACCESS, allows
+from web.pages.form_values import form_date
 from web.pages.rendering import render_page, scoped
 
 BULK_ACTIONS = ("assign", "status", "eta", "comment")
 # A tower lead's page at tens of thousands of items: a hundred at a time, the counts of all of them.
 MY_ITEMS_PAGE_SIZE = 100
-
-
-def _date(raw: str, what: str) -> date | None:
-    raw = raw.strip()
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise UserError(f"{what} must be a date (YYYY-MM-DD), not {raw!r}") from None
 
 
 def _status(raw: str) -> str:
@@ -118,7 +108,7 @@ def _bulk_change(request: HttpRequest, action: str) -> Callable[[Assignment], Ch
         status = _status(post.get("status", ""))
         return lambda item: Change(status=status)
     if action == "eta":
-        eta = _date(post.get("eta", ""), "the ETA")
+        eta = form_date(post.get("eta", ""), "the ETA")
         if eta is None:
             raise UserError("give the ETA")
         return lambda item: Change(eta=eta)
@@ -210,7 +200,7 @@ def item_update(request: HttpRequest, pk: int) -> HttpResponse:
         change = Change(
             owner=owner if reassign else None,
             status=_status(post["status"]) if post.get("status") else None,
-            eta=_date(post.get("eta", ""), "the ETA"),
+            eta=form_date(post.get("eta", ""), "the ETA"),
             clear_eta=post.get("clear_eta") == "on",
             comment=post.get("comment", ""),
         )
@@ -258,7 +248,7 @@ def assign_item(request: HttpRequest) -> HttpResponse:
             assessment=assessment,
             team=team,
             owner=owner,
-            due=_date(post.get("due", ""), "the due date"),
+            due=form_date(post.get("due", ""), "the due date"),
             finding=finding,
             ip=trail.client_ip(request),
         )
